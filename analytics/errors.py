@@ -1,0 +1,69 @@
+"""Errors of the domain, each carrying what the HTTP layer needs to answer a client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MonitorError(Exception):
+    """Root of every error widget-monitor raises on purpose."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+class BadRequest(MonitorError):
+    """The request cannot be read at all: empty body, malformed JSON, bad query parameter."""
+
+    status = 400
+    code = "bad_request"
+
+
+class InvalidEvents(MonitorError):
+    """Every event in the body failed validation; `rejected` says which field and why."""
+
+    status = 422
+    code = "invalid_events"
+
+
+class PayloadTooLarge(MonitorError):
+    """The body is over the byte limit or the batch holds too many events."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(MonitorError):
+    """The body is neither application/json nor text/plain."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotFound(MonitorError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class InvalidConfig(MonitorError):
+    """A configuration change was refused; the message says why."""
+
+    status = 422
+    code = "invalid_config"
+
+
+class StoreUnavailable(MonitorError):
+    """The store could not commit; nothing from this request was acknowledged."""
+
+    status = 503
+    code = "store_unavailable"

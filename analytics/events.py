@@ -1,0 +1,188 @@
+"""The wire schema of the nine metric types a widget posts, in the seed's camelCase.
+
+Each type is a msgspec Struct, so decoding and validating a body is one pass in C:
+strict types (a string or a boolean where a number belongs is rejected, never
+coerced), bounds on every number, and unknown fields ignored so that newer widgets
+do not break an older server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+MAX_DURATION_MS = 3_600_000
+MAX_BYTES = 2**40
+MAX_COUNT = 2**31 - 1
+
+DurationMs = Annotated[float, Meta(ge=0, le=MAX_DURATION_MS, description="milliseconds")]
+Fps = Annotated[float, Meta(ge=0, le=1000, description="frames per second")]
+Percentage = Annotated[float, Meta(ge=0, le=100)]
+ByteSize = Annotated[int, Meta(ge=0, le=MAX_BYTES, description="bytes")]
+Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
+HttpStatus = Annotated[int, Meta(ge=0, le=999)]
+Ident = Annotated[str, Meta(max_length=256)]
+Text = Annotated[str, Meta(max_length=4096)]
+# ISO 8601 / RFC 3339 string, or epoch milliseconds (Date.now()).
+Timestamp = datetime | Annotated[float, Meta(ge=0, le=1e14)]
+
+
+class MetricBase(Struct, kw_only=True):
+    """Fields every metric may carry."""
+
+    timestamp: Timestamp | None = None
+    sessionId: Ident | None = None
+    customerId: Ident | None = None
+    widgetVersion: Ident | None = None
+    eventId: Ident | None = None
+    tabId: Ident | None = None
+    seq: Count | None = None
+
+
+class PersistenceMetadata(Struct, kw_only=True):
+    messageCount: Count | None = None
+    storageType: Ident | None = None
+    dataSize: ByteSize | None = None
+
+
+class PersistenceMetric(MetricBase, kw_only=True):
+    operation: Literal["save", "restore", "sync", "delete", "clear"]
+    success: bool
+    duration: DurationMs
+    conversationId: Ident | None = None
+    errorType: Ident | None = None
+    errorMessage: Text | None = None
+    dataLoss: bool = False
+    metadata: PersistenceMetadata | None = None
+
+
+class RestorationMetric(MetricBase, kw_only=True):
+    success: bool
+    duration: DurationMs
+    messagesRestored: Count | None = None
+
+
+class NavigationMetric(MetricBase, kw_only=True):
+    success: bool
+    dataPreserved: bool
+    duration: DurationMs
+    fromPage: Text | None = None
+    toPage: Text | None = None
+
+
+class RenderMetric(MetricBase, kw_only=True):
+    renderTime: DurationMs
+    messageId: Ident | None = None
+    contentLength: Count | None = None
+    hasMarkdown: bool | None = None
+    hasCodeBlocks: bool | None = None
+
+
+class ScrollMetric(MetricBase, kw_only=True):
+    avgFps: Fps
+    minFps: Fps | None = None
+    jankPercentage: Percentage | None = None
+    frameCount: Count | None = None
+    scrollHeight: Count | None = None
+    messageCount: Count | None = None
+
+
+class MemoryMetric(MetricBase, kw_only=True):
+    usedJSHeapSize: ByteSize
+    totalJSHeapSize: ByteSize | None = None
+    jsHeapSizeLimit: ByteSize | None = None
+
+
+class TabSyncMetric(MetricBase, kw_only=True):
+    latency: DurationMs
+    success: bool | None = None
+    operation: Ident | None = None
+    tabCount: Count | None = None
+
+
+class ApiMetric(MetricBase, kw_only=True):
+    duration: DurationMs
+    success: bool
+    endpoint: Text | None = None
+    method: Ident | None = None
+    status: HttpStatus | None = None
+    cached: bool | None = None
+
+
+class BundleMetric(MetricBase, kw_only=True):
+    loadTime: DurationMs
+    name: Text | None = None
+    size: ByteSize | None = None
+    cached: bool | None = None
+
+
+# The envelope {"type": ..., "metric": {...}}: one tagged Struct per type, so a whole
+# body (one event or an array of them) decodes in a single msgspec call.
+class PersistenceEvent(Struct, tag_field="type", tag="persistence"):
+    metric: PersistenceMetric
+
+
+class RestorationEvent(Struct, tag_field="type", tag="restoration"):
+    metric: RestorationMetric
+
+
+class NavigationEvent(Struct, tag_field="type", tag="navigation"):
+    metric: NavigationMetric
+
+
+class RenderEvent(Struct, tag_field="type", tag="render"):
+    metric: RenderMetric
+
+
+class ScrollEvent(Struct, tag_field="type", tag="scroll"):
+    metric: ScrollMetric
+
+
+class MemoryEvent(Struct, tag_field="type", tag="memory"):
+    metric: MemoryMetric
+
+
+class TabSyncEvent(Struct, tag_field="type", tag="tabSync"):
+    metric: TabSyncMetric
+
+
+class ApiEvent(Struct, tag_field="type", tag="api"):
+    metric: ApiMetric
+
+
+class BundleEvent(Struct, tag_field="type", tag="bundle"):
+    metric: BundleMetric
+
+
+WidgetEvent = (
+    PersistenceEvent
+    | RestorationEvent
+    | NavigationEvent
+    | RenderEvent
+    | ScrollEvent
+    | MemoryEvent
+    | TabSyncEvent
+    | ApiEvent
+    | BundleEvent
+)
+
+EVENT_TYPES: tuple[str, ...] = (
+    "persistence",
+    "restoration",
+    "navigation",
+    "render",
+    "scroll",
+    "memory",
+    "tabSync",
+    "api",
+    "bundle",
+)
+
+body_decoder: msgspec.json.Decoder[list[WidgetEvent] | WidgetEvent] = msgspec.json.Decoder(
+    list[WidgetEvent] | WidgetEvent
+)
+event_decoder: msgspec.json.Decoder[WidgetEvent] = msgspec.json.Decoder(WidgetEvent)
+raw_list_decoder: msgspec.json.Decoder[list[msgspec.Raw]] = msgspec.json.Decoder(list[msgspec.Raw])

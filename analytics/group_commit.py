@@ -1,0 +1,94 @@
+"""Group commit: many requests, one DuckDB transaction, then every one of them is answered.
+
+Requests queue their accepted events and wait; a single writer task takes everything
+queued so far, commits it in one transaction on a dedicated thread, and only then
+resolves each request. While one commit runs the next group gathers, so the commit
+rate adapts to the load and a 2xx always means "on disk".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from analytics.errors import StoreUnavailable
+from analytics.store import EventStore, IngestBatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Pending:
+    batch: IngestBatch
+    done: asyncio.Future[int]
+
+
+class GroupCommitWriter:
+    """The one writer of an `EventStore`, shared by all requests of the process."""
+
+    def __init__(self, store: EventStore, *, max_group_events: int = 50_000) -> None:
+        self._store = store
+        self._max_group_events = max_group_events
+        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0
+        self.events_committed = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="group-commit-writer")
+
+    async def stop(self) -> None:
+        """Commit everything already queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.put(None)
+        await self._task
+        self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def write(self, batch: IngestBatch) -> int:
+        """Wait until the batch is committed; return how many of its events were duplicates."""
+        if not self.running:
+            raise StoreUnavailable("the writer is not running")
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(batch, done))
+        return await done
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            group = [first]
+            size = len(first.batch.events)
+            while size < self._max_group_events and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                group.append(item)
+                size += len(item.batch.events)
+            try:
+                duplicates = await loop.run_in_executor(
+                    self._executor, self._store.append, [p.batch for p in group]
+                )
+            except Exception as exc:
+                log.exception("group commit of %d events failed", size)
+                for pending in group:
+                    if not pending.done.done():
+                        pending.done.set_exception(StoreUnavailable(f"the store could not commit: {exc}"))
+                continue
+            self.commits += 1
+            self.events_committed += size - sum(duplicates)
+            for pending, dup in zip(group, duplicates, strict=True):
+                if not pending.done.done():
+                    pending.done.set_result(dup)

@@ -1,0 +1,189 @@
+"""Turning a POSTed body into accepted events and precise rejections.
+
+The whole body is decoded in one msgspec call; only when that fails is the array
+decoded element by element, so that a batch with a few poison pills still stores
+its good events and says exactly which indexes were refused and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, get_args
+
+import msgspec
+
+from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge
+from analytics.events import (
+    EVENT_TYPES,
+    WidgetEvent,
+    body_decoder,
+    event_decoder,
+    raw_list_decoder,
+)
+
+# 2000-01-01T00:00:00Z: an earlier event time is a client bug (performance.now() sent
+# as a timestamp, an unset clock), not a real measurement.
+MIN_TIMESTAMP_US = 946_684_800_000_000
+
+_TYPE_TAG: dict[type, str] = {cls: cls.__struct_config__.tag for cls in get_args(WidgetEvent)}
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedEvent:
+    """A validated event with its time resolved to epoch microseconds (UTC)."""
+
+    type: str
+    metric: Any
+    ts_us: int
+    clamped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why the event at `index` (0 for a single-event body) was refused."""
+
+    index: int
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "path": self.path, "message": self.message}
+
+
+@dataclass(slots=True)
+class Intake:
+    """The outcome of reading one body."""
+
+    accepted: list[AcceptedEvent] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    clamped: int = 0
+    is_batch: bool = False
+
+
+def read_body(
+    body: bytes,
+    *,
+    received_us: int,
+    max_events: int = 1000,
+    max_future_skew_us: int = 60_000_000,
+) -> Intake:
+    """Validate a body holding one event or an array of events.
+
+    Raises `BadRequest` for an unreadable body, `PayloadTooLarge` for too many events
+    and `InvalidEvents` when not a single event is acceptable.
+
+    >>> i = read_body(b'{"type": "render", "metric": {"renderTime": 4.5}}', received_us=10**15 * 2)
+    >>> (len(i.accepted), i.accepted[0].metric.renderTime)
+    (1, 4.5)
+    """
+    if not body.strip():
+        raise BadRequest("empty body: send one event or a JSON array of events")
+    intake = Intake()
+    try:
+        decoded = body_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+        decoded = None
+    if decoded is not None:
+        events = decoded if isinstance(decoded, list) else [decoded]
+        intake.is_batch = isinstance(decoded, list)
+        _check_batch_size(len(events), max_events)
+        for index, event in enumerate(events):
+            _accept(intake, index, event, received_us, max_future_skew_us)
+    else:
+        _read_one_by_one(intake, body, received_us, max_events, max_future_skew_us)
+    if not intake.accepted:
+        if not intake.rejected:
+            raise BadRequest("empty batch: send at least one event")
+        raise InvalidEvents(_summary(intake.rejected), rejected=[r.to_dict() for r in intake.rejected])
+    return intake
+
+
+def _read_one_by_one(
+    intake: Intake, body: bytes, received_us: int, max_events: int, max_future_skew_us: int
+) -> None:
+    try:
+        raw_items = raw_list_decoder.decode(body)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"body is not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
+    except msgspec.ValidationError:
+        # Not an array: a single event that failed validation, or not JSON at all.
+        intake.rejected.append(_single_event_error(body, index=0, prefix="$"))
+        return
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from exc
+    intake.is_batch = True
+    _check_batch_size(len(raw_items), max_events)
+    for index, raw in enumerate(raw_items):
+        try:
+            event = event_decoder.decode(raw)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            intake.rejected.append(_single_event_error(raw, index=index, prefix=f"$[{index}]"))
+            continue
+        _accept(intake, index, event, received_us, max_future_skew_us)
+
+
+def _single_event_error(raw: bytes | msgspec.Raw, *, index: int, prefix: str) -> Rejection:
+    try:
+        event_decoder.decode(raw)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"body is not valid UTF-8: {exc.reason}") from exc
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: test it first
+        message, _, path = str(exc).partition(" - at `")
+        path = prefix + path.rstrip("`").removeprefix("$") if path else prefix
+        return Rejection(index, path, _explain(message, path))
+    except msgspec.DecodeError as exc:
+        if prefix == "$":
+            raise BadRequest(f"body is not valid JSON: {exc}") from exc
+        return Rejection(index, prefix, f"not valid JSON: {exc}")
+    raise AssertionError("an event that failed validation once passed the second time")
+
+
+def _explain(message: str, path: str) -> str:
+    if path.endswith(".type") and message.startswith("Invalid value"):
+        return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
+    if message == "Object missing required field `type`":
+        return f"{message}: expected one of {', '.join(EVENT_TYPES)}"
+    return message
+
+
+def _accept(
+    intake: Intake, index: int, event: WidgetEvent, received_us: int, max_future_skew_us: int
+) -> None:
+    metric = event.metric
+    stamp = metric.timestamp
+    clamped = False
+    if stamp is None:
+        ts_us = received_us
+    else:
+        ts_us = _epoch_us(stamp)
+        if ts_us < MIN_TIMESTAMP_US:
+            prefix = f"$[{index}]" if intake.is_batch else "$"
+            intake.rejected.append(
+                Rejection(index, f"{prefix}.metric.timestamp", "timestamp is before 2000-01-01")
+            )
+            return
+        if ts_us > received_us + max_future_skew_us:
+            ts_us = received_us
+            clamped = True
+            intake.clamped += 1
+    intake.accepted.append(AcceptedEvent(_TYPE_TAG[type(event)], metric, ts_us, clamped))
+
+
+def _epoch_us(stamp: datetime | float) -> int:
+    if isinstance(stamp, float):
+        return round(stamp * 1000)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return round(stamp.timestamp() * 1_000_000)
+
+
+def _check_batch_size(count: int, max_events: int) -> None:
+    if count > max_events:
+        raise PayloadTooLarge(f"batch of {count} events is over the limit of {max_events}; split it")
+
+
+def _summary(rejected: list[Rejection]) -> str:
+    first = rejected[0]
+    more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+    return f"no valid event: {first.message} at {first.path}{more}"

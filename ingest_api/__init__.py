@@ -1,0 +1,1 @@
+"""The HTTP shell around `analytics`: ingest, summary and health endpoints, and the CLI."""

@@ -1,0 +1,46 @@
+"""Assembles the FastAPI app: routers, middleware, error handler and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from ingest_api.errors import install_error_handler
+from ingest_api.routes import ingest, summary, system
+from ingest_api.runtime import Runtime
+from ingest_api.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The widget-monitor API over the store in `settings.data_dir`."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = await Runtime.start(settings)
+        try:
+            yield
+        finally:
+            await app.state.runtime.stop()
+
+    app = FastAPI(
+        title="widget-monitor",
+        summary="Performance monitoring for embedded chat widgets",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Content-Type"],
+        max_age=86_400,
+    )
+    install_error_handler(app)
+    app.include_router(system.router)
+    app.include_router(ingest.router)
+    app.include_router(summary.router)
+    return app

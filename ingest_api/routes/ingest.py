@@ -1,0 +1,84 @@
+"""POST /api/monitoring/widget: widgets send one event or a batch of events."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from fastapi import APIRouter, Request, Response
+
+from analytics.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from analytics.intake import read_body
+from analytics.store import IngestBatch
+from ingest_api.runtime import Runtime
+
+router = APIRouter(tags=["ingest"])
+
+_ACCEPTED_MEDIA = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
+_encode = msgspec.json.Encoder().encode
+
+
+@router.post(
+    "/api/monitoring/widget",
+    response_class=Response,
+    responses={
+        200: {"description": "Committed: `stored`, `duplicates`, `rejected` (by index)"},
+        400: {"description": "Empty or unreadable body"},
+        413: {"description": "Body over 1 MiB or batch over 1000 events"},
+        415: {"description": "Neither application/json nor text/plain"},
+        422: {"description": "No event in the body is valid; `rejected` says why"},
+    },
+)
+async def ingest(request: Request) -> Response:
+    """Record one widget event, or a JSON array of up to 1000 events."""
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    _check_media_type(request.headers.get("content-type"))
+    body = await _read_body(request, settings.max_body_bytes)
+    received_us = time.time_ns() // 1000
+    intake = read_body(
+        body,
+        received_us=received_us,
+        max_events=settings.max_batch_events,
+        max_future_skew_us=settings.max_future_skew_ms * 1000,
+    )
+    duplicates = await runtime.writer.write(IngestBatch(intake.accepted, received_us))
+    answer = {
+        "accepted": len(intake.accepted),
+        "stored": len(intake.accepted) - duplicates,
+        "duplicates": duplicates,
+        "rejected": [r.to_dict() for r in intake.rejected],
+        "clampedTimestamps": intake.clamped,
+    }
+    return Response(_encode(answer), media_type="application/json")
+
+
+def _check_media_type(content_type: str | None) -> None:
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media and media not in _ACCEPTED_MEDIA:
+        raise UnsupportedMediaType(
+            f"Content-Type {media!r} is not accepted: send application/json, "
+            "or text/plain (navigator.sendBeacon)"
+        )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            declared_size = int(declared)
+        except ValueError as exc:
+            raise BadRequest("Content-Length is not a number") from exc
+        if declared_size > limit:
+            raise PayloadTooLarge(f"body of {declared_size} bytes is over the limit of {limit}")
+        return await request.body()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,80 @@
+"""GET /api/monitoring/widget: the seed's health summary of a recent window."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from fastapi import APIRouter, Query, Request, Response
+
+from analytics.export import export_metrics, to_prometheus
+from analytics.summary import Window, summarize_window
+from ingest_api.deps import RuntimeDep
+from ingest_api.runtime import Runtime
+
+router = APIRouter(tags=["summary"])
+
+MAX_WINDOW_MS = 90 * 86_400_000
+_encode = msgspec.json.Encoder().encode
+
+
+@router.get("/api/monitoring/widget", response_class=Response)
+async def widget_summary(
+    request: Request,
+    runtime: RuntimeDep,
+    window: Annotated[int, Query(gt=0, le=MAX_WINDOW_MS, description="ms")] = 300_000,
+    format: Literal["json", "export", "prometheus"] = "json",
+    alerts: bool = True,
+    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
+) -> Response:
+    """Health scores and every figure of the last `window` ms, cached 30 s."""
+    key = (window, format, alerts, customer_id)
+    cache = runtime.summary_cache
+    bypass = "no-cache" in request.headers.get("cache-control", "").lower()
+    cached = None if bypass else cache.get(key)
+    if cached is not None:
+        body, media_type, age = cached
+        return _response(body, media_type, runtime, hit=True, age=age)
+    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id)
+    if alerts:
+        summary["alerts"] = runtime.alerts_section(customer_id)
+    body, media_type = _render(summary, format, customer_id)
+    cache.put(key, body, media_type)
+    return _response(body, media_type, runtime, hit=False, age=0.0)
+
+
+def _summarize(runtime: Runtime, window_ms: int, customer_id: str | None) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    # Events stamped slightly ahead (client clock skew, kept when within the ingest
+    # limit) count as now rather than vanishing until their time comes.
+    end = now + timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1)
+    start = now - timedelta(milliseconds=window_ms)
+    with runtime.store.cursor() as cur:
+        summary = summarize_window(cur, Window(start, end, customer_id), now=now)
+    summary["timeWindow"] = window_ms
+    return summary
+
+
+def _render(summary: dict[str, Any], format: str, customer_id: str | None) -> tuple[bytes, str]:
+    if format == "json":
+        return _encode(summary), "application/json"
+    labels = {"customerId": customer_id} if customer_id else {}
+    exported = export_metrics(summary, labels)
+    if format == "prometheus":
+        return to_prometheus(exported).encode(), "text/plain; version=0.0.4"
+    return _encode(exported), "application/json"
+
+
+def _response(body: bytes, media_type: str, runtime: Runtime, *, hit: bool, age: float) -> Response:
+    ttl = runtime.settings.summary_cache_seconds
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Cache-Control": f"max-age={int(ttl)}",
+            "Age": str(int(age)),
+            "X-Cache": "HIT" if hit else "MISS",
+        },
+    )

@@ -1,0 +1,29 @@
+"""Every setting of the server, from the environment (WIDGET_MONITOR_*) or the CLI."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WIDGET_MONITOR_")
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(1_048_576, gt=0)
+    max_batch_events: int = Field(1000, gt=0)
+    max_future_skew_ms: int = Field(60_000, ge=0)
+    summary_cache_seconds: float = Field(30.0, ge=0)
+    dedupe_horizon_hours: float = Field(24.0, gt=0)
+    duckdb_memory_limit: str | None = None
+    cors_origins: list[str] = ["*"]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The dashboard: a Streamlit multipage app that reads everything through the API."""

@@ -1,0 +1,37 @@
+"""Shared fixtures: a temp data dir, an in-process app, and a real server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest_api.main import create_app
+from ingest_api.settings import Settings
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, summary_cache_seconds=0)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The app in-process (lifespan and all) over a fresh store."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[ServerProcess]:
+    """A real `widget-monitor serve` process on a free loopback port."""
+    with ServerProcess(data_dir) as running:
+        yield running

@@ -1,0 +1,80 @@
+"""A 2xx means committed: acknowledged events survive a restart and a kill -9."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import httpx
+
+from tests.support.server import ServerProcess
+
+
+def _render(i: int) -> dict[str, object]:
+    return {"type": "render", "metric": {"renderTime": float(i % 40), "eventId": f"ev-{i}"}}
+
+
+def _count(server: ServerProcess) -> int:
+    summary = httpx.get(
+        f"{server.url}/api/monitoring/widget",
+        params={"window": 3_600_000},
+        headers={"Cache-Control": "no-cache"},
+    ).json()
+    return int(summary["performance"]["renders"]["count"])
+
+
+def test_events_survive_a_clean_restart(data_dir: Path) -> None:
+    with ServerProcess(data_dir) as server:
+        answer = httpx.post(f"{server.url}/api/monitoring/widget", json=[_render(i) for i in range(250)])
+        assert answer.status_code == 200 and answer.json()["stored"] == 250
+    with ServerProcess(data_dir) as server:
+        assert _count(server) == 250
+        # the idempotency keys survive too: a retry after the restart is not stored again
+        retry = httpx.post(f"{server.url}/api/monitoring/widget", json=[_render(i) for i in range(10)])
+        assert retry.json()["duplicates"] == 10
+        assert _count(server) == 250
+
+
+def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
+    server = ServerProcess(data_dir).start()
+    acknowledged: list[int] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def post_until_stopped(worker: int) -> None:
+        with httpx.Client(timeout=5) as client:
+            i = worker * 1_000_000
+            while not stop.is_set():
+                batch = [_render(i + k) for k in range(20)]
+                try:
+                    answer = client.post(f"{server.url}/api/monitoring/widget", json=batch)
+                except httpx.TransportError:
+                    return  # the server died mid-request: not acknowledged
+                if answer.status_code == 200:
+                    with lock:
+                        acknowledged.extend(range(i, i + 20))
+                i += 20
+
+    workers = [threading.Thread(target=post_until_stopped, args=(w,)) for w in range(4)]
+    for w in workers:
+        w.start()
+    while True:
+        with lock:
+            if len(acknowledged) >= 2000:
+                break
+        stop.wait(0.01)
+    server.kill()  # SIGKILL while requests are in flight
+    stop.set()
+    for w in workers:
+        w.join()
+
+    with ServerProcess(data_dir) as restarted:
+        stored = _count(restarted)
+        duplicates = 0
+        for start in range(0, len(acknowledged), 1000):
+            chunk = acknowledged[start : start + 1000]
+            answer = httpx.post(f"{restarted.url}/api/monitoring/widget", json=[_render(i) for i in chunk])
+            duplicates += answer.json()["duplicates"]
+    assert stored >= len(acknowledged)
+    # every acknowledged id is in the store: re-sending all of them stores nothing new
+    assert duplicates == len(acknowledged)
