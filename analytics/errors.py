@@ -27,6 +27,13 @@ class BadRequest(MonitorError):
     code = "bad_request"
 
 
+class InvalidQuery(MonitorError):
+    """A query parameter names something unknown or asks for too much; the message lists what is valid."""
+
+    status = 422
+    code = "invalid_query"
+
+
 class InvalidEvents(MonitorError):
     """Every event in the body failed validation; `rejected` says which field and why."""
 

@@ -28,16 +28,19 @@ async def widget_summary(
     format: Literal["json", "export", "prometheus"] = "json",
     alerts: bool = True,
     customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
+    end: Annotated[
+        datetime | None, Query(description="ISO 8601: summarize the window ending here (default now)")
+    ] = None,
 ) -> Response:
     """Health scores and every figure of the last `window` ms, cached 30 s."""
-    key = (window, format, alerts, customer_id)
+    key = (window, format, alerts, customer_id, end)
     cache = runtime.summary_cache
     bypass = "no-cache" in request.headers.get("cache-control", "").lower()
     cached = None if bypass else cache.get(key)
     if cached is not None:
         body, media_type, age = cached
         return _response(body, media_type, runtime, hit=True, age=age)
-    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id)
+    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id, end)
     if alerts:
         summary["alerts"] = runtime.alerts_section(customer_id)
     body, media_type = _render(summary, format, customer_id)
@@ -45,11 +48,16 @@ async def widget_summary(
     return _response(body, media_type, runtime, hit=False, age=0.0)
 
 
-def _summarize(runtime: Runtime, window_ms: int, customer_id: str | None) -> dict[str, Any]:
+def _summarize(
+    runtime: Runtime, window_ms: int, customer_id: str | None, until: datetime | None = None
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     # Events stamped slightly ahead (client clock skew, kept when within the ingest
     # limit) count as now rather than vanishing until their time comes.
     end = now + timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1)
+    if until is not None:  # a past window, e.g. the previous one to compare against
+        now = until if until.tzinfo else until.replace(tzinfo=UTC)
+        end = now
     start = now - timedelta(milliseconds=window_ms)
     with runtime.store.cursor() as cur:
         summary = summarize_window(cur, Window(start, end, customer_id), now=now)

@@ -1,0 +1,24 @@
+"""GET /api/monitoring/widget/dimensions: the store's extent, customers and widget versions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+
+from analytics.dimensions import list_dimensions
+from ingest_api.deps import RuntimeDep
+
+router = APIRouter(tags=["dimensions"])
+
+
+@router.get("/api/monitoring/widget/dimensions")
+async def dimensions(runtime: RuntimeDep) -> dict[str, Any]:
+    """How many events the store holds, their time span, and the customers and versions seen."""
+
+    def run() -> dict[str, Any]:
+        with runtime.store.cursor() as cur:
+            return list_dimensions(cur)
+
+    return await asyncio.to_thread(run)

@@ -1,0 +1,40 @@
+"""GET /api/monitoring/widget/samples: per-event values of one metric, for comparing two groups."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from analytics.samples import MAX_SAMPLES, SampleQuery, read_samples
+from ingest_api.deps import RuntimeDep
+
+router = APIRouter(tags=["samples"])
+
+
+@router.get("/api/monitoring/widget/samples")
+async def samples(
+    runtime: RuntimeDep,
+    metric: str,
+    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default to - 24 h")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default now")] = None,
+    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
+    widget_version: Annotated[str | None, Query(alias="widgetVersion", max_length=256)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 5000,
+) -> dict[str, Any]:
+    """The metric's value per event (a seeded reservoir sample above `limit`)."""
+    end_utc = _utc(end) if end else datetime.now(UTC)
+    start_utc = _utc(start) if start else end_utc - timedelta(hours=24)
+    query = SampleQuery(metric, start_utc, end_utc, customer_id or None, widget_version or None, limit)
+
+    def run() -> dict[str, Any]:
+        with runtime.store.cursor() as cur:
+            return read_samples(cur, query)
+
+    return await asyncio.to_thread(run)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

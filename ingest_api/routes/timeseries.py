@@ -1,0 +1,51 @@
+"""GET /api/monitoring/widget/timeseries: one figure per time bucket, for the Trends page."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from analytics.metric_catalogue import METRICS
+from analytics.timeseries import BUCKETS, compute_timeseries, series_query
+from ingest_api.deps import RuntimeDep
+
+router = APIRouter(tags=["timeseries"])
+
+@router.get("/api/monitoring/widget/timeseries")
+async def timeseries(
+    runtime: RuntimeDep,
+    metric: Annotated[str, Query(description="e.g. render.renderTime; see /timeseries/metrics")],
+    stat: Annotated[str | None, Query(description="count avg min max p50 p95 p99 | rate")] = None,
+    bucket: Annotated[str, Query(description=" ".join(BUCKETS))] = "1h",
+    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default to - 24 h")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default now")] = None,
+    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
+    widget_version: Annotated[str | None, Query(alias="widgetVersion", max_length=256)] = None,
+    group_by: Annotated[str | None, Query(alias="groupBy", description="widgetVersion | customerId")] = None,
+) -> dict[str, Any]:
+    """A statistic of one metric per time bucket, optionally one series per group."""
+    query = series_query(
+        metric,
+        stat=stat,
+        bucket=bucket,
+        start=start,
+        end=end,
+        customer_id=customer_id or None,
+        widget_version=widget_version or None,
+        group_by=group_by or None,
+    )
+
+    def run() -> dict[str, Any]:
+        with runtime.store.cursor() as cur:
+            return compute_timeseries(cur, query)
+
+    return await asyncio.to_thread(run)
+
+
+@router.get("/api/monitoring/widget/timeseries/metrics")
+async def metric_catalogue() -> dict[str, Any]:
+    """Every metric the time-series and samples endpoints know, with unit, stats and threshold."""
+    return {"metrics": [m.to_dict() for m in METRICS.values()], "buckets": BUCKETS}
