@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# API on :8000 and dashboard on :8501; an empty data dir gets the demo dataset first.
 run: $(STAMP)
-	$(BIN)/widget-monitor serve --data-dir $(DATA_DIR) --host 127.0.0.1 --port 8000
+	$(BIN)/widget-monitor up --data-dir $(DATA_DIR) --host 127.0.0.1 --api-port 8000 --dashboard-port 8501
 
 # Browser tests drive Debian's Chromium through Playwright; install it when missing.
 browser-deps:

@@ -67,7 +67,9 @@ def read_samples(cur: duckdb.DuckDBPyConnection, query: SampleQuery) -> dict[str
     row = cur.execute(f"SELECT count(*) FROM ({matching})", params).fetchone()
     total = int(row[0]) if row else 0
     sampled = total > query.limit
-    sample_clause = f"USING SAMPLE reservoir({query.limit} ROWS) REPEATABLE ({SAMPLE_SEED})" if sampled else ""
+    sample_clause = (
+        f"USING SAMPLE reservoir({query.limit} ROWS) REPEATABLE ({SAMPLE_SEED})" if sampled else ""
+    )
     values = [v for (v,) in cur.execute(f"SELECT v FROM ({matching}) {sample_clause}", params).fetchall()]
     return {
         "metric": metric.name,

@@ -1,4 +1,4 @@
-"""The `widget-monitor` command: serve the API (and, later, the dashboard and demo data)."""
+"""The `widget-monitor` command: serve the API, load demo data, run the dashboard, or all at once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from ingest_api.launcher import add_commands
 from ingest_api.settings import Settings
 
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(handler=_serve)
+    add_commands(commands)
     return parser
 
 

@@ -9,8 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ingest_api.errors import install_error_handler
-from ingest_api.routes import ingest, summary, system
-from ingest_api.routes import dimensions, samples, timeseries
+from ingest_api.routes import dimensions, ingest, samples, summary, system, timeseries
 from ingest_api.runtime import Runtime
 from ingest_api.settings import Settings, get_settings
 

@@ -14,6 +14,7 @@ from ingest_api.deps import RuntimeDep
 
 router = APIRouter(tags=["timeseries"])
 
+
 @router.get("/api/monitoring/widget/timeseries")
 async def timeseries(
     runtime: RuntimeDep,

@@ -1,0 +1,52 @@
+"""`widget-monitor demo`: POST the demo dataset through the API, 1000 events per request."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+import httpx
+
+from analytics.demo_data import generate_demo
+
+BATCH = 1000
+
+
+class DemoLoadFailed(RuntimeError):
+    """The API refused a batch or could not be reached."""
+
+
+def load_demo(
+    api_url: str,
+    *,
+    days: float = 3.0,
+    seed: int = 7,
+    end: datetime | None = None,
+    out: TextIO | None = sys.stderr,
+) -> int:
+    """Generate the demo events ending at `end` (default now), post them; return how many were stored."""
+    events = generate_demo(end=end or datetime.now(UTC), days=days, seed=seed)
+    stored = 0
+    url = api_url.rstrip("/") + "/api/monitoring/widget"
+    with httpx.Client(timeout=60) as client:
+        for first in range(0, len(events), BATCH):
+            batch = events[first : first + BATCH]
+            try:
+                answer = client.post(url, json=batch)
+            except httpx.TransportError as exc:
+                raise DemoLoadFailed(f"cannot reach {url}: {exc}") from exc
+            if answer.status_code != 200:
+                raise DemoLoadFailed(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+            stored += int(answer.json()["stored"])
+            if out is not None:
+                _progress(out, first + len(batch), len(events))
+    if out is not None:
+        out.write(f"\nstored {stored} demo events ({days:g} days, seed {seed})\n")
+    return stored
+
+
+def _progress(out: TextIO, done: int, total: int, width: int = 30) -> None:
+    filled = round(width * done / total)
+    out.write(f"\rloading demo data [{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
+    out.flush()

@@ -1,0 +1,190 @@
+"""The dashboard's only way to the data: the widget-monitor HTTP API, through httpx.
+
+The API process owns the store, so the dashboard never opens the DuckDB file. A
+connection failure or a 5xx raises `ApiUnavailable` (the page says the API is down
+and recovers on the next run); a 4xx raises `ApiError` with the API's message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+ENV_API_URL = "WIDGET_MONITOR_API_URL"
+
+
+class ApiUnavailable(Exception):
+    """The API could not be reached or failed (connection refused, timeout, 5xx)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class ApiError(Exception):
+    """The API refused the request (4xx); `message` is what it said."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def api_url_from(argv: Sequence[str], environ: Mapping[str, str]) -> str:
+    """The API URL: `--api-url` after `streamlit run app.py --`, else the environment, else the default.
+
+    >>> api_url_from(["--api-url", "http://h:1/"], {})
+    'http://h:1'
+    >>> api_url_from([], {"WIDGET_MONITOR_API_URL": "http://e:2"})
+    'http://e:2'
+    """
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--api-url")
+    known, _ = parser.parse_known_args(list(argv))
+    url = known.api_url or environ.get(ENV_API_URL) or DEFAULT_API_URL
+    return str(url).rstrip("/")
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorClient:
+    """Typed calls to one widget-monitor API."""
+
+    base_url: str
+    timeout_s: float = 15.0
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = self.base_url + path
+        try:
+            answer = httpx.request(method, url, timeout=self.timeout_s, **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiUnavailable(self.base_url, f"{type(exc).__name__}: {exc}") from exc
+        if answer.status_code >= 500:
+            raise ApiUnavailable(self.base_url, f"{answer.status_code} from {path}")
+        if answer.status_code >= 400:
+            try:
+                message = answer.json().get("message") or answer.text
+            except ValueError:
+                message = answer.text
+            raise ApiError(answer.status_code, str(message))
+        return answer.json()
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+        return self._request("GET", path, params=clean, **kwargs)
+
+    # -- reading -----------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return dict(self._get("/healthz"))
+
+    def summary(
+        self,
+        window_ms: int,
+        *,
+        customer_id: str | None = None,
+        end: datetime | None = None,
+        fresh: bool = False,
+    ) -> dict[str, Any]:
+        """The seed's summary of the `window_ms` before `end` (default now)."""
+        params = {"window": window_ms, "customerId": customer_id, "end": iso(end) if end else None}
+        headers = {"Cache-Control": "no-cache"} if fresh else {}
+        return dict(self._get("/api/monitoring/widget", params, headers=headers))
+
+    def timeseries(
+        self,
+        metric: str,
+        *,
+        stat: str | None,
+        bucket: str,
+        start: datetime,
+        end: datetime,
+        customer_id: str | None = None,
+        widget_version: str | None = None,
+        group_by: str | None = None,
+    ) -> dict[str, Any]:
+        params = {
+            "metric": metric,
+            "stat": stat,
+            "bucket": bucket,
+            "from": iso(start),
+            "to": iso(end),
+            "customerId": customer_id,
+            "widgetVersion": widget_version,
+            "groupBy": group_by,
+        }
+        return dict(self._get("/api/monitoring/widget/timeseries", params))
+
+    def metric_catalogue(self) -> list[dict[str, Any]]:
+        return list(self._get("/api/monitoring/widget/timeseries/metrics")["metrics"])
+
+    def samples(
+        self,
+        metric: str,
+        *,
+        start: datetime,
+        end: datetime,
+        customer_id: str | None = None,
+        widget_version: str | None = None,
+        limit: int = 4000,
+    ) -> dict[str, Any]:
+        params = {
+            "metric": metric,
+            "from": iso(start),
+            "to": iso(end),
+            "customerId": customer_id,
+            "widgetVersion": widget_version,
+            "limit": limit,
+        }
+        return dict(self._get("/api/monitoring/widget/samples", params))
+
+    def dimensions(self) -> dict[str, Any]:
+        return dict(self._get("/api/monitoring/widget/dimensions"))
+
+    # -- alerts --------------------------------------------------------------------
+    def alerts(
+        self,
+        *,
+        resolved: bool | None = None,
+        severity: str | None = None,
+        category: str | None = None,
+        customer_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        params = {
+            "resolved": None if resolved is None else str(resolved).lower(),
+            "severity": severity,
+            "category": category,
+            "customerId": customer_id,
+        }
+        return list(self._get("/api/monitoring/alerts", params)["data"])
+
+    def resolve_alert(self, alert_id: str, *, by: str) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/monitoring/alerts/{alert_id}/resolve", json={"by": by}))
+
+    def acknowledge_alert(self, alert_id: str, *, by: str) -> dict[str, Any]:
+        path = f"/api/monitoring/alerts/{alert_id}/acknowledge"
+        return dict(self._request("POST", path, json={"by": by}))
+
+    def snooze_alert(self, alert_id: str, *, by: str, minutes: int) -> dict[str, Any]:
+        path = f"/api/monitoring/alerts/{alert_id}/snooze"
+        return dict(self._request("POST", path, json={"by": by, "minutes": minutes}))
+
+    def check_alerts(self) -> Any:
+        return self._request("POST", "/api/monitoring/alerts/check")
+
+
+def client_from_environment(argv: Sequence[str] | None = None) -> MonitorClient:
+    """The client for the URL given on the command line or in the environment."""
+    import sys
+
+    return MonitorClient(api_url_from(sys.argv[1:] if argv is None else argv, os.environ))

@@ -1,0 +1,40 @@
+"""The widget-monitor dashboard: `streamlit run streamlit_app/app.py -- --api-url URL`.
+
+Every page reads the API (the API process owns the store). The sidebar is drawn here
+once for all pages; a page that cannot reach the API shows a plain message instead.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from streamlit_app.api_client import ApiUnavailable, client_from_environment
+from streamlit_app.context import PageContext, set_page_context
+from streamlit_app.sidebar import render_sidebar
+
+st.set_page_config(page_title="widget-monitor", page_icon=":material/monitor_heart:", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
+    st.Page("app_pages/persistence.py", title="Persistence", icon=":material/save:"),
+    st.Page("app_pages/performance.py", title="Performance", icon=":material/speed:"),
+    st.Page("app_pages/memory_api.py", title="Memory & API", icon=":material/memory:"),
+    st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications:"),
+    st.Page("app_pages/trends.py", title="Trends", icon=":material/show_chart:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+]
+
+page = st.navigation(PAGES)
+client = client_from_environment()
+filters, dimensions, fresh = render_sidebar(client)
+set_page_context(PageContext(client, filters, dimensions, fresh))
+
+try:
+    page.run()
+except ApiUnavailable as exc:
+    st.error(
+        f"**The monitoring API is not reachable** at {exc.url} ({exc.reason}). "
+        "Start it with `widget-monitor serve`; this page shows the data again as soon as it answers.",
+        icon=":material/cloud_off:",
+    )
+    st.button("Retry", icon=":material/refresh:")

@@ -1,0 +1,101 @@
+"""Alerts: statistics, the unresolved list with Resolve / Acknowledge / Snooze, the resolved history."""
+
+import streamlit as st
+
+from streamlit_app.api_client import ApiError
+from streamlit_app.charts import bar_chart
+from streamlit_app.context import page_context
+from streamlit_app.shaping import alert_stats, alerts_frame, counts_frame, severity_badge, sort_alerts
+
+SNOOZE_MINUTES = {"15 min": 15, "1 hour": 60, "4 hours": 240, "24 hours": 1440}
+
+ctx = page_context()
+client = ctx.client
+customer = ctx.filters.customer_id
+st.title("Alerts")
+
+flash = st.session_state.pop("alert_flash", None)
+if flash:
+    st.success(flash, icon=":material/check:")
+
+try:
+    unresolved = sort_alerts(client.alerts(resolved=False, customer_id=customer))
+    resolved = client.alerts(resolved=True, customer_id=customer)
+except ApiError as exc:
+    if exc.status in (404, 405):
+        st.warning("This API has no alerts endpoint (`/api/monitoring/alerts`); upgrade the server.")
+        st.stop()
+    raise
+
+top = st.columns([3, 1])
+top[0].caption(f"Alerts for {customer or 'all customers'}, as the API's alert engine raised them.")
+if top[1].button("Run alert check now", icon=":material/policy:"):
+    client.check_alerts()
+    st.session_state["alert_flash"] = "Alert rules checked against the latest data."
+    st.rerun()
+
+stats = alert_stats(unresolved + resolved)
+cols = st.columns(4)
+cols[0].metric("Total alerts", stats["total"], border=True)
+cols[1].metric("Unresolved", stats["unresolved"], border=True)
+by_sev = alert_stats(unresolved)["bySeverity"]
+cols[2].metric("Critical unresolved", by_sev.get("critical", 0), border=True)
+cols[3].metric("Warnings unresolved", by_sev.get("warning", 0), border=True)
+if stats["total"]:
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**By severity**")
+        st.altair_chart(
+            bar_chart(counts_frame(stats["bySeverity"], "severity"), category="severity"), width="stretch"
+        )
+    with right:
+        st.markdown("**By category**")
+        st.altair_chart(
+            bar_chart(counts_frame(stats["byCategory"], "category"), category="category"), width="stretch"
+        )
+
+st.subheader(f"Unresolved ({len(unresolved)})")
+by = st.text_input(
+    "Acting as", value="dashboard", key="alert_actor", help="Recorded as who resolved or acknowledged"
+)
+if not unresolved:
+    st.success("Nothing unresolved.", icon=":material/check_circle:")
+for alert in unresolved:
+    alert_id = str(alert["id"])
+    sev_label, sev_colour = severity_badge(alert.get("severity"))
+    with st.container(border=True):
+        head = st.columns([5, 1])
+        head[0].markdown(f"**{alert.get('title', '')}**")
+        with head[1]:
+            st.badge(sev_label, color=sev_colour)  # type: ignore[arg-type]
+        st.write(alert.get("message", ""))
+        st.caption(
+            f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
+            f"value {alert.get('value')} vs threshold {alert.get('threshold')} · "
+            f"status {alert.get('status')} · "
+            f"first {alert.get('createdAt')} · last {alert.get('lastSeenAt')}"
+        )
+        actions = st.columns([1, 1, 1, 2])
+        if actions[0].button("Resolve", key=f"resolve-{alert_id}", type="primary"):
+            client.resolve_alert(alert_id, by=by)
+            st.session_state["alert_flash"] = f"Resolved: {alert.get('title')}"
+            st.rerun()
+        if actions[1].button(
+            "Acknowledge", key=f"ack-{alert_id}", disabled=alert.get("status") == "acknowledged"
+        ):
+            client.acknowledge_alert(alert_id, by=by)
+            st.session_state["alert_flash"] = f"Acknowledged: {alert.get('title')}"
+            st.rerun()
+        snooze_for = actions[3].selectbox(
+            "Snooze for", list(SNOOZE_MINUTES), key=f"snooze-for-{alert_id}", label_visibility="collapsed"
+        )
+        if actions[2].button("Snooze", key=f"snooze-{alert_id}"):
+            client.snooze_alert(alert_id, by=by, minutes=SNOOZE_MINUTES[snooze_for])
+            st.session_state["alert_flash"] = f"Snoozed for {snooze_for}: {alert.get('title')}"
+            st.rerun()
+
+st.subheader(f"Resolved history ({len(resolved)})")
+if resolved:
+    st.dataframe(alerts_frame(resolved), hide_index=True, width="stretch")
+else:
+    st.caption("No resolved alerts yet.")

@@ -1,0 +1,79 @@
+"""Compare: two widget versions, two customers or two time ranges, figure by figure, noise told apart."""
+
+import pandas as pd
+import streamlit as st
+
+from streamlit_app.charts import comparison_chart
+from streamlit_app.compare import COMPARE_FIGURES, compare_samples, comparison_row
+from streamlit_app.context import page_context
+from streamlit_app.layout import show_no_data
+
+MODES = ("Widget versions", "Customers", "Time ranges")
+SAMPLE_LIMIT = 2000
+
+ctx = page_context()
+f = ctx.filters
+dims = ctx.dimensions or {}
+st.title("Compare")
+if dims.get("events", 0) == 0:
+    show_no_data(ctx)
+    st.stop()
+
+mode = st.segmented_control("Compare", MODES, default=MODES[0], key="compare_mode") or MODES[0]
+versions = [v["id"] for v in dims.get("widgetVersions", [])]
+customers = [c["id"] for c in dims.get("customers", [])]
+# each side: (label, start, end, customer, version)
+if mode == "Time ranges":
+    st.caption(f"B is the {f.describe()}; A is the window of the same length just before it.")
+    prev = f.previous()
+    a = ("previous window", prev.start, prev.end, f.customer_id, None)
+    b = ("current window", f.start, f.end, f.customer_id, None)
+else:
+    options = versions if mode == "Widget versions" else customers
+    if len(options) < 2:
+        st.info(f"Only {len(options)} {mode.lower()[:-1]} in the store: nothing to compare yet.")
+        st.stop()
+    cols = st.columns(2)
+    pick_a = cols[0].selectbox("A", options, index=1 if len(options) > 1 else 0, key=f"compare_a_{mode}")
+    pick_b = cols[1].selectbox("B", options, index=0, key=f"compare_b_{mode}")
+    st.caption(f"Both over the {f.describe()}.")
+    if mode == "Widget versions":
+        a = (pick_a, f.start, f.end, f.customer_id, pick_a)
+        b = (pick_b, f.start, f.end, f.customer_id, pick_b)
+    else:
+        a = (pick_a, f.start, f.end, pick_a, None)
+        b = (pick_b, f.start, f.end, pick_b, None)
+
+
+def samples(side: tuple, metric: str) -> list[float]:  # type: ignore[type-arg]
+    _, start, end, customer, version = side
+    answer = ctx.client.samples(
+        metric, start=start, end=end, customer_id=customer, widget_version=version, limit=SAMPLE_LIMIT
+    )
+    return list(answer["values"])
+
+
+rows = []
+with st.spinner("Comparing…"):
+    for figure in COMPARE_FIGURES:
+        result = compare_samples(samples(a, figure.metric), samples(b, figure.metric), figure)
+        rows.append(comparison_row(figure, result))
+table = pd.DataFrame(rows)
+st.markdown(f"**A = {a[0]}, B = {b[0]}**")
+st.dataframe(table, hide_index=True, width="stretch")
+
+chartable = table.dropna(subset=["B − A (%)"]).copy()
+if not chartable.empty:
+    base = chartable["A"].abs()
+    chartable["diffPct"] = chartable["B − A (%)"]
+    bounds = chartable["95% CI of B − A"].str.strip("[]").str.split(", ", expand=True).astype(float)
+    chartable["ciLowPct"] = 100 * bounds[0] / base
+    chartable["ciHighPct"] = 100 * bounds[1] / base
+    st.altair_chart(comparison_chart(chartable), width="stretch")
+st.caption(
+    "How to read this: B − A is the difference of each figure's statistic. The 95% confidence "
+    f"interval comes from a percentile bootstrap (500 resamples of up to {SAMPLE_LIMIT} events per side); "
+    "when it excludes 0 the difference is more than noise and the verdict says whether B is better or "
+    "worse. For per-event values the Mann-Whitney U test's p-value (two-sided, normal approximation) "
+    "tells whether one side tends to take larger values."
+)

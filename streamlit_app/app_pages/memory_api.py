@@ -1,0 +1,20 @@
+"""Memory & API: heap usage, API latency and errors, bundle sizes and load times."""
+
+import streamlit as st
+
+from streamlit_app.context import page_context
+from streamlit_app.figures import MEMORY_API
+from streamlit_app.layout import load_summaries, require_data, show_sections, show_trend
+
+ctx = page_context()
+st.title("Memory & API")
+current, previous = load_summaries(ctx)
+require_data(ctx, current)
+st.caption(f"{ctx.filters.describe().capitalize()}; arrows: change against the window before.")
+show_sections(MEMORY_API, current, previous)
+st.subheader("Over time")
+left, right = st.columns(2)
+with left:
+    show_trend(ctx, "memory.usedJSHeapSize", stat="max")
+with right:
+    show_trend(ctx, "api.duration", stat="p95", group_by="widgetVersion")

@@ -1,0 +1,84 @@
+"""Overview: overall health and status, category scores, active alerts, key figures."""
+
+import streamlit as st
+
+from streamlit_app.context import page_context
+from streamlit_app.figures import KEY_FIGURES
+from streamlit_app.layout import load_summaries, require_data, show_figures
+from streamlit_app.shaping import (
+    Figure,
+    category_scores,
+    figure_view,
+    severity_badge,
+    sort_alerts,
+    status_badge,
+    status_of,
+    telemetry_view,
+)
+
+ctx = page_context()
+st.title("Overview")
+st.caption(f"Health of the chat widget over the {ctx.filters.describe()}; changes against the window before.")
+current, previous = load_summaries(ctx)
+require_data(ctx, current)
+compare_label = f"vs previous {ctx.filters.window_label.removeprefix('Last ').lower()}"
+badge_of = {"Healthy": "🟢", "Degraded": "🟡", "Unhealthy": "🔴"}
+
+health = current["health"]
+label, colour = status_badge(health.get("status"))
+left, right = st.columns([1, 2])
+with left:
+    overall = figure_view(Figure("Overall health", ("health", "overall"), "", True), current, previous)
+    st.metric(
+        "Overall health score",
+        overall.value or "—",
+        delta=overall.delta,
+        border=True,
+        delta_description=compare_label if overall.delta is not None else None,
+        help="Weighted: persistence 40%, performance 30%, memory 15%, API 15%",
+    )
+    st.badge(label, color=colour, icon=":material/circle:")  # type: ignore[arg-type]
+with right:
+    for name, score in category_scores(current):
+        if score is None:
+            text = f"{name}: no data"
+        else:
+            state = status_badge(status_of(score))[0]
+            text = f"{badge_of.get(state, '')} {name}: {score:.0f} · {state.lower()}"
+        st.progress(min(1.0, max(0.0, (score or 0) / 100)), text=text)
+
+st.subheader("Active alerts")
+alerts = sort_alerts((current.get("alerts") or {}).get("active") or [])
+if not alerts:
+    st.success("No active alerts.", icon=":material/check_circle:")
+for alert in alerts[:10]:
+    sev_label, sev_colour = severity_badge(alert.get("severity"))
+    with st.container(border=True):
+        st.badge(sev_label, color=sev_colour)  # type: ignore[arg-type]
+        st.markdown(f"**{alert.get('title', '')}** — {alert.get('message', '')}")
+        st.caption(
+            f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
+            f"{alert.get('createdAt')}"
+        )
+if alerts:
+    st.page_link(
+        "app_pages/alerts.py",
+        label=f"Manage {len(alerts)} alert(s) on the Alerts page",
+        icon=":material/arrow_forward:",
+    )
+
+st.subheader("Key figures")
+show_figures(KEY_FIGURES, current, previous)
+
+telemetry = telemetry_view(current)
+if telemetry is not None:
+    overall_t, by_customer = telemetry
+    st.subheader("Telemetry delivery")
+    cols = st.columns(4)
+    cols[0].metric("Expected events", f"{overall_t['expected'] or 0:,}", border=True)
+    cols[1].metric("Received", f"{overall_t['received'] or 0:,}", border=True)
+    cols[2].metric("Lost", f"{overall_t['lost'] or 0:,}", border=True)
+    done = overall_t["completeness"]
+    cols[3].metric("Completeness", "—" if done is None else f"{done:.2f}%", border=True)
+    if not by_customer.empty:
+        st.dataframe(by_customer, hide_index=True, width="stretch")

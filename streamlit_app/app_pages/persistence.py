@@ -1,0 +1,39 @@
+"""Persistence: operations, success, durations, data loss, errors by type, restoration, navigation."""
+
+import streamlit as st
+
+from streamlit_app.charts import bar_chart
+from streamlit_app.context import page_context
+from streamlit_app.figures import PERSISTENCE
+from streamlit_app.layout import load_summaries, require_data, show_sections, show_trend
+from streamlit_app.shaping import errors_frame, format_number, lookup
+
+ctx = page_context()
+st.title("Persistence")
+current, previous = load_summaries(ctx)
+require_data(ctx, current)
+st.caption(f"{ctx.filters.describe().capitalize()}; arrows: change against the window before.")
+show_sections(PERSISTENCE[:2], current, previous)
+
+st.subheader("Reliability")
+left, right = st.columns([1, 2])
+loss = lookup(current, ("persistence", "reliability", "dataLossIncidents")) or 0
+with left:
+    st.metric("Data loss incidents", format_number(loss), border=True, help="Seed: any data loss is critical")
+    if loss:
+        st.error(f"{loss} data loss incident(s) in this window.", icon=":material/warning:")
+with right:
+    errors = errors_frame(current)
+    if errors.empty:
+        st.caption("No failed persistence operation in this window.")
+    else:
+        st.markdown("**Failed operations by error type**")
+        st.altair_chart(bar_chart(errors, category="errorType"), width="stretch")
+
+show_sections(PERSISTENCE[2:], current, previous)
+st.subheader("Over time")
+left, right = st.columns(2)
+with left:
+    show_trend(ctx, "persistence.successRate", group_by="customerId")
+with right:
+    show_trend(ctx, "persistence.dataLoss", group_by="customerId")

@@ -1,0 +1,30 @@
+"""What the entry script hands every page: the API client, the sidebar's filters, the store's extent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from streamlit_app.api_client import MonitorClient
+from streamlit_app.filters import Filters
+
+_KEY = "_page_context"
+
+
+@dataclass(frozen=True, slots=True)
+class PageContext:
+    client: MonitorClient
+    filters: Filters
+    dimensions: dict[str, Any] | None  # None when the API could not be asked
+    fresh: bool = False  # the user asked for a refresh: bypass the API's 30 s cache
+
+
+def set_page_context(context: PageContext) -> None:
+    st.session_state[_KEY] = context
+
+
+def page_context() -> PageContext:
+    context: PageContext = st.session_state[_KEY]
+    return context

@@ -1,0 +1,112 @@
+"""Pieces every page draws the same way: figure grids, the no-data notice, a small trend chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+
+from streamlit_app.api_client import ApiUnavailable
+from streamlit_app.charts import trend_chart
+from streamlit_app.context import PageContext
+from streamlit_app.shaping import Figure, auto_bucket, figure_view, has_data, series_frame
+
+
+def load_summaries(ctx: PageContext) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The summary of the chosen window and of the window before it (None if that fails)."""
+    f = ctx.filters
+    current = ctx.client.summary(f.window_ms, customer_id=f.customer_id, end=f.end, fresh=ctx.fresh)
+    try:
+        previous = ctx.client.summary(f.window_ms, customer_id=f.customer_id, end=f.start, fresh=ctx.fresh)
+    except ApiUnavailable:
+        previous = None
+    return current, previous
+
+
+def show_no_data(ctx: PageContext) -> None:
+    """Say why there is nothing to show: an empty store, or nothing in this window."""
+    dims = ctx.dimensions or {}
+    if dims.get("events", 0) == 0:
+        st.info(
+            "**No data yet.** No widget has sent an event to this API. Point a widget at "
+            f"`{ctx.client.base_url}/api/monitoring/widget`, or load the demo dataset with "
+            f"`widget-monitor demo --api-url {ctx.client.base_url}`.",
+            icon=":material/hourglass_empty:",
+        )
+    else:
+        st.info(
+            f"**No events in the {ctx.filters.describe()}.** The store holds {dims['events']:,} events, "
+            f"the latest at {dims.get('lastEvent')} (UTC). Choose a longer time window in the sidebar.",
+            icon=":material/hourglass_empty:",
+        )
+
+
+def require_data(ctx: PageContext, summary: dict[str, Any]) -> None:
+    """Stop the page with the no-data notice when the window holds no event."""
+    if not has_data(summary):
+        show_no_data(ctx)
+        st.stop()
+
+
+def show_figures(
+    figures: Sequence[Figure],
+    current: dict[str, Any],
+    previous: dict[str, Any] | None,
+    *,
+    columns: int = 4,
+    compare_label: str | None = None,
+) -> None:
+    """A grid of `st.metric`, each with its change against the previous window."""
+    cols = st.columns(columns)
+    for i, figure in enumerate(figures):
+        view = figure_view(figure, current, previous)
+        with cols[i % columns]:
+            st.metric(
+                view.label,
+                view.value if view.value is not None else "—",
+                delta=view.delta,
+                delta_color=view.delta_color,  # type: ignore[arg-type]
+                help=view.hint,
+                border=True,
+                delta_description=compare_label if view.delta is not None else None,
+            )
+
+
+def show_sections(
+    sections: Sequence[tuple[str, Sequence[Figure]]],
+    current: dict[str, Any],
+    previous: dict[str, Any] | None,
+) -> None:
+    for title, figures in sections:
+        st.subheader(title)
+        show_figures(figures, current, previous)
+
+
+def show_trend(
+    ctx: PageContext,
+    metric: str,
+    *,
+    stat: str | None = None,
+    group_by: str | None = None,
+    title: str | None = None,
+) -> None:
+    """A small chart of one metric over the chosen window, threshold included."""
+    f = ctx.filters
+    payload = ctx.client.timeseries(
+        metric,
+        stat=stat,
+        bucket=auto_bucket(f.span),
+        start=f.start,
+        end=f.end,
+        customer_id=f.customer_id,
+        group_by=group_by,
+    )
+    frame = series_frame(payload)
+    heading = title or f"{payload['label']} ({payload['stat']}) per {payload['bucket']}"
+    st.markdown(f"**{heading}**")
+    if frame.empty:
+        st.caption("No events of this kind in the window.")
+        return
+    chart = trend_chart(frame, title=payload["label"], unit=payload["unit"], threshold=payload["threshold"])
+    st.altair_chart(chart, width="stretch")

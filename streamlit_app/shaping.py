@@ -1,0 +1,234 @@
+"""Turning API answers into what the pages show: figures with deltas, badges, frames.
+
+Plain functions over dicts, tested without Streamlit. A figure with no data is None
+and shows as a dash; a delta is only given when both windows have the figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+BUCKET_SECONDS: dict[str, int] = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3600,
+    "6h": 21_600,
+    "1d": 86_400,
+    "1w": 604_800,
+}
+MAX_BUCKETS = 2000
+TARGET_POINTS = 120
+
+STATUS_BADGES: dict[str, tuple[str, str]] = {
+    "healthy": ("Healthy", "green"),
+    "degraded": ("Degraded", "yellow"),
+    "unhealthy": ("Unhealthy", "red"),
+    "no_data": ("No data", "gray"),
+}
+SEVERITY_BADGES: dict[str, tuple[str, str]] = {
+    "info": ("Info", "blue"),
+    "warning": ("Warning", "yellow"),
+    "error": ("Error", "orange"),
+    "critical": ("Critical", "red"),
+}
+SEVERITY_ORDER = ("critical", "error", "warning", "info")
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One number of the summary, where to find it, and which way is better."""
+
+    label: str
+    path: tuple[str, ...]
+    unit: str = ""
+    higher_is_better: bool | None = False  # None: neither (a volume)
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureView:
+    """A figure ready for `st.metric`: formatted value, signed delta and its colour rule."""
+
+    label: str
+    value: str | None
+    delta: str | float | None
+    delta_color: str
+    hint: str | None
+
+
+def lookup(summary: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    node: Any = summary
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def format_number(value: float | int | None, unit: str = "") -> str | None:
+    """`12.5 ms`, `99.8%`, `1,250`; None stays None.
+
+    >>> format_number(12.345, "ms"), format_number(99.84, "%"), format_number(1250)
+    ('12.35 ms', '99.84%', '1,250')
+    """
+    if value is None:
+        return None
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    if unit == "%":
+        return text + "%"
+    return f"{text} {unit}".strip()
+
+
+def figure_view(figure: Figure, current: dict[str, Any], previous: dict[str, Any] | None) -> FigureView:
+    """The figure in `current`, with its change since `previous` when both have it."""
+    value = lookup(current, figure.path)
+    before = lookup(previous, figure.path) if previous is not None else None
+    delta: str | float | None = None
+    if value is not None and before is not None:
+        whole = isinstance(value, int) and isinstance(before, int)
+        change = value - before if whole else round(float(value) - float(before), 2)
+        if change == 0:
+            delta = 0
+        else:
+            unit = "pp" if figure.unit == "%" else figure.unit
+            text = f"{change:+,}" if whole else f"{change:+,.2f}"
+            delta = f"{text} {unit}".strip()
+    colour = {True: "normal", False: "inverse", None: "off"}[figure.higher_is_better]
+    return FigureView(figure.label, format_number(value, figure.unit), delta, colour, figure.hint)
+
+
+def has_data(summary: dict[str, Any] | None) -> bool:
+    """Whether the window holds any event at all."""
+    if not summary:
+        return False
+    counts = (
+        ("persistence", "operations", "total"),
+        ("persistence", "restoration", "total"),
+        ("persistence", "navigation", "total"),
+        ("performance", "renders", "count"),
+        ("performance", "tabSync", "operations"),
+        ("performance", "api", "totalCalls"),
+        ("performance", "bundles", "totalLoaded"),
+    )
+    present = (("performance", "scroll", "avgFps"), ("performance", "memory", "peak", "bytes"))
+    return any((lookup(summary, p) or 0) > 0 for p in counts) or any(
+        lookup(summary, p) is not None for p in present
+    )
+
+
+def status_of(score: float | None) -> str:
+    """The seed's status of a score: healthy ≥ 90, degraded 70–89, unhealthy < 70."""
+    if score is None:
+        return "no_data"
+    return "healthy" if score >= 90 else "degraded" if score >= 70 else "unhealthy"
+
+
+def status_badge(status: str | None) -> tuple[str, str]:
+    """(label, colour) of the seed's status: green healthy, yellow degraded, red unhealthy."""
+    return STATUS_BADGES.get(status or "no_data", STATUS_BADGES["no_data"])
+
+
+def severity_badge(severity: str | None) -> tuple[str, str]:
+    return SEVERITY_BADGES.get(severity or "info", (str(severity).title(), "gray"))
+
+
+def category_scores(summary: dict[str, Any]) -> list[tuple[str, float | None]]:
+    """(category, score 0..100 or None) in the seed's order."""
+    scores = lookup(summary, ("health", "scores")) or {}
+    return [(name.title() if name != "api" else "API", scores.get(name)) for name in scores]
+
+
+def errors_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    """Failed persistence operations by error type, most frequent first."""
+    errors = lookup(summary, ("persistence", "reliability", "errorsByType")) or {}
+    frame = pd.DataFrame({"errorType": list(errors), "count": [int(v) for v in errors.values()]})
+    return frame.sort_values(["count", "errorType"], ascending=[False, True], ignore_index=True)
+
+
+def telemetry_view(summary: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    """The SDK's delivery figures (overall, and a frame by customer), or None when absent."""
+    telemetry = summary.get("telemetry")
+    if not isinstance(telemetry, dict):
+        return None
+    by_customer = telemetry.get("byCustomer") or {}
+    rows = [{"customerId": cid, **figures} for cid, figures in by_customer.items()]
+    frame = pd.DataFrame(rows, columns=["customerId", "expected", "received", "lost", "completeness"])
+    overall = {k: telemetry.get(k) for k in ("expected", "received", "lost", "completeness")}
+    return overall, frame
+
+
+def alerts_frame(alerts: list[dict[str, Any]]) -> pd.DataFrame:
+    """Alerts as a table, most severe then newest first."""
+    columns = ["severity", "title", "category", "customerId", "status", "value", "threshold"]
+    columns += ["createdAt", "lastSeenAt", "resolvedAt", "resolvedBy", "id"]
+    frame = pd.DataFrame([{c: a.get(c) for c in columns} for a in alerts], columns=columns)
+    if frame.empty:
+        return frame
+    rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    frame["_rank"] = frame["severity"].map(lambda s: rank.get(s, len(rank)))
+    frame = frame.sort_values(["_rank", "createdAt"], ascending=[True, False], ignore_index=True)
+    return frame.drop(columns="_rank")
+
+
+def sort_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most severe first, then newest first."""
+    rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    newest_first = sorted(alerts, key=lambda a: str(a.get("createdAt") or ""), reverse=True)
+    return sorted(newest_first, key=lambda a: rank.get(a.get("severity") or "", len(rank)))
+
+
+def alert_stats(alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The seed's alert statistics over a list of alerts."""
+    by_severity: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    for alert in alerts:
+        severity, category = str(alert.get("severity")), str(alert.get("category"))
+        by_severity[severity] = by_severity.get(severity, 0) + 1
+        by_category[category] = by_category.get(category, 0) + 1
+    return {
+        "total": len(alerts),
+        "unresolved": sum(1 for a in alerts if not a.get("resolved")),
+        "bySeverity": by_severity,
+        "byCategory": by_category,
+    }
+
+
+def counts_frame(counts: dict[str, int], key: str) -> pd.DataFrame:
+    return pd.DataFrame({key: list(counts), "count": list(counts.values())})
+
+
+def series_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    """The time-series answer as a frame: time (UTC), series, value, events."""
+    points = payload.get("points") or []
+    label = payload.get("label") or payload.get("metric") or "value"
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime([p["t"] for p in points], utc=True),
+            "series": [p["group"] if p.get("group") is not None else label for p in points],
+            "value": [p["value"] for p in points],
+            "events": [p["events"] for p in points],
+        }
+    )
+    return frame
+
+
+def auto_bucket(span: timedelta) -> str:
+    """The finest bucket that keeps the chart at about `TARGET_POINTS` points or fewer.
+
+    >>> auto_bucket(timedelta(hours=24)), auto_bucket(timedelta(days=7))
+    ('15m', '6h')
+    """
+    seconds = span.total_seconds()
+    for name, width in BUCKET_SECONDS.items():
+        if seconds / width <= TARGET_POINTS:
+            return name
+    return "1w"
+
+
+def bucket_options(span: timedelta) -> list[str]:
+    """The buckets that give at least two and at most `MAX_BUCKETS` points over `span`."""
+    seconds = span.total_seconds()
+    return [b for b, w in BUCKET_SECONDS.items() if 2 <= seconds / w < MAX_BUCKETS] or ["1h"]
