@@ -248,7 +248,7 @@ def _levels(rule: AlertRule, value: Any, path: str) -> tuple[Level, ...]:
         first = Level(rule.levels[0].severity, _number(value, path))
         levels = (first, *rule.levels[1:])
     for level in levels:
-        _check_reachable(rule, level, path if len(levels) == 1 else f"{path}.{level.severity}")
+        _check_reachable(rule, level, f"{path}.{level.severity}" if isinstance(value, Mapping) else path)
     for milder, worse in pairwise(levels):
         stricter = (
             worse.threshold > milder.threshold

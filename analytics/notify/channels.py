@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import ssl
@@ -24,6 +25,12 @@ _LOG_LEVEL = {
     "error": logging.ERROR,
     "critical": logging.CRITICAL,
 }
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes a good part of a second: do it once per process."""
+    return ssl.create_default_context()
 
 
 class DeliveryFailed(Exception):
@@ -80,7 +87,7 @@ class WebhookChannel:
         s = self.settings
         body = alertmanager_payload(notifications, self.external_url)
         last = ""
-        with httpx.Client(timeout=s.timeout_ms / 1000) as client:
+        with httpx.Client(timeout=s.timeout_ms / 1000, verify=_tls_context()) as client:
             for attempt in range(s.max_attempts):
                 if attempt:
                     self._sleep(s.backoff_ms / 1000 * 2 ** (attempt - 1))
@@ -134,13 +141,13 @@ class EmailChannel:
         try:
             if s.ssl:
                 server: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=timeout, context=ssl.create_default_context()
+                    s.host, s.port, timeout=timeout, context=_tls_context()
                 )
             else:
                 server = smtplib.SMTP(s.host, s.port, timeout=timeout)
             with server:
                 if s.starttls:
-                    server.starttls(context=ssl.create_default_context())
+                    server.starttls(context=_tls_context())
                 if s.username:
                     server.login(s.username, s.password or "")
                 server.send_message(self.message(notifications))
