@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     dedupe_horizon_hours: float = Field(24.0, gt=0)
     duckdb_memory_limit: str | None = None
     cors_origins: list[str] = ["*"]
+    alerts_config: Path | None = None  # JSON or TOML; replaces the alerting config stored in the database
 
 
 @lru_cache
