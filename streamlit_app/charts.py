@@ -20,7 +20,7 @@ def trend_chart(
     y_title = f"{title} ({unit})" if unit else title
     lines = (
         alt.Chart(frame)
-        .mark_line(point=alt.OverlayMarkDef(size=18), interpolate="monotone")
+        .mark_line(point=alt.OverlayMarkDef(size=18), interpolate="linear")
         .encode(
             x=alt.X("time:T", title=None),
             y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -58,21 +58,40 @@ def bar_chart(frame: pd.DataFrame, *, category: str, value: str = "count", heigh
         .mark_bar()
         .encode(
             x=alt.X(f"{value}:Q", title=None),
-            y=alt.Y(f"{category}:N", sort="-x", title=None),
+            y=alt.Y(f"{category}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             tooltip=[category, value],
         )
         .properties(height=height)
     )
 
 
-def comparison_chart(frame: pd.DataFrame, *, height: int = 260) -> alt.Chart:
-    """Relative difference B vs A per figure with its confidence interval, coloured by verdict."""
-    base = alt.Chart(frame).encode(y=alt.Y("figure:N", title=None, sort=None))
-    bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ciLowPct:Q", title="B vs A (% of A), 95% CI"),
-        x2="ciHighPct:Q",
-        color=alt.Color("verdict:N", title=None, legend=alt.Legend(orient="bottom")),
+VERDICT_COLOURS = {
+    "B better": "#2ca02c",
+    "B worse": "#d62728",
+    "within noise": "#9e9e9e",
+    "not enough data": "#d0d0d0",
+}
+
+
+def comparison_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Relative difference B vs A per figure with its confidence interval, coloured by verdict.
+
+    The axis is clamped to ±100 % so that one tiny base (an error rate of 0.1 %) does not
+    squash every other interval.
+    """
+    scale = alt.Scale(domain=[-100, 100], clamp=True)
+    colour = alt.Color(
+        "verdict:N",
+        title=None,
+        legend=alt.Legend(orient="bottom"),
+        scale=alt.Scale(domain=list(VERDICT_COLOURS), range=list(VERDICT_COLOURS.values())),
     )
-    points = base.mark_point(filled=True, size=60).encode(x="diffPct:Q", color="verdict:N")
+    base = alt.Chart(frame).encode(y=alt.Y("figure:N", title=None, sort=None, axis=alt.Axis(labelLimit=200)))
+    bars = base.mark_rule(strokeWidth=4).encode(
+        x=alt.X("ciLowPct:Q", title="B vs A, % of A (bar: 95% confidence interval)", scale=scale),
+        x2="ciHighPct:Q",
+        color=colour,
+    )
+    points = base.mark_point(filled=True, size=70, opacity=1).encode(x="diffPct:Q", color=colour)
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="gray").encode(x="x:Q")
-    return alt.layer(bars, points, zero).properties(height=height)
+    return alt.layer(bars, points, zero).properties(height=28 * max(1, len(frame)))

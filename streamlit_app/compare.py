@@ -185,8 +185,15 @@ def comparison_row(figure: CompareFigure, result: Comparison) -> dict[str, objec
         "B − A": r(result.diff),
         "B − A (%)": r(result.diff_pct, 1),
         "95% CI of B − A": ci,
-        "Mann-Whitney p": r(result.p_value, 4),
+        "Mann-Whitney p": _p_text(result.p_value),
         "n A": result.n_a,
         "n B": result.n_b,
         "verdict": result.verdict,
     }
+
+
+def _p_text(p: float | None) -> str | None:
+    """A p-value for reading: `<0.0001` rather than a rounded 0."""
+    if p is None:
+        return None
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"

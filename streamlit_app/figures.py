@@ -114,7 +114,7 @@ MEMORY_API: tuple[Section, ...] = (
         "Bundle loading",
         (
             Figure("Bundles loaded", (*BUN, "totalLoaded"), "", None),
-            Figure("Total size", (*BUN, "totalSize", "kb"), "KB", False, "target < 500 KB, alert > 1 MB"),
+            Figure("Bytes loaded", (*BUN, "totalSize", "mb"), "MB", None, "sum of the sizes of every load"),
             Figure("Average load", (*BUN, "avgLoadTime"), "ms", False, "target < 500 ms, alert > 1000 ms"),
             Figure("Cache hits", (*BUN, "cacheHitRate"), "%", True, "target > 70%, alert < 50%"),
         ),

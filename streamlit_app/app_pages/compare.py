@@ -34,8 +34,9 @@ else:
         st.info(f"Only {len(options)} {mode.lower()[:-1]} in the store: nothing to compare yet.")
         st.stop()
     cols = st.columns(2)
-    pick_a = cols[0].selectbox("A", options, index=1 if len(options) > 1 else 0, key=f"compare_a_{mode}")
-    pick_b = cols[1].selectbox("B", options, index=0, key=f"compare_b_{mode}")
+    # A: the busiest (the baseline), B: the next one (e.g. the version being rolled out)
+    pick_a = cols[0].selectbox("A (baseline)", options, index=0, key=f"compare_a_{mode}")
+    pick_b = cols[1].selectbox("B", options, index=1, key=f"compare_b_{mode}")
     st.caption(f"Both over the {f.describe()}.")
     if mode == "Widget versions":
         a = (pick_a, f.start, f.end, f.customer_id, pick_a)
@@ -60,7 +61,7 @@ with st.spinner("Comparing…"):
         rows.append(comparison_row(figure, result))
 table = pd.DataFrame(rows)
 st.markdown(f"**A = {a[0]}, B = {b[0]}**")
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
 
 chartable = table.dropna(subset=["B − A (%)"]).copy()
 if not chartable.empty:

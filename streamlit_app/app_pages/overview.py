@@ -22,7 +22,6 @@ st.caption(f"Health of the chat widget over the {ctx.filters.describe()}; change
 current, previous = load_summaries(ctx)
 require_data(ctx, current)
 compare_label = f"vs previous {ctx.filters.window_label.removeprefix('Last ').lower()}"
-badge_of = {"Healthy": "🟢", "Degraded": "🟡", "Unhealthy": "🔴"}
 
 health = current["health"]
 label, colour = status_badge(health.get("status"))
@@ -43,8 +42,8 @@ with right:
         if score is None:
             text = f"{name}: no data"
         else:
-            state = status_badge(status_of(score))[0]
-            text = f"{badge_of.get(state, '')} {name}: {score:.0f} · {state.lower()}"
+            state, tint = status_badge(status_of(score))
+            text = f"**{name}: {score:.0f}** :{tint}-badge[{state}]"
         st.progress(min(1.0, max(0.0, (score or 0) / 100)), text=text)
 
 st.subheader("Active alerts")

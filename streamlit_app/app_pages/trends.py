@@ -17,7 +17,7 @@ st.title("Trends")
 st.caption(f"One figure over the {f.describe()} (UTC buckets). Change the range in the sidebar.")
 
 catalogue = {m["name"]: m for m in ctx.client.metric_catalogue()}
-cols = st.columns([3, 1, 1, 2])
+cols = st.columns([4, 1, 1])
 name = cols[0].selectbox(
     "Figure",
     list(catalogue),
@@ -38,9 +38,10 @@ bucket = cols[2].selectbox(
     index=buckets.index(default_bucket) if default_bucket in buckets else 0,
     key=f"trend_bucket_{f.window_label}",
 )
-split = cols[3].segmented_control("Split by", list(SPLITS), default="No split", key="trend_split")
+row = st.columns([2, 3])
+split = row[0].segmented_control("Split by", list(SPLITS), default="No split", key="trend_split")
 versions = ["All versions"] + [v["id"] for v in (ctx.dimensions or {}).get("widgetVersions", [])]
-version = st.selectbox("Widget version", versions, key="trend_version")
+version = row[1].selectbox("Widget version", versions, key="trend_version")
 
 payload = ctx.client.timeseries(
     name,

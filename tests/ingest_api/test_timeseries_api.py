@@ -1,0 +1,152 @@
+"""The read endpoints the dashboard uses: timeseries, samples, dimensions, and the summary's `end`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _ms(moment: datetime) -> float:
+    return moment.timestamp() * 1000
+
+
+def _post(client: TestClient, events: list[dict[str, object]]) -> None:
+    answer = client.post("/api/monitoring/widget", json=events)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["stored"] == len(events)
+
+
+def test_timeseries_answers_p95_per_bucket_as_numpy_computes_it(client: TestClient) -> None:
+    start = (NOW - timedelta(hours=3)).replace(minute=0, second=0)
+    rng = np.random.default_rng(5)
+    values = {h: rng.lognormal(2, 0.4, 40).round(2) for h in range(3)}
+    _post(
+        client,
+        [
+            {
+                "type": "render",
+                "metric": {"renderTime": float(v), "timestamp": _ms(start) + h * 3.6e6 + i * 1000},
+            }
+            for h, vs in values.items()
+            for i, v in enumerate(vs)
+        ],
+    )
+    answer = client.get(
+        "/api/monitoring/widget/timeseries",
+        params={"metric": "render.renderTime", "stat": "p95", "bucket": "1h", "from": start.isoformat()},
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [p["value"] for p in body["points"]] == pytest.approx(
+        [float(np.percentile(values[h], 95)) for h in range(3)]
+    )
+    assert [p["events"] for p in body["points"]] == [40, 40, 40]
+    assert body["points"][0]["t"] == start.isoformat().replace("+00:00", ".000Z")
+    assert body["unit"] == "ms" and body["threshold"]["value"] == 16
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        pytest.param({"metric": "render.fps"}, "unknown metric", id="metric"),
+        pytest.param({"metric": "render.renderTime", "stat": "p42"}, "stat 'p42'", id="stat"),
+        pytest.param({"metric": "render.renderTime", "bucket": "90s"}, "unknown bucket", id="bucket"),
+        pytest.param(
+            {"metric": "render.renderTime", "from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            "must be before",
+            id="from-after-to",
+        ),
+        pytest.param(
+            {"metric": "render.renderTime", "bucket": "1m", "from": "2025-01-01T00:00:00Z"},
+            "over the limit",
+            id="too-many-buckets",
+        ),
+        pytest.param({"metric": "render.renderTime", "groupBy": "browser"}, "cannot group by", id="group"),
+    ],
+)
+def test_timeseries_refuses_bad_parameters_with_422(
+    client: TestClient, params: dict[str, str], needle: str
+) -> None:
+    answer = client.get("/api/monitoring/widget/timeseries", params=params)
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_query"
+    assert needle in answer.json()["message"]
+
+
+def test_metric_catalogue_lists_units_stats_and_thresholds(client: TestClient) -> None:
+    metrics = {
+        m["name"]: m for m in client.get("/api/monitoring/widget/timeseries/metrics").json()["metrics"]
+    }
+    assert metrics["persistence.successRate"]["threshold"] == {
+        "value": 95,
+        "direction": "below",
+        "stat": "rate",
+    }
+    assert metrics["render.renderTime"]["stats"] == ["count", "avg", "min", "max", "p50", "p95", "p99"]
+    assert metrics["api.errorRate"]["stats"] == ["rate", "count"]
+
+
+def test_samples_give_every_value_and_a_repeatable_sample_above_the_limit(client: TestClient) -> None:
+    durations = [float(i) for i in range(300)]
+    api = [
+        {
+            "type": "api",
+            "metric": {"duration": d, "success": i % 4 != 0, "customerId": "acme", "timestamp": _ms(NOW)},
+        }
+        for i, d in enumerate(durations)
+    ]
+    _post(client, api)
+    everything = client.get(
+        "/api/monitoring/widget/samples", params={"metric": "api.duration", "limit": 1000}
+    )
+    assert sorted(everything.json()["values"]) == durations
+    assert everything.json()["sampled"] is False
+    params = {"metric": "api.duration", "limit": 50, "customerId": "acme"}
+    first = client.get("/api/monitoring/widget/samples", params=params).json()
+    again = client.get("/api/monitoring/widget/samples", params=params).json()
+    assert first["total"] == 300 and first["sampled"] is True and len(first["values"]) == 50
+    assert first["values"] == again["values"]
+    assert set(first["values"]) <= set(durations)
+    errors = client.get("/api/monitoring/widget/samples", params={"metric": "api.errorRate"}).json()
+    assert np.mean(errors["values"]) == pytest.approx(25.0)  # 100/0 per call: the mean is the rate
+
+
+def test_dimensions_list_customers_and_versions_busiest_first(client: TestClient) -> None:
+    assert client.get("/api/monitoring/widget/dimensions").json() == {
+        "events": 0,
+        "firstEvent": None,
+        "lastEvent": None,
+        "customers": [],
+        "widgetVersions": [],
+    }
+    events = [{"type": "render", "metric": {"renderTime": 1.0, "customerId": "b", "widgetVersion": "2"}}] * 3
+    events += [{"type": "render", "metric": {"renderTime": 1.0, "customerId": "a", "widgetVersion": "1"}}]
+    _post(client, events)
+    body = client.get("/api/monitoring/widget/dimensions").json()
+    assert body["events"] == 4
+    assert body["customers"] == [{"id": "b", "events": 3}, {"id": "a", "events": 1}]
+    assert [v["id"] for v in body["widgetVersions"]] == ["2", "1"]
+
+
+def test_summary_end_selects_the_previous_window(client: TestClient) -> None:
+    previous = [
+        {"type": "render", "metric": {"renderTime": 30.0, "timestamp": _ms(NOW - timedelta(minutes=90))}}
+    ]
+    current = [
+        {"type": "render", "metric": {"renderTime": 5.0, "timestamp": _ms(NOW - timedelta(minutes=10))}}
+    ] * 2
+    _post(client, previous + current)
+    hour = 3_600_000
+    now_window = client.get("/api/monitoring/widget", params={"window": hour}).json()
+    before = client.get(
+        "/api/monitoring/widget",
+        params={"window": hour, "end": (NOW - timedelta(hours=1)).isoformat()},
+    ).json()
+    assert now_window["performance"]["renders"]["count"] == 2
+    assert before["performance"]["renders"]["count"] == 1
+    assert before["performance"]["renders"]["avgTime"] == 30.0
