@@ -1,0 +1,37 @@
+"""The dashboard's API client against a real server: answers, refusals, and a server that is down."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streamlit_app.api_client import ApiError, ApiUnavailable, MonitorClient, api_url_from
+from tests.support.server import ServerProcess, free_port
+
+
+def test_api_url_comes_from_the_flag_then_the_environment_then_the_default() -> None:
+    env = {"WIDGET_MONITOR_API_URL": "http://env:1"}
+    assert api_url_from(["--api-url", "http://flag:2/"], env) == "http://flag:2"
+    assert api_url_from(["-x", "tests"], env) == "http://env:1"
+    assert api_url_from([], {}) == "http://127.0.0.1:8000"
+
+
+def test_a_closed_port_is_unavailable_not_a_crash() -> None:
+    client = MonitorClient(f"http://127.0.0.1:{free_port()}", timeout_s=2)
+    with pytest.raises(ApiUnavailable, match="ConnectError"):
+        client.summary(60_000)
+
+
+def test_reads_and_refusals_against_a_real_server(server: ServerProcess) -> None:
+    client = MonitorClient(server.url)
+    assert client.dimensions()["events"] == 0
+    now = datetime.now(UTC)
+    series = client.timeseries(
+        "render.renderTime", stat=None, bucket="1h", start=now - timedelta(hours=2), end=now
+    )
+    assert series["stat"] == "p95" and series["points"] == []
+    with pytest.raises(ApiError, match="unknown metric") as refused:
+        client.timeseries("nope", stat=None, bucket="1h", start=now - timedelta(hours=1), end=now)
+    assert refused.value.status == 422
+    assert client.summary(300_000, fresh=True)["health"]["status"] == "no_data"

@@ -1,0 +1,163 @@
+"""Shaping API answers for the pages, without Streamlit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from streamlit_app.filters import ALL_CUSTOMERS, filters_for
+from streamlit_app.shaping import (
+    Figure,
+    alert_stats,
+    auto_bucket,
+    bucket_options,
+    category_scores,
+    errors_frame,
+    figure_view,
+    has_data,
+    series_frame,
+    sort_alerts,
+    status_badge,
+    status_of,
+    telemetry_view,
+)
+
+SUCCESS = Figure("Success", ("persistence", "operations", "successRate"), "%", True)
+RENDER = Figure("Render p95", ("performance", "renders", "p95Time"), "ms", False)
+OPS = Figure("Operations", ("persistence", "operations", "total"), "", None)
+
+
+def _summary(success: float | None, p95: float | None, total: int) -> dict[str, object]:
+    return {
+        "persistence": {"operations": {"successRate": success, "total": total}},
+        "performance": {"renders": {"p95Time": p95, "count": total}},
+    }
+
+
+def test_figure_delta_is_the_change_since_the_previous_window_with_the_right_colour_rule() -> None:
+    now, before = _summary(99.5, 14.0, 120), _summary(98.25, 18.5, 100)
+    success = figure_view(SUCCESS, now, before)
+    assert (success.value, success.delta, success.delta_color) == ("99.50%", "+1.25 pp", "normal")
+    render = figure_view(RENDER, now, before)
+    assert (render.value, render.delta, render.delta_color) == ("14.00 ms", "-4.50 ms", "inverse")
+    ops = figure_view(OPS, now, before)
+    assert (ops.value, ops.delta, ops.delta_color) == ("120", "+20", "off")
+
+
+def test_no_delta_when_either_window_lacks_the_figure_and_zero_change_is_zero() -> None:
+    assert figure_view(RENDER, _summary(99, None, 1), _summary(99, 10, 1)).delta is None
+    assert figure_view(RENDER, _summary(99, 10, 1), None).delta is None
+    assert figure_view(SUCCESS, _summary(99, 10, 1), _summary(99, 10, 1)).delta == 0
+    assert figure_view(RENDER, _summary(99, None, 1), None).value is None
+
+
+@pytest.mark.parametrize(
+    ("score", "badge"),
+    [
+        pytest.param(95.0, ("Healthy", "green"), id="healthy"),
+        pytest.param(90.0, ("Healthy", "green"), id="edge-90"),
+        pytest.param(89.99, ("Degraded", "yellow"), id="degraded"),
+        pytest.param(70.0, ("Degraded", "yellow"), id="edge-70"),
+        pytest.param(69.9, ("Unhealthy", "red"), id="unhealthy"),
+        pytest.param(None, ("No data", "gray"), id="none"),
+    ],
+)
+def test_status_badge_follows_the_seed(score: float | None, badge: tuple[str, str]) -> None:
+    assert status_badge(status_of(score)) == badge
+
+
+def test_has_data_is_false_for_an_empty_window_and_true_for_one_memory_snapshot() -> None:
+    empty = _summary(None, None, 0)
+    assert not has_data(empty)
+    assert has_data({**empty, "performance": {"memory": {"peak": {"bytes": 1000}}}})
+
+
+def test_category_scores_errors_and_alert_helpers() -> None:
+    summary = {
+        "health": {"scores": {"persistence": 50.0, "performance": None, "api": 97.0}},
+        "persistence": {"reliability": {"errorsByType": {"Quota": 2, "Storage": 9}}},
+    }
+    assert category_scores(summary) == [("Persistence", 50.0), ("Performance", None), ("API", 97.0)]
+    assert errors_frame(summary).to_dict("list") == {"errorType": ["Storage", "Quota"], "count": [9, 2]}
+    alerts = [
+        {"id": "1", "severity": "warning", "category": "api", "createdAt": "2026-01-01T02:00:00Z"},
+        {"id": "2", "severity": "critical", "category": "persistence", "createdAt": "2026-01-01T01:00:00Z"},
+        {
+            "id": "3",
+            "severity": "warning",
+            "category": "api",
+            "createdAt": "2026-01-01T03:00:00Z",
+            "resolved": True,
+        },
+    ]
+    assert [a["id"] for a in sort_alerts(alerts)] == ["2", "3", "1"]
+    assert alert_stats(alerts) == {
+        "total": 3,
+        "unresolved": 2,
+        "bySeverity": {"warning": 2, "critical": 1},
+        "byCategory": {"api": 2, "persistence": 1},
+    }
+
+
+def test_telemetry_is_shown_only_when_the_summary_has_it() -> None:
+    assert telemetry_view({"health": {}}) is None
+    overall, frame = telemetry_view(
+        {
+            "telemetry": {
+                "expected": 10,
+                "received": 9,
+                "lost": 1,
+                "completeness": 90.0,
+                "byCustomer": {"acme": {"expected": 10, "received": 9, "lost": 1, "completeness": 90.0}},
+            }
+        }
+    )  # type: ignore[misc]
+    assert overall == {"expected": 10, "received": 9, "lost": 1, "completeness": 90.0}
+    assert frame.to_dict("records") == [
+        {"customerId": "acme", "expected": 10, "received": 9, "lost": 1, "completeness": 90.0}
+    ]
+
+
+def test_series_frame_labels_ungrouped_points_with_the_metric() -> None:
+    frame = series_frame(
+        {
+            "label": "Render time",
+            "points": [
+                {"t": "2026-01-01T00:00:00.000Z", "group": None, "value": 3.5, "events": 2},
+                {"t": "2026-01-01T01:00:00.000Z", "group": None, "value": 4.5, "events": 1},
+            ],
+        }
+    )
+    assert list(frame["series"]) == ["Render time", "Render time"]
+    assert frame["time"].iloc[1] == pd.Timestamp("2026-01-01T01:00:00Z")
+
+
+@pytest.mark.parametrize(
+    ("span", "bucket"),
+    [
+        pytest.param(timedelta(minutes=15), "1m", id="15m"),
+        pytest.param(timedelta(hours=1), "1m", id="1h"),  # 60 points
+        pytest.param(timedelta(hours=24), "15m", id="24h"),  # 96 points
+        pytest.param(timedelta(days=3), "1h", id="3d"),  # 72 points
+        pytest.param(timedelta(days=30), "6h", id="30d"),  # 120 points
+    ],
+)
+def test_auto_bucket_keeps_charts_near_120_points(span: timedelta, bucket: str) -> None:
+    assert auto_bucket(span) == bucket
+    assert bucket in bucket_options(span)
+
+
+def test_bucket_options_exclude_too_fine_and_too_coarse_buckets() -> None:
+    # 30 days: 2880 buckets of 15m (over 2000), 720 of 1h, 4.3 of 1w
+    assert bucket_options(timedelta(days=30)) == ["1h", "6h", "1d", "1w"]
+    assert bucket_options(timedelta(hours=1)) == ["1m", "5m", "15m"]
+
+
+def test_filters_previous_window_and_customer_choice() -> None:
+    now = datetime(2026, 1, 2, 12, 0, 30, 999, tzinfo=UTC)
+    f = filters_for("Last 6 hours", ALL_CUSTOMERS, now=now)
+    assert f.customer_id is None and f.window_ms == 6 * 3_600_000
+    assert f.previous().end == f.start == datetime(2026, 1, 2, 6, 0, 30, tzinfo=UTC)
+    assert filters_for("Last hour", "acme", now=now).customer_id == "acme"
