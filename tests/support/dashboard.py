@@ -1,0 +1,101 @@
+"""The dashboard's test world: a real API with data, and a real `streamlit run`, started by pid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ingest_api.launcher import dashboard_command
+from tests.support.server import REPO, free_port, wait_until_ready
+
+APP = REPO / "streamlit_app" / "app.py"
+
+
+def post_events(api_url: str, events: list[dict[str, Any]]) -> None:
+    with httpx.Client(timeout=60) as client:
+        for first in range(0, len(events), 1000):
+            answer = client.post(f"{api_url}/api/monitoring/widget", json=events[first : first + 1000])
+            answer.raise_for_status()
+
+
+def fire_data_loss_alert(api_url: str, customer: str = "acme") -> dict[str, Any]:
+    """Post saves with data loss just now, run the alert check, return the unresolved data-loss alert."""
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    saves = [
+        {
+            "type": "persistence",
+            "metric": {
+                "operation": "save",
+                "success": i % 4 != 0,
+                "duration": 30.0,
+                "dataLoss": i % 4 == 0,
+                "customerId": customer,
+                "timestamp": now_ms - i * 100,
+            },
+        }
+        for i in range(40)
+    ]
+    post_events(api_url, saves)
+    httpx.post(f"{api_url}/api/monitoring/alerts/check", timeout=30).raise_for_status()
+    alerts = httpx.get(f"{api_url}/api/monitoring/alerts", params={"resolved": "false"}, timeout=30).json()
+    losses = [a for a in alerts["data"] if a["ruleId"] == "persistence.data_loss"]
+    assert losses, f"no data-loss alert fired: {alerts}"
+    return dict(losses[0])
+
+
+def alert(api_url: str, alert_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"{api_url}/api/monitoring/alerts/{alert_id}", timeout=30)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def recent_window(hours: float) -> tuple[datetime, datetime]:
+    end = datetime.now(UTC)
+    return end - timedelta(hours=hours), end
+
+
+class StreamlitProcess:
+    """`streamlit run streamlit_app/app.py` on a free loopback port, reading `api_url`."""
+
+    def __init__(self, api_url: str, log_dir: Path) -> None:
+        self.api_url = api_url
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"streamlit-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> StreamlitProcess:
+        env = {**os.environ, "WIDGET_MONITOR_API_URL": self.api_url}
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            dashboard_command(self.api_url, port=self.port),
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until_ready(f"{self.url}/_stcore/health", timeout_s=60, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def __enter__(self) -> StreamlitProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
