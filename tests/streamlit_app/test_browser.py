@@ -1,0 +1,102 @@
+"""The dashboard in real headless Chromium against a real `streamlit run` and a real API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.dashboard import StreamlitProcess, alert, fire_data_loss_alert
+from tests.support.server import ServerProcess
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = {
+    "": "Overview",
+    "persistence": "Persistence",
+    "performance": "Performance",
+    "memory_api": "Memory & API",
+    "alerts": "Alerts",
+    "trends": "Trends",
+    "compare": "Compare",
+}
+
+
+@pytest.fixture(scope="module")
+def dashboard(
+    live_api: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StreamlitProcess]:
+    with StreamlitProcess(live_api.url, tmp_path_factory.mktemp("streamlit")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+def settle(page: Page, timeout_ms: int = 60_000) -> None:
+    """Wait until the page's title is drawn and the script run is over."""
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+    )
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_renders_without_a_streamlit_exception(
+    dashboard: StreamlitProcess, page: Page, path: str
+) -> None:
+    page.goto(f"{dashboard.url}/{path}")
+    settle(page)
+    expect(page.locator("h1").first).to_have_text(PAGES[path])
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    if path in ("persistence", "performance", "memory_api"):
+        expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=30_000)
+
+
+def test_a_resolve_click_resolves_the_alert_in_the_api(
+    dashboard: StreamlitProcess, live_api: ServerProcess, page: Page
+) -> None:
+    fired = fire_data_loss_alert(live_api.url)
+    page.goto(f"{dashboard.url}/alerts")
+    settle(page)
+    page.locator(f".st-key-resolve-{fired['id']} button").click()
+    deadline = time.monotonic() + 30
+    while not alert(live_api.url, fired["id"])["resolved"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stored = alert(live_api.url, fired["id"])
+    assert stored["resolved"] is True and stored["resolvedBy"] == "dashboard"
+    expect(page.locator(f".st-key-resolve-{fired['id']}")).to_have_count(0, timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_trends_draws_a_chart_for_the_chosen_figure(dashboard: StreamlitProcess, page: Page) -> None:
+    page.goto(f"{dashboard.url}/trends")
+    settle(page)
+    page.locator(".st-key-trend_metric input").click()
+    page.keyboard.type("api.errorRate")
+    page.get_by_role("option", name="API error rate (api.errorRate)").click()
+    expect(page.get_by_text("red line: the seed's alert threshold (above 1)")).to_be_visible(timeout=30_000)
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    expect(chart).to_be_visible()
+    expect(chart.locator("canvas, svg").first).to_be_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
