@@ -41,6 +41,12 @@ def load_demo(
             stored += int(answer.json()["stored"])
             if out is not None:
                 _progress(out, first + len(batch), len(events))
+        # Evaluate the alert rules now rather than at the next periodic check, so the
+        # demo's ongoing render regression shows as an alert at once (older servers: 404).
+        try:
+            client.post(api_url.rstrip("/") + "/api/monitoring/alerts/check")
+        except httpx.TransportError as exc:
+            raise DemoLoadFailed(f"the data is stored, but the alert check failed: {exc}") from exc
     if out is not None:
         out.write(f"\nstored {stored} demo events ({days:g} days, seed {seed})\n")
     return stored

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.support.dashboard import StreamlitProcess, alert, fire_data_loss_alert
+from tests.support.dashboard import StreamlitProcess, alert, fire_data_loss_alert, post_events
 from tests.support.server import ServerProcess
 
 CHROMIUM_ARGS = [
@@ -100,3 +101,18 @@ def test_trends_draws_a_chart_for_the_chosen_figure(dashboard: StreamlitProcess,
     expect(chart).to_be_visible()
     expect(chart.locator("canvas, svg").first).to_be_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_auto_refresh_shows_new_data_without_a_click(
+    dashboard: StreamlitProcess, live_api: ServerProcess, page: Page
+) -> None:
+    page.goto(f"{dashboard.url}/")
+    settle(page)
+    page.locator(".st-key-auto_refresh label").click()
+    page.locator(".st-key-refresh_every input").click()
+    page.get_by_role("option", name="15 s").click()
+    settle(page)
+    held = httpx.get(f"{live_api.url}/api/monitoring/widget/dimensions").json()["events"]
+    expect(page.get_by_text(f"{held:,} events stored")).to_be_visible()
+    post_events(live_api.url, [{"type": "render", "metric": {"renderTime": 3.0}}] * 7)
+    expect(page.get_by_text(f"{held + 7:,} events stored")).to_be_visible(timeout=45_000)
