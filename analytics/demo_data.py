@@ -157,7 +157,7 @@ def _session_events(rng: np.random.Generator, s: Session, end_ms: float) -> list
         out.append(event("persistence", t + 30, conversationId=f"{s.id}-c", **save))
         if rng.random() < 0.6:
             cached = bool(rng.random() < 0.66)
-            api_ok = bool(rng.random() >= 0.004)
+            api_ok = bool(rng.random() >= 0.002)
             out.append(
                 event(
                     "api",
@@ -199,7 +199,7 @@ def _session_events(rng: np.random.Generator, s: Session, end_ms: float) -> list
                 event(
                     "tabSync",
                     t * float(rng.random()),
-                    latency=lognormal(18, 0.5),
+                    latency=lognormal(14, 0.45),
                     success=bool(rng.random() >= 0.005),
                     operation="broadcast",
                     tabCount=2,

@@ -51,17 +51,17 @@ def trend_chart(
     return alt.layer(lines, rule, label).properties(height=height)
 
 
-def bar_chart(frame: pd.DataFrame, *, category: str, value: str = "count", height: int = 220) -> alt.Chart:
-    """Horizontal bars, largest first."""
+def bar_chart(frame: pd.DataFrame, *, category: str, value: str = "count") -> alt.Chart:
+    """Horizontal bars of counts, largest first, one bar height per row."""
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X(f"{value}:Q", title=None),
+            x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y(f"{category}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             tooltip=[category, value],
         )
-        .properties(height=height)
+        .properties(height=alt.Step(30))
     )
 
 
@@ -86,12 +86,17 @@ def comparison_chart(frame: pd.DataFrame) -> alt.LayerChart:
         legend=alt.Legend(orient="bottom"),
         scale=alt.Scale(domain=list(VERDICT_COLOURS), range=list(VERDICT_COLOURS.values())),
     )
-    base = alt.Chart(frame).encode(y=alt.Y("figure:N", title=None, sort=None, axis=alt.Axis(labelLimit=200)))
+    axis = alt.Axis(labelLimit=200, labelOverlap=False)
+    base = alt.Chart(frame).encode(y=alt.Y("figure:N", title=None, sort=None, axis=axis))
     bars = base.mark_rule(strokeWidth=4).encode(
-        x=alt.X("ciLowPct:Q", title="B vs A, % of A (bar: 95% confidence interval)", scale=scale),
+        x=alt.X(
+            "ciLowPct:Q",
+            title="B vs A, % of A (bar: 95% confidence interval; clamped at ±100 %)",
+            scale=scale,
+        ),
         x2="ciHighPct:Q",
         color=colour,
     )
     points = base.mark_point(filled=True, size=70, opacity=1).encode(x="diffPct:Q", color=colour)
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="gray").encode(x="x:Q")
-    return alt.layer(bars, points, zero).properties(height=28 * max(1, len(frame)))
+    return alt.layer(bars, points, zero).properties(height=alt.Step(26))

@@ -76,5 +76,7 @@ st.caption(
     f"interval comes from a percentile bootstrap (500 resamples of up to {SAMPLE_LIMIT} events per side); "
     "when it excludes 0 the difference is more than noise and the verdict says whether B is better or "
     "worse. For per-event values the Mann-Whitney U test's p-value (two-sided, normal approximation) "
-    "tells whether one side tends to take larger values."
+    "tells whether one side tends to take larger values. With "
+    f"{len(COMPARE_FIGURES)} figures compared at 95 %, expect about one to cross the line by chance "
+    "when nothing changed: a lone borderline verdict is weak evidence."
 )
