@@ -30,6 +30,7 @@ ROLLOUT_RAMP_H = 12.0
 OUTAGE_CUSTOMER = "globex"
 OUTAGE_START_H, OUTAGE_END_H = 14.0, 12.0
 SESSIONS_PER_HOUR = 60.0  # for a customer of weight 1 at the daily peak
+LOST_IN_TRANSIT = 0.003
 MIB = 1_048_576
 HOUR_MS = 3_600_000
 
@@ -104,7 +105,7 @@ def _sessions(rng: np.random.Generator, end_ms: float, days: float, run: str) ->
 def _session_events(rng: np.random.Generator, s: Session, end_ms: float) -> list[dict[str, Any]]:
     def event(kind: str, offset_ms: float, **metric: Any) -> dict[str, Any]:
         at = min(s.start_ms + offset_ms, end_ms - 1)
-        base = {"timestamp": round(at, 3), "sessionId": s.id, "customerId": s.customer}
+        base = {"timestamp": round(at, 3), "sessionId": s.id, "tabId": s.id, "customerId": s.customer}
         return {"type": kind, "metric": {**base, "widgetVersion": s.version, **metric}}
 
     def lognormal(median: float, sigma: float) -> float:
@@ -218,4 +219,9 @@ def _session_events(rng: np.random.Generator, s: Session, end_ms: float) -> list
                 toPage="/checkout",
             )
         )
-    return out
+    # The SDK numbers a tab's events 1, 2, 3, ...; a few never reach the server (a closed
+    # page, a dropped beacon), which the summary's telemetry completeness shows as gaps.
+    out.sort(key=lambda e: e["metric"]["timestamp"])
+    for seq, item in enumerate(out, start=1):
+        item["metric"]["seq"] = seq
+    return [item for item in out if rng.random() >= LOST_IN_TRANSIT]
