@@ -169,7 +169,7 @@ def _unreadable(body: bytes, exc: msgspec.DecodeError) -> BadRequest:
 def _explain(message: str, path: str) -> str:
     if path.endswith(".type") and message.startswith("Invalid value"):
         return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
-    if path.endswith(".timestamp") and "datetime" in message:
+    if path.endswith(".timestamp"):
         return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"
     if message == "Object missing required field `type`":
         return f"{message}: expected one of {', '.join(EVENT_TYPES)}"
