@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.health import TARGETS, score_health, status_of
 from analytics.intake import read_body
@@ -241,3 +243,17 @@ def test_health_of_a_stored_window_end_to_end(tmp_path: Path) -> None:
         "scores": {"persistence": 100.0, "performance": None, "memory": 95.0, "api": None},
         "status": "healthy",
     }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    index=st.integers(0, len(TARGETS) - 1),
+    a=st.floats(-1e6, 1e6, allow_nan=False),
+    b=st.floats(-1e6, 1e6, allow_nan=False),
+)
+def test_a_figure_score_stays_in_0_100_and_never_rewards_a_worse_value(
+    index: int, a: float, b: float
+) -> None:
+    target = TARGETS[index]
+    worse, better = sorted((a, b), reverse=not target.higher_is_better)
+    assert 0 <= target.score(worse) <= target.score(better) <= 100

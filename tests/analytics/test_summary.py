@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.intake import read_body
 from analytics.store import EventStore, IngestBatch
@@ -544,3 +546,51 @@ def test_bundle_sizes_sum_in_bytes_kb_and_mb(store: EventStore) -> None:
         "avgLoadTime": 425.3,
         "cacheHitRate": 66.67,
     }
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EventStore]:
+    """One store for many hypothesis examples; each example writes under a customer of its own."""
+    opened = EventStore.open(tmp_path_factory.mktemp("property") / "data")
+    yield opened
+    opened.close()
+
+
+_examples = iter(range(10**9))
+_durations = st.floats(min_value=0, max_value=3_600_000, allow_nan=False).map(lambda x: round(x, 3))
+
+
+@settings(max_examples=30, deadline=None)
+@given(times=st.lists(_durations, min_size=1, max_size=60), heap=st.lists(st.integers(0, 2**40), min_size=1))
+def test_render_and_memory_figures_match_numpy_for_any_samples(
+    shared_store: EventStore, times: list[float], heap: list[int]
+) -> None:
+    customer = f"c{next(_examples)}"
+    _put(
+        shared_store,
+        *[Sample("render", START_US + i, customer, {"renderTime": t}) for i, t in enumerate(times)],
+        *[Sample("memory", START_US + i, customer, {"usedJSHeapSize": b}) for i, b in enumerate(heap)],
+    )
+    performance = summarize(shared_store, customer)["performance"]
+    slow = sum(t > 16 for t in times)
+    assert_figures(
+        performance["renders"],
+        {
+            "count": len(times),
+            "avgTime": statistics.mean(times),
+            "p95Time": float(np.percentile(times, 95)),
+            "slowRenders": slow,
+            "slowRenderRate": 100 * slow / len(times),
+        },
+    )
+    assert_figures(
+        performance["memory"],
+        {
+            "current": {"bytes": heap[-1], "mb": heap[-1] / MIB},
+            "peak": {"bytes": max(heap), "mb": max(heap) / MIB},
+            "average": {"bytes": round(statistics.mean(heap)), "mb": statistics.mean(heap) / MIB},
+        },
+    )
