@@ -19,7 +19,7 @@ MIB = 1_048_576
 
 def rows(client: TestClient, sql: str = "SELECT * FROM events ORDER BY type") -> list[dict[str, Any]]:
     """The stored rows, read straight from the app's DuckDB store."""
-    with client.app.state.runtime.store.cursor() as cur:  # type: ignore[attr-defined]
+    with client.app.state.runtime.store.cursor() as cur:
         result = cur.execute(sql)
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
