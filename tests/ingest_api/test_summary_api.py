@@ -242,7 +242,22 @@ def test_alerts_false_leaves_the_alerts_section_out(client: TestClient) -> None:
 def test_bad_parameters_are_422(client: TestClient, params: dict[str, Any]) -> None:
     answer = client.get(URL, params=params)
     assert answer.status_code == 422
-    assert answer.json()["detail"]  # names the parameter and why
+    body = answer.json()
+    assert body["error"] == "invalid_parameters"
+    (name,) = params
+    assert name in body["message"]  # names the parameter and why
+    assert body["detail"]
+
+
+def test_an_empty_customer_id_means_every_customer(client: TestClient) -> None:
+    events = [
+        {"type": "render", "metric": {"renderTime": 4.0, "customerId": "acme"}},
+        {"type": "render", "metric": {"renderTime": 8.0, "customerId": "globex"}},
+    ]
+    assert client.post("/api/monitoring/widget", json=events).status_code == 200
+    renders = client.get(URL, params={"customerId": ""}).json()["performance"]["renders"]
+    assert renders["count"] == 2
+    assert renders["avgTime"] == 6.0
 
 
 # --- export formats ------------------------------------------------------------------------
