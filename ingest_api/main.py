@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ingest_api.errors import install_error_handler
-from ingest_api.routes import ingest, summary, system
+from ingest_api.routes import ingest, lake, summary, system
 from ingest_api.runtime import Runtime
 from ingest_api.settings import Settings, get_settings
 
@@ -43,4 +43,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(ingest.router)
     app.include_router(summary.router)
+    app.include_router(lake.router)
     return app
