@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from analytics.alerts import alert_store, lifecycle
-from analytics.alerts.alert import Alert, Notification, Transition, iso
+from analytics.alerts.alert import AUTO, Alert, Notification, Transition, iso
 from analytics.alerts.baseline import (
     baseline_figures,
     baseline_to_wire,
@@ -184,6 +184,10 @@ class AlertingSystem:
                         auto_resolve_after=config.auto_resolve_after_checks,
                         now=now,
                     )
+            enabled = {rule.id for rule in rules}
+            for (rule_id, _), alert in open_by_key.items():
+                if rule_id not in enabled:  # nothing will judge it again: close it with the reason
+                    lifecycle.resolve(writes, alert, AUTO, now, note="rule disabled", outcome=report.outcome)
             alert_store.flush(cur, writes)
             alert_store.prune_resolved(cur, config.history_limit)
             cur.commit()
