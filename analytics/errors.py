@@ -67,3 +67,10 @@ class StoreUnavailable(MonitorError):
 
     status = 503
     code = "store_unavailable"
+
+
+class Conflict(MonitorError):
+    """The action does not apply to the thing in its current state (e.g. resolving a resolved alert)."""
+
+    status = 409
+    code = "conflict"

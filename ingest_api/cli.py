@@ -15,7 +15,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ingest_api.main import create_app
 
-    settings = Settings(data_dir=args.data_dir, host=args.host, port=args.port)
+    overrides = {"alerts_config": args.alerts_config} if args.alerts_config else {}
+    settings = Settings(data_dir=args.data_dir, host=args.host, port=args.port, **overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvicorn.run(
         create_app(settings),
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--alerts-config", type=Path, help="alerting config, JSON or TOML (see README)")
     serve.set_defaults(handler=_serve)
     return parser
 

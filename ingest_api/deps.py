@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from analytics.alerts.system import AlertingSystem
+from analytics.errors import StoreUnavailable
 from ingest_api.runtime import Runtime
 
 
@@ -15,3 +17,13 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_alerting_system(request: Request) -> AlertingSystem:
+    runtime: Runtime = request.app.state.runtime
+    if runtime.alerts is None:
+        raise StoreUnavailable("alerting is not running")
+    return runtime.alerts.system
+
+
+AlertsDep = Annotated[AlertingSystem, Depends(get_alerting_system)]

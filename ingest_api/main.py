@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ingest_api.errors import install_error_handler
-from ingest_api.routes import ingest, lake, summary, system
+from ingest_api.routes import alerts, baseline, ingest, lake, summary, system
 from ingest_api.runtime import Runtime
 from ingest_api.settings import Settings, get_settings
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         allow_headers=["Content-Type"],
         max_age=86_400,
     )
@@ -44,4 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(summary.router)
     app.include_router(lake.router)
+    app.include_router(alerts.router)
+    app.include_router(baseline.router)
     return app

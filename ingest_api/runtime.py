@@ -11,6 +11,7 @@ from typing import Any
 from analytics.group_commit import GroupCommitWriter
 from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
+from ingest_api.alerting import AlertService
 from ingest_api.periodic import cancel_all, run_every
 from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
@@ -22,6 +23,7 @@ class Runtime:
     store: EventStore
     writer: GroupCommitWriter
     summary_cache: SummaryCache = field(default_factory=SummaryCache)
+    alerts: AlertService | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _lake_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -32,8 +34,14 @@ class Runtime:
             dedupe_horizon_s=settings.dedupe_horizon_hours * 3600,
             memory_limit=settings.duckdb_memory_limit,
         )
+        try:
+            alerts = AlertService.start(settings, store)  # refuses an invalid config file
+        except BaseException:
+            store.close()
+            raise
         writer = GroupCommitWriter(store)
         await writer.start()
+        return cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
         runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds))
         if settings.lake_export_interval_s > 0:
             runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))
@@ -54,12 +62,16 @@ class Runtime:
 
     def alerts_section(self, customer_id: str | None) -> dict[str, Any]:
         """The summary's `alerts` section: active alerts and their statistics."""
+        if self.alerts is not None:
+            return self.alerts.system.section(customer_id)
         return {
             "active": [],
             "stats": {"total": 0, "unresolved": 0, "bySeverity": {}, "byCategory": {}},
         }
 
     async def stop(self) -> None:
+        if self.alerts is not None:
+            await self.alerts.stop()
         await cancel_all(self.tasks)
         await self.writer.stop()
         self.store.close()

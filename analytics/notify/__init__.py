@@ -1,0 +1,6 @@
+"""Notification channels for alerts: console (log), webhook (Alertmanager format) and SMTP e-mail.
+
+`analytics.alerts` never imports this package; the server wires a `Dispatcher` to the
+alerting system, and the dispatcher delivers in background threads so that a slow or
+dead receiver never holds up ingest or a check.
+"""

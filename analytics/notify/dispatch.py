@@ -1,0 +1,111 @@
+"""Delivery in the background: one worker thread and queue per channel.
+
+`submit` only enqueues, so ingest and the check loop never wait for a receiver; a
+channel that retries (the webhook) delays only its own later deliveries. Outcomes are
+counted per channel and failures logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from analytics.alerts.alert import Notification
+from analytics.alerts.config import AlertingConfig
+from analytics.notify.channels import Channel, ConsoleChannel, DeliveryFailed, EmailChannel, WebhookChannel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ChannelStats:
+    delivered: int = 0
+    failed: int = 0
+    last_error: str | None = None
+
+
+def channels_for(config: AlertingConfig) -> list[Channel]:
+    """The channels a config asks for."""
+    out: list[Channel] = []
+    for name in config.channels:
+        if name == "console":
+            out.append(ConsoleChannel())
+        elif name == "webhook" and config.webhook is not None:
+            out.append(WebhookChannel(config.webhook, config.external_url))
+        elif name == "email" and config.email is not None:
+            out.append(EmailChannel(config.email))
+    return out
+
+
+class _Worker:
+    def __init__(self, channel: Channel, stats: ChannelStats) -> None:
+        self.channel = channel
+        self.stats = stats
+        self.queue: queue.Queue[Sequence[Notification] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name=f"notify-{channel.name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (batch := self.queue.get()) is not None:
+            try:
+                self.channel.send(batch)
+                self.stats.delivered += len(batch)
+            except DeliveryFailed as exc:
+                self.stats.failed += len(batch)
+                self.stats.last_error = str(exc)
+                log.error("notification of %d alert change(s) lost: %s", len(batch), exc)
+            except Exception as exc:  # a bug in a channel must not kill its worker
+                self.stats.failed += len(batch)
+                self.stats.last_error = repr(exc)
+                log.exception("channel %s crashed", self.channel.name)
+
+
+class Dispatcher:
+    """Fans notifications out to the configured channels, each in its own thread."""
+
+    def __init__(self, channels: Sequence[Channel] = ()) -> None:
+        self._lock = threading.Lock()
+        self._workers: dict[str, _Worker] = {}
+        self.stats: dict[str, ChannelStats] = {}
+        self.configure(channels)
+
+    def configure(self, channels: Sequence[Channel]) -> None:
+        """Deliver to `channels` from now on; a removed channel finishes its queue first."""
+        with self._lock:
+            wanted = {c.name: c for c in channels}
+            for name in list(self._workers):
+                if name not in wanted:
+                    self._workers.pop(name).queue.put(None)
+            for name, channel in wanted.items():
+                worker = self._workers.get(name)
+                if worker is None:
+                    stats = self.stats.setdefault(name, ChannelStats())
+                    self._workers[name] = _Worker(channel, stats)
+                else:
+                    worker.channel = channel
+
+    def submit(self, notifications: Sequence[Notification]) -> None:
+        """Queue a batch for every channel; returns at once."""
+        if not notifications:
+            return
+        batch = list(notifications)
+        with self._lock:
+            for worker in self._workers.values():
+                worker.queue.put(batch)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Deliver what is queued (for up to `timeout_s`), then stop the workers."""
+        with self._lock:
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for worker in workers:
+            worker.queue.put(None)
+        deadline = time.monotonic() + timeout_s
+        for worker in workers:
+            worker.thread.join(max(0.0, deadline - time.monotonic()))
+            if worker.thread.is_alive():
+                log.warning("channel %s still delivering at shutdown; giving up on it", worker.channel.name)

@@ -1,0 +1,143 @@
+"""/api/monitoring/alerts: list, check, resolve, acknowledge, snooze, history and config."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field, model_validator
+
+from analytics.alerts.alert import Status
+from analytics.alerts.rules import Category, Severity
+from ingest_api.deps import AlertsDep, RuntimeDep
+
+router = APIRouter(prefix="/api/monitoring/alerts", tags=["alerts"])
+
+_NOT_FOUND = {404: {"description": "No alert with this id"}}
+_CONFLICT = {409: {"description": "The alert is already resolved"}}
+
+
+class Action(BaseModel):
+    """Who acts on an alert, and why."""
+
+    by: str = Field("api", min_length=1, max_length=256, description="who: a name or e-mail")
+    note: str | None = Field(None, max_length=4096)
+
+
+class Snooze(Action):
+    """Mute an alert until a time, or for a number of minutes."""
+
+    until: datetime | None = Field(None, description="ISO 8601 time; give this or minutes")
+    minutes: float | None = Field(None, gt=0, le=30 * 24 * 60)
+
+    @model_validator(mode="after")
+    def one_of_until_or_minutes(self) -> Snooze:
+        if (self.until is None) == (self.minutes is None):
+            raise ValueError("give either `until` (an ISO 8601 time) or `minutes`")
+        if self.until is not None and self.until.tzinfo is None:
+            raise ValueError("`until` needs a time zone, e.g. 2026-01-01T12:00:00Z")
+        return self
+
+
+def _listing(alerts: list[Any]) -> dict[str, Any]:
+    data = [a.to_wire() for a in alerts]
+    return {"data": data, "count": len(data)}
+
+
+@router.get("")
+async def list_alerts(
+    system: AlertsDep,
+    resolved: bool | None = None,
+    severity: Severity | None = None,
+    category: Category | None = None,
+    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> dict[str, Any]:
+    """Alerts, newest first, filtered by resolved, severity, category, customer and status."""
+    found = await asyncio.to_thread(
+        system.alerts,
+        resolved=resolved,
+        severity=severity,
+        category=category,
+        customer_id=customer_id,
+        status=status,
+        limit=limit,
+    )
+    return _listing(found)
+
+
+@router.post("/check")
+async def check_now(system: AlertsDep, runtime: RuntimeDep) -> dict[str, Any]:
+    """Evaluate every rule now; answers what fired, changed and resolved, and the open alerts."""
+    report = await asyncio.to_thread(system.check)
+    runtime.summary_cache.clear()
+    return report.to_wire()
+
+
+@router.get("/config")
+async def get_config(system: AlertsDep) -> dict[str, Any]:
+    """The alerting config in force (the SMTP password is masked)."""
+    return system.config.to_dict()
+
+
+@router.put("/config", responses={422: {"description": "Refused: the message says why"}})
+async def put_config(
+    system: AlertsDep,
+    document: Annotated[dict[str, Any], Body()],
+    by: Annotated[str, Query(min_length=1, max_length=256)] = "api",
+) -> dict[str, Any]:
+    """Replace the alerting config (missing keys take the defaults); it is stored and survives restarts."""
+    config = await asyncio.to_thread(system.set_config, document, by=by)
+    return config.to_dict()
+
+
+@router.get("/{alert_id}", responses=_NOT_FOUND)
+async def get_alert(system: AlertsDep, alert_id: str) -> dict[str, Any]:
+    """One alert."""
+    alert = await asyncio.to_thread(system.alert, alert_id)
+    return alert.to_wire()
+
+
+@router.get("/{alert_id}/history", responses=_NOT_FOUND)
+async def alert_history(system: AlertsDep, alert_id: str) -> dict[str, Any]:
+    """Every transition of an alert (who, when, from and to which status), oldest first."""
+    steps = await asyncio.to_thread(system.history, alert_id)
+    data = [t.to_wire() for t in steps]
+    return {"data": data, "count": len(data)}
+
+
+@router.post("/{alert_id}/resolve", responses={**_NOT_FOUND, **_CONFLICT})
+async def resolve_alert(
+    system: AlertsDep, runtime: RuntimeDep, alert_id: str, action: Action | None = None
+) -> dict[str, Any]:
+    """Resolve an open alert; `resolvedBy` is the body's `by`."""
+    action = action or Action()
+    alert = await asyncio.to_thread(system.resolve, alert_id, by=action.by, note=action.note)
+    runtime.summary_cache.clear()
+    return alert.to_wire()
+
+
+@router.post("/{alert_id}/acknowledge", responses={**_NOT_FOUND, **_CONFLICT})
+async def acknowledge_alert(
+    system: AlertsDep, runtime: RuntimeDep, alert_id: str, action: Action | None = None
+) -> dict[str, Any]:
+    """Acknowledge an open alert: it stays open and its notifications are muted."""
+    action = action or Action()
+    alert = await asyncio.to_thread(system.acknowledge, alert_id, by=action.by)
+    runtime.summary_cache.clear()
+    return alert.to_wire()
+
+
+@router.post("/{alert_id}/snooze", responses={**_NOT_FOUND, **_CONFLICT})
+async def snooze_alert(
+    system: AlertsDep, runtime: RuntimeDep, alert_id: str, snooze: Snooze
+) -> dict[str, Any]:
+    """Mute an open alert until `until` (or for `minutes`); then it fires again if still true."""
+    now = datetime.now(UTC)
+    until = snooze.until or now + timedelta(minutes=snooze.minutes or 0)
+    alert = await asyncio.to_thread(system.snooze, alert_id, by=snooze.by, until=until, now=now)
+    runtime.summary_cache.clear()
+    return alert.to_wire()

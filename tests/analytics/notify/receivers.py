@@ -1,0 +1,89 @@
+"""Real receivers on loopback: an HTTP webhook endpoint and an SMTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.server import free_port
+
+
+@dataclass
+class WebhookReceiver:
+    """Answers `fail_first` requests with `fail_status`, then 200; records every request."""
+
+    fail_first: int = 0
+    fail_status: int = 503
+    delay_s: float = 0.0
+    requests: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    url: str = ""
+    got: threading.Event = field(default_factory=threading.Event)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [body for _, body in self.requests]
+
+
+@contextmanager
+def webhook_receiver(**kwargs: Any) -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(**kwargs)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            body = json.loads(self.rfile.read(length))
+            receiver.requests.append((time.monotonic(), body))
+            time.sleep(receiver.delay_s)
+            failing = len(receiver.requests) <= receiver.fail_first
+            self.send_response(receiver.fail_status if failing else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            if not failing:
+                receiver.got.set()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class MailBox:
+    """An aiosmtpd handler that keeps every envelope it receives."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.got = threading.Event()
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        self.got.set()
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[MailBox, int]]:
+    box = MailBox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()

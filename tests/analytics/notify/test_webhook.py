@@ -1,0 +1,132 @@
+"""Webhook notifications against a real HTTP receiver on loopback."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import timedelta
+
+import pytest
+
+from analytics.alerts.config import WebhookSettings, parse_config
+from analytics.alerts.system import AlertingSystem
+from analytics.notify.channels import DeliveryFailed, WebhookChannel
+from analytics.notify.dispatch import Dispatcher, channels_for
+from analytics.notify.payload import ZERO_TIME
+from analytics.store import EventStore
+from tests.analytics.alerts.conftest import NOW, ev, put
+from tests.analytics.notify.receivers import webhook_receiver
+
+MIN = timedelta(minutes=1)
+
+
+def fire_and_resolve(store: EventStore) -> list:  # type: ignore[type-arg]
+    """A real firing and a real resolve notification for the data-loss rule of customer acme."""
+    got: list = []  # type: ignore[type-arg]
+    system = AlertingSystem(store, config=parse_config({"perCustomer": True}), notify=got.extend)
+    lost = ev("persistence", operation="save", success=False, duration=3.0, dataLoss=True, customerId="acme")
+    put(store, [lost])
+    report = system.check(now=NOW)
+    (alert_id,) = [a.id for a in report.open_alerts if a.customer_id == "acme"]
+    system.resolve(alert_id, by="alice", now=NOW + MIN)
+    return [n for n in got if n.alert["customerId"] == "acme"]
+
+
+def test_retries_with_exponential_backoff_until_the_receiver_accepts(store: EventStore) -> None:
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver(fail_first=3) as receiver:
+        WebhookChannel(WebhookSettings(receiver.url, backoff_ms=50, max_attempts=5)).send([firing])
+        times = [t for t, _ in receiver.requests]
+        bodies = receiver.bodies()
+    assert len(bodies) == 4 and all(b == bodies[0] for b in bodies)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # waits of 50, 100 and 200 ms before attempts 2, 3 and 4
+    assert gaps[0] >= 0.045 and gaps[1] >= 0.095 and gaps[2] >= 0.195
+    assert gaps[2] > gaps[1] > gaps[0]
+
+
+def test_gives_up_after_max_attempts(store: EventStore) -> None:
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver(fail_first=99) as receiver:
+        with pytest.raises(DeliveryFailed, match="failed 3 attempts; last: HTTP 503"):
+            WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1, max_attempts=3)).send([firing])
+        assert len(receiver.requests) == 3
+
+
+def test_a_client_error_is_not_retried(store: EventStore) -> None:
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver(fail_first=99, fail_status=400) as receiver:
+        with pytest.raises(DeliveryFailed, match="refused the notification: HTTP 400"):
+            WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1)).send([firing])
+        assert len(receiver.requests) == 1
+
+
+def test_an_unreachable_receiver_fails_cleanly(store: EventStore) -> None:
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver() as receiver:
+        url = receiver.url
+    with pytest.raises(DeliveryFailed, match="ConnectError"):
+        WebhookChannel(WebhookSettings(url, backoff_ms=1, max_attempts=2)).send([firing])
+
+
+def test_payload_follows_alertmanager_webhook_format(store: EventStore) -> None:
+    firing, resolved = fire_and_resolve(store)
+    with webhook_receiver() as receiver:
+        channel = WebhookChannel(WebhookSettings(receiver.url), external_url="http://monitor.example:8000")
+        channel.send([firing])
+        channel.send([resolved])
+    first, second = receiver.bodies()
+    for body in (first, second):
+        assert body["version"] == "4" and body["receiver"] == "widget-monitor"
+        assert set(body) >= {"groupKey", "status", "groupLabels", "commonLabels", "externalURL", "alerts"}
+    (alert,) = first["alerts"]
+    assert first["status"] == "firing" and alert["status"] == "firing"
+    assert alert["labels"] == {
+        "alertname": "persistence.data_loss",
+        "severity": "critical",
+        "category": "persistence",
+        "metric": "persistence.data_loss",
+        "service": "widget-monitor",
+        "customerId": "acme",
+    }
+    assert alert["startsAt"] == "2026-11-27T12:00:00.000Z" and alert["endsAt"] == ZERO_TIME
+    assert alert["annotations"]["summary"] == "Conversation data lost (acme)"
+    assert alert["generatorURL"].startswith("http://monitor.example:8000/api/monitoring/alerts/alert_")
+    (gone,) = second["alerts"]
+    assert second["status"] == "resolved" and gone["status"] == "resolved"
+    assert gone["endsAt"] == "2026-11-27T12:01:00.000Z"
+    assert gone["fingerprint"] == alert["fingerprint"] and len(alert["fingerprint"]) == 16
+
+
+def test_dispatch_never_blocks_on_a_slow_receiver(store: EventStore) -> None:
+    firing, resolved = fire_and_resolve(store)
+    with webhook_receiver(delay_s=1.0) as receiver:
+        config = parse_config({"channels": ["webhook"], "webhook": {"url": receiver.url}})
+        dispatcher = Dispatcher(channels_for(config))
+        started = time.monotonic()
+        dispatcher.submit([firing])
+        dispatcher.submit([resolved])
+        assert time.monotonic() - started < 0.1
+        dispatcher.stop(timeout_s=10)
+    assert [b["status"] for b in receiver.bodies()] == ["firing", "resolved"]
+    assert dispatcher.stats["webhook"].delivered == 2
+
+
+def test_a_check_notifies_the_webhook_once_per_change(store: EventStore) -> None:
+    with webhook_receiver(fail_first=1) as receiver:
+        config = parse_config(
+            {"channels": ["console", "webhook"], "webhook": {"url": receiver.url, "backoffMs": 10}}
+        )
+        dispatcher = Dispatcher(channels_for(config))
+        system = AlertingSystem(store, config=config, notify=dispatcher.submit)
+        put(store, [ev("render", renderTime=40.0)] * 20)
+        put(store, [ev("api", duration=90.0, success=i >= 6) for i in range(100)])  # 6 % errors
+        system.check(now=NOW)
+        system.check(now=NOW + timedelta(seconds=30))  # nothing changed: nothing sent
+        dispatcher.stop(timeout_s=10)
+    bodies = receiver.bodies()
+    assert len(bodies) == 2  # one refused (503), then the retry; one batch for the whole check
+    names = sorted(a["labels"]["alertname"] for a in bodies[-1]["alerts"])
+    assert names == ["api.error_rate", "render.message_time"]
+    severities = {a["labels"]["alertname"]: a["labels"]["severity"] for a in bodies[-1]["alerts"]}
+    assert severities == {"api.error_rate": "error", "render.message_time": "warning"}
