@@ -7,6 +7,7 @@ its good events and says exactly which indexes were refused and why.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -25,6 +26,15 @@ from analytics.events import (
 # 2000-01-01T00:00:00Z: an earlier event time is a client bug (performance.now() sent
 # as a timestamp, an unset clock), not a real measurement.
 MIN_TIMESTAMP_US = 946_684_800_000_000
+
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the low half alone:
+# JSON text that names no unicode character (msgspec's own message for it is vague).
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_NON_FINITE = re.compile(rb"-?(?:NaN|Infinity)")
+_AT_BYTE = re.compile(r"\(byte (\d+)\)")
 
 _TYPE_TAG: dict[type, str] = {cls: cls.__struct_config__.tag for cls in get_args(WidgetEvent)}
 
@@ -111,7 +121,7 @@ def _read_one_by_one(
         intake.rejected.append(_single_event_error(body, index=0, prefix="$"))
         return
     except msgspec.DecodeError as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from exc
+        raise _unreadable(body, exc) from exc
     intake.is_batch = True
     _check_batch_size(len(raw_items), max_events)
     for index, raw in enumerate(raw_items):
@@ -134,14 +144,33 @@ def _single_event_error(raw: bytes | msgspec.Raw, *, index: int, prefix: str) ->
         return Rejection(index, path, _explain(message, path))
     except msgspec.DecodeError as exc:
         if prefix == "$":
-            raise BadRequest(f"body is not valid JSON: {exc}") from exc
+            raise _unreadable(bytes(raw), exc) from exc
         return Rejection(index, prefix, f"not valid JSON: {exc}")
     raise AssertionError("an event that failed validation once passed the second time")
+
+
+def _unreadable(body: bytes, exc: msgspec.DecodeError) -> BadRequest:
+    """A 400 that says what is wrong with the JSON text, and where."""
+    lone = _LONE_SURROGATE.search(body)
+    if lone is not None:
+        escape = lone.group().decode()
+        return BadRequest(
+            f"body is not valid JSON: invalid unicode: lone surrogate escape {escape} at byte {lone.start()}"
+        )
+    at = _AT_BYTE.search(str(exc))
+    if at is not None:
+        start = int(at.group(1))
+        start -= body[start - 1 : start] == b"-"
+        if _NON_FINITE.match(body, start):
+            return BadRequest(f"body is not valid JSON: NaN and Infinity are not JSON numbers (byte {start})")
+    return BadRequest(f"body is not valid JSON: {exc}")
 
 
 def _explain(message: str, path: str) -> str:
     if path.endswith(".type") and message.startswith("Invalid value"):
         return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
+    if path.endswith(".timestamp"):
+        return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"
     if message == "Object missing required field `type`":
         return f"{message}: expected one of {', '.join(EVENT_TYPES)}"
     return message

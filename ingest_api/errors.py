@@ -1,8 +1,10 @@
-"""The one exception handler that turns domain errors into JSON responses."""
+"""The exception handlers: domain errors and bad query parameters become JSON 4xx answers."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from analytics.errors import MonitorError
@@ -13,5 +15,20 @@ async def monitor_error_handler(request: Request, exc: Exception) -> JSONRespons
     return JSONResponse(exc.to_dict(), status_code=exc.status)
 
 
+async def invalid_parameters_handler(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 for parameters, in the same shape as every other error (plus `detail`)."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()]
+    return JSONResponse(
+        {
+            "error": "invalid_parameters",
+            "message": "; ".join(problems),
+            "detail": jsonable_encoder(exc.errors()),
+        },
+        status_code=422,
+    )
+
+
 def install_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(MonitorError, monitor_error_handler)
+    app.add_exception_handler(RequestValidationError, invalid_parameters_handler)

@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ingest_api.errors import install_error_handler
-from ingest_api.routes import alerts, baseline, dimensions, ingest, samples, summary, system, timeseries
+from ingest_api.routes import (
+    alerts,
+    baseline,
+    dimensions,
+    ingest,
+    lake,
+    samples,
+    summary,
+    system,
+    timeseries,
+)
 from ingest_api.runtime import Runtime
 from ingest_api.settings import Settings, get_settings
 
@@ -43,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(ingest.router)
     app.include_router(summary.router)
+    app.include_router(lake.router)
     app.include_router(alerts.router)
     app.include_router(baseline.router)
     app.include_router(timeseries.router)

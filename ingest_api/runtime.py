@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from analytics.group_commit import GroupCommitWriter
+from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
 from ingest_api.alerting import AlertService
+from ingest_api.periodic import cancel_all, run_every
 from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
 
@@ -19,6 +24,8 @@ class Runtime:
     writer: GroupCommitWriter
     summary_cache: SummaryCache = field(default_factory=SummaryCache)
     alerts: AlertService | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _lake_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -35,6 +42,23 @@ class Runtime:
         writer = GroupCommitWriter(store)
         await writer.start()
         return cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
+        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds))
+        if settings.lake_export_interval_s > 0:
+            runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))
+        return runtime
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.settings.data_dir / LAKE_SUBDIR
+
+    def export_lake(self) -> list[Partition]:
+        """Write closed days that changed since their last export to the Parquet lake."""
+        with self._lake_lock, self.store.cursor() as cur:
+            return export_closed_days(cur, self.lake_dir)
+
+    def lake_partitions(self) -> list[Partition]:
+        with self.store.cursor() as cur:
+            return list_partitions(cur, self.lake_dir)
 
     def alerts_section(self, customer_id: str | None) -> dict[str, Any]:
         """The summary's `alerts` section: active alerts and their statistics."""
@@ -48,5 +72,6 @@ class Runtime:
     async def stop(self) -> None:
         if self.alerts is not None:
             await self.alerts.stop()
+        await cancel_all(self.tasks)
         await self.writer.stop()
         self.store.close()

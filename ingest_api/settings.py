@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     dedupe_horizon_hours: float = Field(24.0, gt=0)
     duckdb_memory_limit: str | None = None
     cors_origins: list[str] = ["*"]
+    lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")
     alerts_config: Path | None = None  # JSON or TOML; replaces the alerting config stored in the database
 
 

@@ -9,7 +9,6 @@ from typing import Any, Literal
 from analytics.alerts.rules import Severity
 
 Status = Literal["firing", "acknowledged", "snoozed", "resolved"]
-STATUSES: tuple[Status, ...] = ("firing", "acknowledged", "snoozed", "resolved")
 NotificationKind = Literal["firing", "severity_changed", "resolved"]
 
 AUTO = "auto"  # resolvedBy / by of what the system did on its own

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from analytics.alerts.alert import Alert, Transition
 
@@ -103,6 +105,38 @@ _ALERT_COLUMNS = (
     "previous_alert_id",
 )
 _SELECT_ALERTS = f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts"
+_TIME = pa.timestamp("us", tz="UTC")
+
+
+def _arrow_type(column: str) -> pa.DataType:
+    if column.endswith(("_at", "_until")):
+        return _TIME
+    if column in ("value", "threshold"):
+        return pa.float64()
+    if column in ("occurrences", "clear_checks"):
+        return pa.int64()
+    return pa.string()
+
+
+_ALERT_SCHEMA = pa.schema([(c, _arrow_type(c)) for c in _ALERT_COLUMNS])
+# column -> Transition attribute
+_TRANSITION_FIELDS = {
+    "alert_id": "alert_id",
+    "occurred_at": "at",
+    "action": "action",
+    "actor": "by",
+    "from_status": "from_status",
+    "to_status": "to_status",
+    "severity": "severity",
+    "value": "value",
+    "note": "note",
+}
+_TRANSITION_SCHEMA = pa.schema(
+    [
+        (c, _TIME if c == "occurred_at" else pa.float64() if c == "value" else pa.string())
+        for c in _TRANSITION_FIELDS
+    ]
+)
 
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
@@ -111,21 +145,40 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(statement)
 
 
-def save_alert(cur: duckdb.DuckDBPyConnection, alert: Alert) -> None:
-    """Insert the alert, or replace the stored row of the same id."""
-    values = [getattr(alert, c) for c in _ALERT_COLUMNS]
-    values[_ALERT_COLUMNS.index("baseline")] = json.dumps(alert.baseline) if alert.baseline else None
-    placeholders = ", ".join("?" for _ in _ALERT_COLUMNS)
-    cur.execute(f"INSERT OR REPLACE INTO alerts VALUES ({placeholders})", values)
+@dataclass(slots=True)
+class AlertWrites:
+    """The alert rows and transitions a check or an action changes, written in one go by `flush`."""
+
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    transitions: list[Transition] = field(default_factory=list)
+
+    def save(self, alert: Alert) -> None:
+        self.alerts[alert.id] = alert
+
+    def record(self, transition: Transition) -> None:
+        self.transitions.append(transition)
 
 
-def record_transition(cur: duckdb.DuckDBPyConnection, t: Transition) -> None:
-    cur.execute(
-        "INSERT INTO alert_transitions"
-        " (alert_id, occurred_at, action, actor, from_status, to_status, severity, value, note)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [t.alert_id, t.at, t.action, t.by, t.from_status, t.to_status, t.severity, t.value, t.note],
-    )
+def flush(cur: duckdb.DuckDBPyConnection, writes: AlertWrites) -> None:
+    """Insert or replace the changed alerts and append the transitions: two statements in all."""
+    if writes.alerts:
+        rows = {c: [getattr(a, c) for a in writes.alerts.values()] for c in _ALERT_COLUMNS}
+        rows["baseline"] = [json.dumps(b) if b else None for b in rows["baseline"]]
+        cur.register("changed_alerts", pa.table(rows, schema=_ALERT_SCHEMA))
+        try:
+            cur.execute("INSERT OR REPLACE INTO alerts SELECT * FROM changed_alerts")
+        finally:
+            cur.unregister("changed_alerts")
+    if writes.transitions:
+        steps = {c: [getattr(t, f) for t in writes.transitions] for c, f in _TRANSITION_FIELDS.items()}
+        cur.register("new_transitions", pa.table(steps, schema=_TRANSITION_SCHEMA))
+        try:
+            names = ", ".join(_TRANSITION_FIELDS)
+            cur.execute(f"INSERT INTO alert_transitions ({names}) SELECT {names} FROM new_transitions")
+        finally:
+            cur.unregister("new_transitions")
+    writes.alerts.clear()
+    writes.transitions.clear()
 
 
 def get_alert(cur: duckdb.DuckDBPyConnection, alert_id: str) -> Alert | None:

@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import duckdb
-
-from analytics.alerts import alert_store
 from analytics.alerts.alert import AUTO, Alert, Notification, Status, Transition
+from analytics.alerts.alert_store import AlertWrites
 from analytics.alerts.baseline import degradation
 from analytics.alerts.evaluate import Reading
 from analytics.alerts.rules import RULES, SEVERITY_RANK, AlertRule, Level, Severity
@@ -118,7 +116,7 @@ def _amount(value: float, unit: str, spec: str = ".2f") -> str:
 
 
 def apply_verdict(
-    cur: duckdb.DuckDBPyConnection,
+    writes: AlertWrites,
     outcome: CheckOutcome,
     *,
     rule: AlertRule,
@@ -131,26 +129,26 @@ def apply_verdict(
 ) -> None:
     """Open, update or resolve the alert of (`rule`, `customer_id`) after a check."""
     if current is not None and current.snoozed_until is not None and current.snoozed_until <= now:
-        _transition(cur, current, "snooze_expired", AUTO, "firing", now)
+        _transition(writes, current, "snooze_expired", AUTO, "firing", now)
         current.snoozed_until = None
         if verdict.state == "firing":  # a reminder: still firing after the snooze
             outcome.notifications.append(_notice("firing", current, now))
     if verdict.state == "firing":
         if current is None:
-            _fire(cur, outcome, rule, customer_id, verdict, previous_id, now)
+            _fire(writes, outcome, rule, customer_id, verdict, previous_id, now)
         else:
-            _refire(cur, outcome, current, verdict, now)
+            _refire(writes, outcome, current, verdict, now)
     elif verdict.state == "clear" and current is not None:
         current.clear_checks += 1
         if current.clear_checks >= auto_resolve_after:
             note = f"clear for {current.clear_checks} checks in a row"
-            resolve(cur, current, AUTO, now, note=note, outcome=outcome)
+            resolve(writes, current, AUTO, now, note=note, outcome=outcome)
         else:
-            alert_store.save_alert(cur, current)
+            writes.save(current)
 
 
 def _fire(
-    cur: duckdb.DuckDBPyConnection,
+    writes: AlertWrites,
     outcome: CheckOutcome,
     rule: AlertRule,
     customer_id: str | None,
@@ -179,15 +177,15 @@ def _fire(
         baseline=verdict.baseline,  # frozen: later checks compare with this, not a newer one
         previous_alert_id=previous_id,
     )
-    alert_store.save_alert(cur, alert)
+    writes.save(alert)
     note = f"re-opens {previous_id}" if previous_id else None
-    _record(cur, alert, "fired", AUTO, None, now, note)
+    _record(writes, alert, "fired", AUTO, None, now, note)
     outcome.fired.append(alert.id)
     outcome.notifications.append(_notice("firing", alert, now))
 
 
 def _refire(
-    cur: duckdb.DuckDBPyConnection, outcome: CheckOutcome, alert: Alert, verdict: Verdict, now: datetime
+    writes: AlertWrites, outcome: CheckOutcome, alert: Alert, verdict: Verdict, now: datetime
 ) -> None:
     assert verdict.severity is not None and verdict.value is not None and verdict.threshold is not None
     before = alert.severity
@@ -196,7 +194,7 @@ def _refire(
     alert.occurrences += 1
     alert.clear_checks = 0
     if verdict.severity == before:
-        alert_store.save_alert(cur, alert)
+        writes.save(alert)
         outcome.updated.append(alert.id)
         return
     escalated = SEVERITY_RANK[verdict.severity] > SEVERITY_RANK[before]
@@ -206,14 +204,14 @@ def _refire(
     was_muted = alert.muted
     to_status: Status = "firing" if escalated and alert.status == "acknowledged" else alert.status
     action = "escalated" if escalated else "deescalated"
-    _transition(cur, alert, action, AUTO, to_status, now, note=f"{before} -> {verdict.severity}")
+    _transition(writes, alert, action, AUTO, to_status, now, note=f"{before} -> {verdict.severity}")
     outcome.changed.append(alert.id)
     if not was_muted or (escalated and to_status == "firing"):
         outcome.notifications.append(_notice("severity_changed", alert, now, previous_severity=before))
 
 
 def resolve(
-    cur: duckdb.DuckDBPyConnection,
+    writes: AlertWrites,
     alert: Alert,
     by: str,
     now: datetime,
@@ -227,7 +225,7 @@ def resolve(
     was_muted = alert.muted
     alert.resolved_at, alert.resolved_by = now, by
     alert.snoozed_until = None
-    _transition(cur, alert, "resolved", by, "resolved", now, note=note)
+    _transition(writes, alert, "resolved", by, "resolved", now, note=note)
     notice = None if was_muted else _notice("resolved", alert, now)
     if outcome is not None:
         outcome.resolved.append(alert.id)
@@ -236,25 +234,25 @@ def resolve(
     return notice
 
 
-def acknowledge(cur: duckdb.DuckDBPyConnection, alert: Alert, by: str, now: datetime) -> None:
+def acknowledge(writes: AlertWrites, alert: Alert, by: str, now: datetime) -> None:
     """Someone is on it: the alert stays open, its notifications are muted."""
     if alert.resolved:
         raise Conflict(f"alert {alert.id} is resolved; there is nothing to acknowledge")
     alert.acknowledged_at, alert.acknowledged_by = now, by
     alert.snoozed_until = None
-    _transition(cur, alert, "acknowledged", by, "acknowledged", now)
+    _transition(writes, alert, "acknowledged", by, "acknowledged", now)
 
 
-def snooze(cur: duckdb.DuckDBPyConnection, alert: Alert, by: str, until: datetime, now: datetime) -> None:
+def snooze(writes: AlertWrites, alert: Alert, by: str, until: datetime, now: datetime) -> None:
     """Mute the alert until `until`; after that it fires again if its condition still holds."""
     if alert.resolved:
         raise Conflict(f"alert {alert.id} is resolved; there is nothing to snooze")
     alert.snoozed_until, alert.snoozed_by = until, by
-    _transition(cur, alert, "snoozed", by, "snoozed", now, note=f"until {until.isoformat()}")
+    _transition(writes, alert, "snoozed", by, "snoozed", now, note=f"until {until.isoformat()}")
 
 
 def _transition(
-    cur: duckdb.DuckDBPyConnection,
+    writes: AlertWrites,
     alert: Alert,
     action: str,
     by: str,
@@ -264,12 +262,12 @@ def _transition(
 ) -> None:
     before = alert.status
     alert.status = to_status
-    alert_store.save_alert(cur, alert)
-    _record(cur, alert, action, by, before, now, note)
+    writes.save(alert)
+    _record(writes, alert, action, by, before, now, note)
 
 
 def _record(
-    cur: duckdb.DuckDBPyConnection,
+    writes: AlertWrites,
     alert: Alert,
     action: str,
     by: str,
@@ -277,8 +275,8 @@ def _record(
     now: datetime,
     note: str | None,
 ) -> None:
-    alert_store.record_transition(
-        cur, Transition(alert.id, now, action, by, before, alert.status, alert.severity, alert.value, note)
+    writes.record(
+        Transition(alert.id, now, action, by, before, alert.status, alert.severity, alert.value, note)
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from analytics.alerts import alert_store, lifecycle
-from analytics.alerts.alert import Alert, Notification, Transition, iso
+from analytics.alerts.alert import AUTO, Alert, Notification, Transition, iso
 from analytics.alerts.baseline import (
     baseline_figures,
     baseline_to_wire,
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[Sequence[Notification]], None]
 MAX_BASELINE_WINDOW = timedelta(days=7)
+# The rolling baseline reads 7 hours of old data; it moves slowly, so a check reuses it
+# for a few minutes instead of rescanning those hours every 30 s.
+ROLLING_REUSE = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -84,6 +87,7 @@ class AlertingSystem:
         self._future_skew = future_skew
         self._lock = threading.RLock()
         self._listeners: list[Callable[[AlertingConfig], None]] = []
+        self._rolling: tuple[datetime, bool, dict[str, Readings]] | None = None
         with self._cursor() as cur:
             alert_store.create_tables(cur)
             if config is not None:
@@ -136,12 +140,13 @@ class AlertingSystem:
         wants_baseline = any(rule.kind == "degradation" for rule in rules)
         rolling: dict[str, Readings] = {}
         if wants_baseline and config.baseline != "captured":
-            rolling = measure(cur, rolling_ranges(now), per_customer=per_customer)
+            rolling = self._rolling_readings(cur, now, per_customer)
         captured = alert_store.latest_baselines(cur) if wants_baseline else {}
         previous = alert_store.last_resolved_ids(cur)
         scopes = set(current) if config.per_customer else {GLOBAL}
         scopes |= {cid for _, cid in open_by_key if cid is not None}
         window_text = f"last {config.window_ms / 60_000:g} min"
+        writes = alert_store.AlertWrites()
         cur.begin()
         try:
             for scope in sorted(scopes):
@@ -169,7 +174,7 @@ class AlertingSystem:
                         baseline=base,
                     )
                     lifecycle.apply_verdict(
-                        cur,
+                        writes,
                         report.outcome,
                         rule=rule,
                         customer_id=customer_id,
@@ -179,6 +184,11 @@ class AlertingSystem:
                         auto_resolve_after=config.auto_resolve_after_checks,
                         now=now,
                     )
+            enabled = {rule.id for rule in rules}
+            for (rule_id, _), alert in open_by_key.items():
+                if rule_id not in enabled:  # nothing will judge it again: close it with the reason
+                    lifecycle.resolve(writes, alert, AUTO, now, note="rule disabled", outcome=report.outcome)
+            alert_store.flush(cur, writes)
             alert_store.prune_resolved(cur, config.history_limit)
             cur.commit()
         except BaseException:
@@ -193,8 +203,10 @@ class AlertingSystem:
         notices: list[Notification] = []
         with self._lock, self._cursor() as cur:
             alert = self._get(cur, alert_id)
-            notice = lifecycle.resolve(cur, alert, by, now or _now(), note=note)
+            writes = alert_store.AlertWrites()
+            notice = lifecycle.resolve(writes, alert, by, now or _now(), note=note)
             notices += [notice] if notice else []
+            self._flush(cur, writes)
         self._send(notices)
         return alert
 
@@ -202,7 +214,9 @@ class AlertingSystem:
         """Acknowledge an open alert: it stays open, its notifications are muted."""
         with self._lock, self._cursor() as cur:
             alert = self._get(cur, alert_id)
-            lifecycle.acknowledge(cur, alert, by, now or _now())
+            writes = alert_store.AlertWrites()
+            lifecycle.acknowledge(writes, alert, by, now or _now())
+            self._flush(cur, writes)
         return alert
 
     def snooze(self, alert_id: str, *, by: str, until: datetime, now: datetime | None = None) -> Alert:
@@ -212,7 +226,9 @@ class AlertingSystem:
             raise BadRequest(f"snooze until {iso(until)} is not in the future (now is {iso(now)})")
         with self._lock, self._cursor() as cur:
             alert = self._get(cur, alert_id)
-            lifecycle.snooze(cur, alert, by, until, now)
+            writes = alert_store.AlertWrites()
+            lifecycle.snooze(writes, alert, by, until, now)
+            self._flush(cur, writes)
         return alert
 
     # -- reading --------------------------------------------------------------------------
@@ -308,10 +324,34 @@ class AlertingSystem:
         }
 
     # -- internals ------------------------------------------------------------------------
+    def _rolling_readings(
+        self, cur: duckdb.DuckDBPyConnection, now: datetime, per_customer: bool
+    ) -> dict[str, Readings]:
+        cached = self._rolling
+        if (
+            cached is not None
+            and cached[1] == per_customer
+            and timedelta(0) <= now - cached[0] < ROLLING_REUSE
+        ):
+            return cached[2]
+        readings = measure(cur, rolling_ranges(now), per_customer=per_customer)
+        self._rolling = (now, per_customer, readings)
+        return readings
+
     @contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._store.cursor() as cur:
             yield cur
+
+    @staticmethod
+    def _flush(cur: duckdb.DuckDBPyConnection, writes: alert_store.AlertWrites) -> None:
+        cur.begin()
+        try:
+            alert_store.flush(cur, writes)
+            cur.commit()
+        except BaseException:
+            cur.rollback()
+            raise
 
     @staticmethod
     def _get(cur: duckdb.DuckDBPyConnection, alert_id: str) -> Alert:

@@ -33,6 +33,7 @@ async def widget_summary(
     ] = None,
 ) -> Response:
     """Health scores and every figure of the last `window` ms, cached 30 s."""
+    customer_id = customer_id or None  # `customerId=` means every customer
     key = (window, format, alerts, customer_id, end)
     cache = runtime.summary_cache
     bypass = "no-cache" in request.headers.get("cache-control", "").lower()

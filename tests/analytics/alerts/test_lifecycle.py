@@ -293,3 +293,38 @@ def test_summary_section_counts_the_history(store: EventStore, system: AlertingS
         "bySeverity": {"critical": 1, "warning": 1},
         "byCategory": {"performance": 1, "persistence": 1},
     }
+
+
+def test_disabling_a_rule_resolves_its_open_alerts(
+    store: EventStore, system: AlertingSystem, sink: Sink
+) -> None:
+    put(store, slow_renders(), at=NOW - MIN)
+    alert_id = system.check(now=NOW).outcome.fired[0]
+    system.set_config({"disabledRules": ["render.message_time"]})
+    system.check(now=NOW + MIN)
+    alert = system.alert(alert_id)
+    assert (alert.status, alert.resolved_by) == ("resolved", "auto")
+    assert system.history(alert_id)[-1].note == "rule disabled"
+    assert sink.kinds()[-1] == ("resolved", "render.message_time")
+
+
+def test_only_the_newest_resolved_alerts_are_kept(store: EventStore) -> None:
+    system = make_system(store, historyLimit=10)
+    put(store, slow_renders(), at=NOW - MIN)
+    ids = []
+    for k in range(12):
+        now = NOW + k * timedelta(seconds=10)
+        ids.append(system.check(now=now).outcome.fired[0])
+        system.resolve(ids[-1], by="alice", now=now + timedelta(seconds=1))
+    system.check(now=NOW + 2 * MIN)  # re-opens once more, and prunes
+    kept = {a.id for a in system.alerts(resolved=True)}
+    assert kept == set(ids[2:])
+    with pytest.raises(NotFound):
+        system.history(ids[0])
+    with store.cursor() as cur:
+        orphans = cur.execute(
+            "SELECT count(*) FROM alert_transitions WHERE alert_id IN (?, ?)", [ids[0], ids[1]]
+        ).fetchone()
+    assert orphans == (0,)
+    open_alert = only(system, "render.message_time", resolved=False)
+    assert open_alert.previous_alert_id == ids[-1]
