@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 WINDOWS: dict[str, timedelta] = {
     "Last 15 minutes": timedelta(minutes=15),
@@ -15,6 +15,8 @@ WINDOWS: dict[str, timedelta] = {
     "Last 30 days": timedelta(days=30),
 }
 DEFAULT_WINDOW = "Last 24 hours"
+CUSTOM = "Custom range"
+MAX_SPAN = timedelta(days=90)  # the summary API's longest window
 ALL_CUSTOMERS = "All customers"
 
 
@@ -34,6 +36,10 @@ class Filters:
     @property
     def window_ms(self) -> int:
         return int(self.span.total_seconds() * 1000)
+
+    def shifted(self, by: timedelta) -> Filters:
+        """The same window `by` earlier."""
+        return replace(self, end=self.end - by)
 
     def previous(self) -> Filters:
         """The window of the same length just before this one.
@@ -55,3 +61,19 @@ def filters_for(label: str, customer: str | None, *, now: datetime | None = None
     chosen = None if customer in (None, "", ALL_CUSTOMERS) else customer
     end = (now or datetime.now(UTC)).replace(microsecond=0)
     return Filters(label if label in WINDOWS else DEFAULT_WINDOW, span, end, chosen)
+
+
+def custom_filters(first_day: date, last_day: date, customer: str | None) -> Filters:
+    """Whole UTC days from `first_day` to `last_day` inclusive (at most 90 days, ending with the last).
+
+    >>> f = custom_filters(date(2026, 1, 1), date(2026, 1, 7), None)
+    >>> f.start.isoformat(), f.end.isoformat(), f.window_label
+    ('2026-01-01T00:00:00+00:00', '2026-01-08T00:00:00+00:00', 'From 2026-01-01 to 2026-01-07 (UTC)')
+    """
+    if last_day < first_day:
+        first_day, last_day = last_day, first_day
+    end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=UTC)
+    start = max(datetime.combine(first_day, time(), tzinfo=UTC), end - MAX_SPAN)
+    label = f"From {start:%Y-%m-%d} to {last_day:%Y-%m-%d} (UTC)"
+    chosen = None if customer in (None, "", ALL_CUSTOMERS) else customer
+    return Filters(label, end - start, end, chosen)

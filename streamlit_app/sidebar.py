@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import streamlit as st
 
 from streamlit_app.api_client import ApiError, ApiUnavailable, MonitorClient
-from streamlit_app.filters import ALL_CUSTOMERS, DEFAULT_WINDOW, WINDOWS, Filters, filters_for
+from streamlit_app.filters import (
+    ALL_CUSTOMERS,
+    CUSTOM,
+    DEFAULT_WINDOW,
+    WINDOWS,
+    Filters,
+    custom_filters,
+    filters_for,
+)
 
 REFRESH_EVERY_S = {"15 s": 15, "30 s": 30, "1 min": 60, "5 min": 300}
 
@@ -22,9 +31,14 @@ def render_sidebar(client: MonitorClient) -> tuple[Filters, dict[str, Any] | Non
     customers = [ALL_CUSTOMERS] + [c["id"] for c in (dimensions or {}).get("customers", [])]
     with st.sidebar:
         st.markdown("### widget-monitor")
-        label = st.selectbox(
-            "Time window", list(WINDOWS), index=list(WINDOWS).index(DEFAULT_WINDOW), key="window"
-        )
+        choices = [*WINDOWS, CUSTOM]
+        label = st.selectbox("Time window", choices, index=choices.index(DEFAULT_WINDOW), key="window")
+        if label == CUSTOM:
+            today = datetime.now(UTC).date()
+            first = st.date_input(
+                "From (UTC)", value=today - timedelta(days=6), max_value=today, key="from_day"
+            )
+            last = st.date_input("To (UTC)", value=today, max_value=today, key="to_day")
         if st.session_state.get("customer") not in customers:
             st.session_state["customer"] = ALL_CUSTOMERS
         customer = st.selectbox("Customer", customers, key="customer")
@@ -37,6 +51,8 @@ def render_sidebar(client: MonitorClient) -> tuple[Filters, dict[str, Any] | Non
             st.caption(f"API {client.base_url} · {dimensions['events']:,} events stored")
     if auto:
         _schedule_refresh(REFRESH_EVERY_S[every])
+    if label == CUSTOM:
+        return custom_filters(first, last, customer), dimensions, fresh  # type: ignore[arg-type]
     return filters_for(label, customer), dimensions, fresh
 
 

@@ -1,5 +1,7 @@
 """Compare: two widget versions, two customers or two time ranges, figure by figure, noise told apart."""
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -24,10 +26,16 @@ versions = [v["id"] for v in dims.get("widgetVersions", [])]
 customers = [c["id"] for c in dims.get("customers", [])]
 # each side: (label, start, end, customer, version)
 if mode == "Time ranges":
-    st.caption(f"B is the {f.describe()}; A is the window of the same length just before it.")
-    prev = f.previous()
-    a = ("previous window", prev.start, prev.end, f.customer_id, None)
-    b = ("current window", f.start, f.end, f.customer_id, None)
+    earlier = {
+        "the window just before": f.span,
+        "the same window a day earlier": timedelta(days=1),
+        "the same window a week earlier": timedelta(days=7),
+    }
+    choice = st.selectbox("A (baseline)", list(earlier), key="compare_a_time")
+    st.caption(f"B is the {f.describe()}; A is {choice}.")
+    past = f.shifted(earlier[choice])
+    a = (choice.removeprefix("the "), past.start, past.end, f.customer_id, None)
+    b = ("the chosen window", f.start, f.end, f.customer_id, None)
 else:
     options = versions if mode == "Widget versions" else customers
     if len(options) < 2:

@@ -21,7 +21,10 @@ st.title("Overview")
 st.caption(f"Health of the chat widget over the {ctx.filters.describe()}; changes against the window before.")
 current, previous = load_summaries(ctx)
 require_data(ctx, current)
-compare_label = f"vs previous {ctx.filters.window_label.removeprefix('Last ').lower()}"
+label = ctx.filters.window_label
+compare_label = (
+    f"vs previous {label.removeprefix('Last ').lower()}" if label.startswith("Last ") else "vs window before"
+)
 
 health = current["health"]
 label, colour = status_badge(health.get("status"))

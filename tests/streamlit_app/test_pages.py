@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -160,8 +160,22 @@ def test_compare_judges_every_key_figure_for_two_versions(
     }
     assert render["verdict"] in ("B worse", "B better")
     at.segmented_control(key="compare_mode").set_value("Time ranges").run()
+    at.selectbox(key="compare_a_time").set_value("the same window a day earlier").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == len(COMPARE_FIGURES)
+
+
+def test_a_custom_range_of_whole_days_drives_the_pages(
+    live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = datetime.now(UTC).date()
+    at = _app(live_api.url, monkeypatch, "trends")
+    at.selectbox(key="window").set_value("Custom range").run()
+    at.date_input(key="from_day").set_value(today - timedelta(days=2)).run()
+    assert not at.exception
+    assert any(f"From {today - timedelta(days=2)} to {today} (UTC)".lower() in c.value for c in at.caption)
+    assert next(s for s in at.selectbox if s.label == "Bucket").value == "1h"  # 3 days: 72 points
+    assert _charts(at) == 1
 
 
 def test_an_empty_store_says_no_data_yet_on_every_page(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
 
-from streamlit_app.filters import ALL_CUSTOMERS, filters_for
+from streamlit_app.filters import ALL_CUSTOMERS, custom_filters, filters_for
 from streamlit_app.shaping import (
     Figure,
     alert_stats,
@@ -161,3 +161,14 @@ def test_filters_previous_window_and_customer_choice() -> None:
     assert f.customer_id is None and f.window_ms == 6 * 3_600_000
     assert f.previous().end == f.start == datetime(2026, 1, 2, 6, 0, 30, tzinfo=UTC)
     assert filters_for("Last hour", "acme", now=now).customer_id == "acme"
+
+
+def test_custom_range_covers_whole_utc_days_and_at_most_90_of_them() -> None:
+    week = custom_filters(date(2026, 1, 1), date(2026, 1, 7), "acme")
+    assert (week.start, week.end) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC))
+    assert week.customer_id == "acme" and week.span == timedelta(days=7)
+    swapped = custom_filters(date(2026, 1, 7), date(2026, 1, 1), None)
+    assert (swapped.start, swapped.end) == (week.start, week.end)
+    year = custom_filters(date(2025, 1, 1), date(2025, 12, 31), None)
+    assert year.span == timedelta(days=90) and year.end == datetime(2026, 1, 1, tzinfo=UTC)
+    assert week.shifted(timedelta(days=7)).end == datetime(2026, 1, 1, tzinfo=UTC)
