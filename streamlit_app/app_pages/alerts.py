@@ -1,7 +1,10 @@
 """Alerts: statistics, the unresolved list with Resolve / Acknowledge / Snooze, the resolved history."""
 
+from functools import partial
+
 import streamlit as st
 
+from streamlit_app.alert_actions import act, show_outcome
 from streamlit_app.api_client import ApiError
 from streamlit_app.charts import bar_chart
 from streamlit_app.context import page_context
@@ -14,9 +17,7 @@ client = ctx.client
 customer = ctx.filters.customer_id
 st.title("Alerts")
 
-flash = st.session_state.pop("alert_flash", None)
-if flash:
-    st.success(flash, icon=":material/check:")
+show_outcome()
 
 try:
     unresolved = sort_alerts(client.alerts(resolved=False, customer_id=customer))
@@ -30,9 +31,7 @@ except ApiError as exc:
 top = st.columns([3, 1])
 top[0].caption(f"Alerts for {customer or 'all customers'}, as the API's alert engine raised them.")
 if top[1].button("Run alert check now", icon=":material/policy:"):
-    client.check_alerts()
-    st.session_state["alert_flash"] = "Alert rules checked against the latest data."
-    st.rerun()
+    act(client.check_alerts, "Alert rules checked against the latest data.")
 
 stats = alert_stats(unresolved + resolved)
 cols = st.columns(4)
@@ -76,23 +75,22 @@ for alert in unresolved:
             f"first {alert.get('createdAt')} · last {alert.get('lastSeenAt')}"
         )
         actions = st.columns([1, 1, 1, 2])
+        title = alert.get("title")
         if actions[0].button("Resolve", key=f"resolve-{alert_id}", type="primary"):
-            client.resolve_alert(alert_id, by=by)
-            st.session_state["alert_flash"] = f"Resolved: {alert.get('title')}"
-            st.rerun()
+            act(partial(client.resolve_alert, alert_id, by=by), f"Resolved: {title}")
         if actions[1].button(
             "Acknowledge", key=f"ack-{alert_id}", disabled=alert.get("status") == "acknowledged"
         ):
-            client.acknowledge_alert(alert_id, by=by)
-            st.session_state["alert_flash"] = f"Acknowledged: {alert.get('title')}"
-            st.rerun()
+            act(partial(client.acknowledge_alert, alert_id, by=by), f"Acknowledged: {title}")
         snooze_for = actions[3].selectbox(
             "Snooze for", list(SNOOZE_MINUTES), key=f"snooze-for-{alert_id}", label_visibility="collapsed"
         )
         if actions[2].button("Snooze", key=f"snooze-{alert_id}"):
-            client.snooze_alert(alert_id, by=by, minutes=SNOOZE_MINUTES[snooze_for])
-            st.session_state["alert_flash"] = f"Snoozed for {snooze_for}: {alert.get('title')}"
-            st.rerun()
+            minutes = SNOOZE_MINUTES[snooze_for]
+            act(
+                partial(client.snooze_alert, alert_id, by=by, minutes=minutes),
+                f"Snoozed for {snooze_for}: {title}",
+            )
 
 st.subheader(f"Resolved history ({len(resolved)})")
 if resolved:

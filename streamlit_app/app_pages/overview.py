@@ -1,7 +1,10 @@
 """Overview: overall health and status, category scores, active alerts, key figures."""
 
+from functools import partial
+
 import streamlit as st
 
+from streamlit_app.alert_actions import act, show_outcome
 from streamlit_app.context import page_context
 from streamlit_app.figures import KEY_FIGURES
 from streamlit_app.layout import load_summaries, require_data, show_figures
@@ -50,18 +53,26 @@ with right:
         st.progress(min(1.0, max(0.0, (score or 0) / 100)), text=text)
 
 st.subheader("Active alerts")
+show_outcome()
 alerts = sort_alerts((current.get("alerts") or {}).get("active") or [])
 if not alerts:
     st.success("No active alerts.", icon=":material/check_circle:")
 for alert in alerts[:10]:
     sev_label, sev_colour = severity_badge(alert.get("severity"))
     with st.container(border=True):
-        st.badge(sev_label, color=sev_colour)  # type: ignore[arg-type]
-        st.markdown(f"**{alert.get('title', '')}** — {alert.get('message', '')}")
-        st.caption(
-            f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
-            f"{alert.get('createdAt')}"
-        )
+        row = st.columns([6, 1])
+        with row[0]:
+            st.badge(sev_label, color=sev_colour)  # type: ignore[arg-type]
+            st.markdown(f"**{alert.get('title', '')}** — {alert.get('message', '')}")
+            st.caption(
+                f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
+                f"{alert.get('createdAt')}"
+            )
+        alert_id = str(alert.get("id"))
+        if row[1].button("Resolve", key=f"overview-resolve-{alert_id}"):
+            act(
+                partial(ctx.client.resolve_alert, alert_id, by="dashboard"), f"Resolved: {alert.get('title')}"
+            )
 if alerts:
     st.page_link(
         "app_pages/alerts.py",

@@ -113,6 +113,44 @@ def test_resolve_button_resolves_the_alert_in_the_api(
     assert any("Resolved" in s.value for s in at.success)
 
 
+def test_overview_resolves_an_active_alert_in_one_click(
+    live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fired = fire_data_loss_alert(live_api.url)
+    at = _app(live_api.url, monkeypatch)
+    at.button(key=f"overview-resolve-{fired['id']}").click().run()
+    assert not at.exception
+    assert alert(live_api.url, fired["id"])["resolved"] is True
+    assert not [b for b in at.button if b.key == f"overview-resolve-{fired['id']}"]
+
+
+def _resolve_on_click(api_url: str, alert_id: str) -> None:
+    """A page with one Resolve button, acting through `act` as the dashboard's pages do."""
+    from functools import partial
+
+    import streamlit as st
+
+    from streamlit_app.alert_actions import act, show_outcome
+    from streamlit_app.api_client import MonitorClient
+
+    show_outcome()
+    if st.button("Resolve", key="resolve"):
+        act(partial(MonitorClient(api_url).resolve_alert, alert_id, by="me"), "Resolved")
+
+
+def test_an_action_the_api_refuses_shows_its_reason_instead_of_failing(live_api: ServerProcess) -> None:
+    fired = fire_data_loss_alert(live_api.url)
+    elsewhere = httpx.post(
+        f"{live_api.url}/api/monitoring/alerts/{fired['id']}/resolve", json={"by": "colleague"}
+    )
+    assert elsewhere.status_code == 200
+    at = AppTest.from_function(_resolve_on_click, args=(live_api.url, fired["id"]), default_timeout=30).run()
+    at.button(key="resolve").click().run()  # resolving a resolved alert: the API answers 409
+    assert not at.exception
+    assert [w.value for w in at.warning] and at.warning[0].value.startswith("Not done: ")
+    assert alert(live_api.url, fired["id"])["resolvedBy"] == "colleague"
+
+
 def test_acknowledge_and_snooze_act_through_the_api(
     live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
