@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,6 +60,17 @@ COMPARE_FIGURES: tuple[CompareFigure, ...] = (
     CompareFigure("API cache hits", "api.cacheHitRate", "rate", "%", True),
     CompareFigure("Bundle load", "bundle.loadTime", "avg", "ms", False),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of a comparison: which events (window, customer, widget version) and its name."""
+
+    label: str
+    start: datetime
+    end: datetime
+    customer_id: str | None = None
+    widget_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from streamlit_app.charts import comparison_chart
-from streamlit_app.compare import COMPARE_FIGURES, compare_samples, comparison_row
+from streamlit_app.compare import COMPARE_FIGURES, Side, compare_samples, comparison_row
 from streamlit_app.context import page_context
 from streamlit_app.layout import show_no_data
 
@@ -24,7 +24,6 @@ if dims.get("events", 0) == 0:
 mode = st.segmented_control("Compare", MODES, default=MODES[0], key="compare_mode") or MODES[0]
 versions = [v["id"] for v in dims.get("widgetVersions", [])]
 customers = [c["id"] for c in dims.get("customers", [])]
-# each side: (label, start, end, customer, version)
 if mode == "Time ranges":
     earlier = {
         "the window just before": f.span,
@@ -34,8 +33,8 @@ if mode == "Time ranges":
     choice = st.selectbox("A (baseline)", list(earlier), key="compare_a_time")
     st.caption(f"B is the {f.describe()}; A is {choice}.")
     past = f.shifted(earlier[choice])
-    a = (choice.removeprefix("the "), past.start, past.end, f.customer_id, None)
-    b = ("the chosen window", f.start, f.end, f.customer_id, None)
+    a = Side(choice.removeprefix("the "), past.start, past.end, f.customer_id)
+    b = Side("the chosen window", f.start, f.end, f.customer_id)
 else:
     options = versions if mode == "Widget versions" else customers
     if len(options) < 2:
@@ -47,17 +46,21 @@ else:
     pick_b = cols[1].selectbox("B", options, index=1, key=f"compare_b_{mode}")
     st.caption(f"Both over the {f.describe()}.")
     if mode == "Widget versions":
-        a = (pick_a, f.start, f.end, f.customer_id, pick_a)
-        b = (pick_b, f.start, f.end, f.customer_id, pick_b)
+        a = Side(pick_a, f.start, f.end, f.customer_id, pick_a)
+        b = Side(pick_b, f.start, f.end, f.customer_id, pick_b)
     else:
-        a = (pick_a, f.start, f.end, pick_a, None)
-        b = (pick_b, f.start, f.end, pick_b, None)
+        a = Side(pick_a, f.start, f.end, pick_a)
+        b = Side(pick_b, f.start, f.end, pick_b)
 
 
-def samples(side: tuple, metric: str) -> list[float]:  # type: ignore[type-arg]
-    _, start, end, customer, version = side
+def samples(side: Side, metric: str) -> list[float]:
     answer = ctx.client.samples(
-        metric, start=start, end=end, customer_id=customer, widget_version=version, limit=SAMPLE_LIMIT
+        metric,
+        start=side.start,
+        end=side.end,
+        customer_id=side.customer_id,
+        widget_version=side.widget_version,
+        limit=SAMPLE_LIMIT,
     )
     return list(answer["values"])
 
@@ -68,7 +71,7 @@ with st.spinner("Comparing…"):
         result = compare_samples(samples(a, figure.metric), samples(b, figure.metric), figure)
         rows.append(comparison_row(figure, result))
 table = pd.DataFrame(rows)
-st.markdown(f"**A = {a[0]}, B = {b[0]}**")
+st.markdown(f"**A = {a.label}, B = {b.label}**")
 st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
 
 chartable = table.dropna(subset=["B − A (%)"]).copy()
