@@ -14,6 +14,16 @@ WINDOWS: dict[str, timedelta] = {
     "Last 7 days": timedelta(days=7),
     "Last 30 days": timedelta(days=30),
 }
+_CODES: dict[str, str] = {
+    "Last 15 minutes": "15m",
+    "Last hour": "1h",
+    "Last 6 hours": "6h",
+    "Last 24 hours": "24h",
+    "Last 3 days": "3d",
+    "Last 7 days": "7d",
+    "Last 30 days": "30d",
+    "Custom range": "custom",
+}
 DEFAULT_WINDOW = "Last 24 hours"
 CUSTOM = "Custom range"
 MAX_SPAN = timedelta(days=90)  # the summary API's longest window
@@ -77,3 +87,16 @@ def custom_filters(first_day: date, last_day: date, customer: str | None) -> Fil
     label = f"From {start:%Y-%m-%d} to {last_day:%Y-%m-%d} (UTC)"
     chosen = None if customer in (None, "", ALL_CUSTOMERS) else customer
     return Filters(label, end - start, end, chosen)
+
+
+def window_code(label: str) -> str:
+    """The short name of a window choice for the page's URL: `24h`, `7d`, `custom`.
+
+    >>> window_code("Last 7 days"), window_from_code("7d"), window_from_code("2y")
+    ('7d', 'Last 7 days', None)
+    """
+    return _CODES.get(label, "24h")
+
+
+def window_from_code(code: str) -> str | None:
+    return next((label for label, c in _CODES.items() if c == code), None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -17,6 +18,8 @@ from streamlit_app.filters import (
     Filters,
     custom_filters,
     filters_for,
+    window_code,
+    window_from_code,
 )
 
 REFRESH_EVERY_S = {"15 s": 15, "30 s": 30, "1 min": 60, "5 min": 300}
@@ -29,16 +32,14 @@ def render_sidebar(client: MonitorClient) -> tuple[Filters, dict[str, Any] | Non
     except (ApiUnavailable, ApiError):
         dimensions = None
     customers = [ALL_CUSTOMERS] + [c["id"] for c in (dimensions or {}).get("customers", [])]
+    _start_from_url()
     with st.sidebar:
         st.markdown("### widget-monitor")
-        choices = [*WINDOWS, CUSTOM]
-        label = st.selectbox("Time window", choices, index=choices.index(DEFAULT_WINDOW), key="window")
+        label = st.selectbox("Time window", [*WINDOWS, CUSTOM], key="window")
         if label == CUSTOM:
             today = datetime.now(UTC).date()
-            first = st.date_input(
-                "From (UTC)", value=today - timedelta(days=6), max_value=today, key="from_day"
-            )
-            last = st.date_input("To (UTC)", value=today, max_value=today, key="to_day")
+            first = st.date_input("From (UTC)", max_value=today, key="from_day")
+            last = st.date_input("To (UTC)", max_value=today, key="to_day")
         if st.session_state.get("customer") not in customers:
             st.session_state["customer"] = ALL_CUSTOMERS
         customer = st.selectbox("Customer", customers, key="customer")
@@ -51,9 +52,39 @@ def render_sidebar(client: MonitorClient) -> tuple[Filters, dict[str, Any] | Non
             st.caption(f"API {client.base_url} · {dimensions['events']:,} events stored")
     if auto:
         _schedule_refresh(REFRESH_EVERY_S[every])
+    _keep_in_url(label, customer)
     if label == CUSTOM:
         return custom_filters(first, last, customer), dimensions, fresh  # type: ignore[arg-type]
     return filters_for(label, customer), dimensions, fresh
+
+
+def _start_from_url() -> None:
+    """On a session's first run, take the window and customer from the link (so links can be shared)."""
+    state = st.session_state
+    if state.get("_started"):
+        return
+    state["_started"] = True
+    today = datetime.now(UTC).date()
+    state["window"], state["from_day"], state["to_day"] = DEFAULT_WINDOW, today - timedelta(days=6), today
+    state["customer"] = ALL_CUSTOMERS
+    chosen = window_from_code(st.query_params.get("window", ""))
+    if chosen is not None:
+        state["window"] = chosen
+    for key in ("from_day", "to_day"):
+        with contextlib.suppress(ValueError):  # a mangled date in a link: keep the default
+            state[key] = date.fromisoformat(st.query_params.get(key.removesuffix("_day"), ""))
+    if st.query_params.get("customer"):
+        state["customer"] = st.query_params["customer"]
+
+
+def _keep_in_url(label: str, customer: str) -> None:
+    params = {"window": window_code(label)}
+    if label == CUSTOM:
+        params |= {"from": str(st.session_state["from_day"]), "to": str(st.session_state["to_day"])}
+    if customer != ALL_CUSTOMERS:
+        params["customer"] = customer
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
 
 
 def _schedule_refresh(every_s: int) -> None:

@@ -237,3 +237,21 @@ def test_api_down_shows_a_plain_message_and_recovers_when_it_is_back(
         at.run()
         assert not at.exception and not at.error
         assert any("No data yet" in i.value for i in at.info)
+
+
+def test_window_and_customer_come_from_the_link_and_follow_the_sidebar(
+    live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIDGET_MONITOR_API_URL", live_api.url)
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.query_params["window"] = "3d"
+    at.query_params["customer"] = "globex"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="window").value == "Last 3 days"
+    assert at.selectbox(key="customer").value == "globex"
+    assert any("last 3 days, globex" in c.value for c in at.caption)
+    at.selectbox(key="window").set_value("Last hour").run()
+    at.selectbox(key="customer").set_value("All customers").run()
+    assert at.query_params.get("window") in ("1h", ["1h"])
+    assert "customer" not in at.query_params
