@@ -39,6 +39,10 @@ def dashboard_command(api_url: str, *, host: str = "127.0.0.1", port: int = 8501
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "minimal",  # no "Deploy" button: this is a monitoring dashboard, not a dev session
+        "--server.fileWatcherType",
+        "none",  # no reload-on-save watcher: nothing edits the app while it serves
         "--",
         "--api-url",
         api_url,
