@@ -114,6 +114,9 @@ MEMORY_API: tuple[Section, ...] = (
         "Bundle loading",
         (
             Figure("Bundles loaded", (*BUN, "totalLoaded"), "", None),
+            Figure(
+                "Average size", (*BUN, "avgSize", "kb"), "KB", False, "per bundle loaded; target < 500 KB"
+            ),
             Figure("Bytes loaded", (*BUN, "totalSize", "mb"), "MB", None, "sum of the sizes of every load"),
             Figure("Average load", (*BUN, "avgLoadTime"), "ms", False, "target < 500 ms, alert > 1000 ms"),
             Figure("Cache hits", (*BUN, "cacheHitRate"), "%", True, "target > 70%, alert < 50%"),

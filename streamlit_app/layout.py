@@ -10,7 +10,14 @@ import streamlit as st
 from streamlit_app.api_client import ApiUnavailable
 from streamlit_app.charts import trend_chart
 from streamlit_app.context import PageContext
-from streamlit_app.shaping import Figure, auto_bucket, figure_view, has_data, series_frame
+from streamlit_app.shaping import (
+    Figure,
+    auto_bucket,
+    figure_view,
+    has_data,
+    series_frame,
+    with_derived_figures,
+)
 
 
 def load_summaries(ctx: PageContext) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -21,7 +28,7 @@ def load_summaries(ctx: PageContext) -> tuple[dict[str, Any], dict[str, Any] | N
         previous = ctx.client.summary(f.window_ms, customer_id=f.customer_id, end=f.start, fresh=ctx.fresh)
     except ApiUnavailable:
         previous = None
-    return current, previous
+    return with_derived_figures(current), None if previous is None else with_derived_figures(previous)
 
 
 def show_no_data(ctx: PageContext) -> None:

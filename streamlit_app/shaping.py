@@ -100,6 +100,22 @@ def figure_view(figure: Figure, current: dict[str, Any], previous: dict[str, Any
     return FigureView(figure.label, format_number(value, figure.unit), delta, colour, figure.hint)
 
 
+def with_derived_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary plus figures the pages show that the API does not state directly.
+
+    `performance.bundles.avgSize.kb`: the average size of a loaded bundle.
+
+    >>> s = {"performance": {"bundles": {"totalLoaded": 4, "totalSize": {"bytes": 4096}}}}
+    >>> with_derived_figures(s)["performance"]["bundles"]["avgSize"]
+    {'kb': 1.0}
+    """
+    bundles = lookup(summary, ("performance", "bundles")) or {}
+    loaded, size = bundles.get("totalLoaded"), lookup(bundles, ("totalSize", "bytes"))
+    avg = round(size / loaded / 1024, 2) if loaded and size is not None else None
+    performance = {**(summary.get("performance") or {}), "bundles": {**bundles, "avgSize": {"kb": avg}}}
+    return {**summary, "performance": performance}
+
+
 def has_data(summary: dict[str, Any] | None) -> bool:
     """Whether the window holds any event at all."""
     if not summary:

@@ -22,6 +22,7 @@ from streamlit_app.shaping import (
     status_badge,
     status_of,
     telemetry_view,
+    with_derived_figures,
 )
 
 SUCCESS = Figure("Success", ("persistence", "operations", "successRate"), "%", True)
@@ -172,3 +173,11 @@ def test_custom_range_covers_whole_utc_days_and_at_most_90_of_them() -> None:
     year = custom_filters(date(2025, 1, 1), date(2025, 12, 31), None)
     assert year.span == timedelta(days=90) and year.end == datetime(2026, 1, 1, tzinfo=UTC)
     assert week.shifted(timedelta(days=7)).end == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_average_bundle_size_is_derived_and_absent_without_loads() -> None:
+    summary = {"performance": {"bundles": {"totalLoaded": 3, "totalSize": {"bytes": 3 * 150 * 1024}}}}
+    assert with_derived_figures(summary)["performance"]["bundles"]["avgSize"] == {"kb": 150.0}
+    empty = {"performance": {"bundles": {"totalLoaded": 0, "totalSize": {"bytes": None}}}}
+    assert with_derived_figures(empty)["performance"]["bundles"]["avgSize"] == {"kb": None}
+    assert summary["performance"]["bundles"].get("avgSize") is None  # the input is left alone
