@@ -81,8 +81,8 @@ def series_query(
             f"cannot group by {group_by!r}; expected one of {', '.join(GROUP_COLUMNS)}",
             parameter="groupBy",
         )
-    end = _utc(end or now or datetime.now(UTC))
-    start = _utc(start) if start is not None else end - timedelta(hours=24)
+    end = as_utc(end or now or datetime.now(UTC))
+    start = as_utc(start) if start is not None else end - timedelta(hours=24)
     if start >= end:
         raise InvalidQuery(
             f"from ({start.isoformat()}) must be before to ({end.isoformat()})", parameter="from"
@@ -168,10 +168,11 @@ def compute_timeseries(cur: duckdb.DuckDBPyConnection, query: SeriesQuery) -> di
 
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with milliseconds and a Z, as every timestamp on the wire."""
-    return _utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive datetime is taken to be UTC already."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from analytics.samples import MAX_SAMPLES, SampleQuery, read_samples
+from analytics.timeseries import as_utc
 from ingest_api.deps import RuntimeDep
 
 router = APIRouter(tags=["samples"])
@@ -25,8 +26,8 @@ async def samples(
     limit: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 5000,
 ) -> dict[str, Any]:
     """The metric's value per event (a seeded reservoir sample above `limit`)."""
-    end_utc = _utc(end) if end else datetime.now(UTC)
-    start_utc = _utc(start) if start else end_utc - timedelta(hours=24)
+    end_utc = as_utc(end) if end else datetime.now(UTC)
+    start_utc = as_utc(start) if start else end_utc - timedelta(hours=24)
     query = SampleQuery(metric, start_utc, end_utc, customer_id or None, widget_version or None, limit)
 
     def run() -> dict[str, Any]:
@@ -34,7 +35,3 @@ async def samples(
             return read_samples(cur, query)
 
     return await asyncio.to_thread(run)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
