@@ -196,6 +196,18 @@ def sort_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(newest_first, key=lambda a: rank.get(a.get("severity") or "", len(rank)))
 
 
+def alerts_for_customer(alerts: list[dict[str, Any]], customer_id: str | None) -> list[dict[str, Any]]:
+    """The alerts that concern a customer: its own and those over all customers (no customerId).
+
+    >>> [a["id"] for a in alerts_for_customer(
+    ...     [{"id": 1, "customerId": None}, {"id": 2, "customerId": "a"}, {"id": 3, "customerId": "b"}], "a")]
+    [1, 2]
+    """
+    if customer_id is None:
+        return alerts
+    return [a for a in alerts if a.get("customerId") in (None, customer_id)]
+
+
 def alert_stats(alerts: list[dict[str, Any]]) -> dict[str, Any]:
     """The seed's alert statistics over a list of alerts."""
     by_severity: dict[str, int] = {}

@@ -8,7 +8,14 @@ from streamlit_app.alert_actions import act, show_outcome
 from streamlit_app.api_client import ApiError
 from streamlit_app.charts import bar_chart
 from streamlit_app.context import page_context
-from streamlit_app.shaping import alert_stats, alerts_frame, counts_frame, severity_badge, sort_alerts
+from streamlit_app.shaping import (
+    alert_stats,
+    alerts_for_customer,
+    alerts_frame,
+    counts_frame,
+    severity_badge,
+    sort_alerts,
+)
 
 SNOOZE_MINUTES = {"15 min": 15, "1 hour": 60, "4 hours": 240, "24 hours": 1440}
 
@@ -20,8 +27,9 @@ st.title("Alerts")
 show_outcome()
 
 try:
-    unresolved = sort_alerts(client.alerts(resolved=False, customer_id=customer))
-    resolved = client.alerts(resolved=True, customer_id=customer)
+    # a customer's view includes the alerts over all customers (customerId null): they concern it too
+    unresolved = sort_alerts(alerts_for_customer(client.alerts(resolved=False), customer))
+    resolved = alerts_for_customer(client.alerts(resolved=True), customer)
 except ApiError as exc:
     if exc.status in (404, 405):
         st.warning("This API has no alerts endpoint (`/api/monitoring/alerts`); upgrade the server.")
@@ -29,7 +37,8 @@ except ApiError as exc:
     raise
 
 top = st.columns([3, 1])
-top[0].caption(f"Alerts for {customer or 'all customers'}, as the API's alert engine raised them.")
+whose = f"{customer} and over all customers" if customer else "all customers"
+top[0].caption(f"Alerts for {whose}, as the API's alert engine raised them.")
 if top[1].button("Run alert check now", icon=":material/policy:"):
     act(client.check_alerts, "Alert rules checked against the latest data.")
 

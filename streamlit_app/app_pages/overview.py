@@ -1,15 +1,18 @@
 """Overview: overall health and status, category scores, active alerts, key figures."""
 
+import contextlib
 from functools import partial
 
 import streamlit as st
 
 from streamlit_app.alert_actions import act, show_outcome
+from streamlit_app.api_client import ApiError
 from streamlit_app.context import page_context
 from streamlit_app.figures import KEY_FIGURES
 from streamlit_app.layout import load_summaries, require_data, show_figures
 from streamlit_app.shaping import (
     Figure,
+    alerts_for_customer,
     category_scores,
     figure_view,
     severity_badge,
@@ -54,7 +57,13 @@ with right:
 
 st.subheader("Active alerts")
 show_outcome()
-alerts = sort_alerts((current.get("alerts") or {}).get("active") or [])
+active = (current.get("alerts") or {}).get("active") or []
+if ctx.filters.customer_id is not None:
+    # the summary's section for one customer holds only its own alerts; add those over everyone
+    # (an API without the alerts endpoint answers 404: then the summary's section is all there is)
+    with contextlib.suppress(ApiError):
+        active = alerts_for_customer(ctx.client.alerts(resolved=False), ctx.filters.customer_id)
+alerts = sort_alerts(active)
 if not alerts:
     st.success("No active alerts.", icon=":material/check_circle:")
 for alert in alerts[:10]:

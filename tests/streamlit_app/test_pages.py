@@ -255,3 +255,16 @@ def test_window_and_customer_come_from_the_link_and_follow_the_sidebar(
     at.selectbox(key="customer").set_value("All customers").run()
     assert at.query_params.get("window") in ("1h", ["1h"])
     assert "customer" not in at.query_params
+
+
+def test_a_customer_view_lists_that_customers_alerts_and_those_over_everyone(
+    live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fired = fire_data_loss_alert(live_api.url)  # the default config checks over all customers
+    assert fired["customerId"] is None
+    at = _app(live_api.url, monkeypatch, "alerts")
+    at.selectbox(key="customer").set_value("acme").run()
+    assert not at.exception
+    assert f"resolve-{fired['id']}" in [b.key for b in at.button]
+    at.switch_page("app_pages/overview.py").run()
+    assert f"overview-resolve-{fired['id']}" in [b.key for b in at.button]

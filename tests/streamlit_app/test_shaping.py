@@ -11,6 +11,7 @@ from streamlit_app.filters import ALL_CUSTOMERS, custom_filters, filters_for
 from streamlit_app.shaping import (
     Figure,
     alert_stats,
+    alerts_for_customer,
     auto_bucket,
     bucket_options,
     category_scores,
@@ -181,3 +182,13 @@ def test_average_bundle_size_is_derived_and_absent_without_loads() -> None:
     empty = {"performance": {"bundles": {"totalLoaded": 0, "totalSize": {"bytes": None}}}}
     assert with_derived_figures(empty)["performance"]["bundles"]["avgSize"] == {"kb": None}
     assert summary["performance"]["bundles"].get("avgSize") is None  # the input is left alone
+
+
+def test_a_customer_sees_its_own_alerts_and_those_over_all_customers() -> None:
+    alerts = [
+        {"id": "all", "customerId": None},
+        {"id": "a1", "customerId": "a"},
+        {"id": "b1", "customerId": "b"},
+    ]
+    assert [x["id"] for x in alerts_for_customer(alerts, "a")] == ["all", "a1"]
+    assert alerts_for_customer(alerts, None) == alerts
