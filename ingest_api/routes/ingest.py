@@ -42,7 +42,7 @@ async def ingest(request: Request) -> Response:
         max_events=settings.max_batch_events,
         max_future_skew_us=settings.max_future_skew_ms * 1000,
     )
-    duplicates = await runtime.writer.write(IngestBatch(intake.accepted, received_us))
+    duplicates = await runtime.writer.write(IngestBatch.prepare(intake.accepted, received_us))
     answer = {
         "accepted": len(intake.accepted),
         "stored": len(intake.accepted) - duplicates,

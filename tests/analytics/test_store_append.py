@@ -57,3 +57,17 @@ def test_events_without_an_id_are_never_deduplicated(data_dir: Path) -> None:
     assert store.append([_batch(None, None), _batch(None, "a")]) == [0, 0]
     assert store.append([_batch(None, "a")]) == [1]
     assert _stored(store) == [("a", 5.0)] + [(None, 5.0)] * 4
+
+
+def test_big_batches_bring_their_own_columns_and_are_stored_the_same(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    big_ids = [f"big-{n:03d}" for n in range(150)]
+    big = IngestBatch.prepare(_batch(*big_ids, render_time=7.0).events, RECEIVED_US)
+    small = IngestBatch.prepare(_batch("s-1", "s-2").events, RECEIVED_US)
+    assert big.table is not None and big.table.num_rows == 150
+    assert small.table is None
+    assert store.append([small, big]) == [0, 0]
+    # a retry of the big batch with one new event takes the slow path: its columns are not reused
+    retry = IngestBatch.prepare(_batch(*big_ids, "big-new", render_time=7.0).events, RECEIVED_US)
+    assert store.append([retry]) == [150]
+    assert _stored(store) == sorted([(i, 7.0) for i in [*big_ids, "big-new"]] + [("s-1", 5.0), ("s-2", 5.0)])
