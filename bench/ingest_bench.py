@@ -294,13 +294,15 @@ def render_report(
     def verdict(ok: bool) -> str:
         return "met" if ok else "**missed**"
 
-    cpu = _cpu_model()
+    def cpu(rs: list[WrkRun], per: float = 1) -> str:
+        return f"{median([r.cpu_us_per_request for r in rs]) / per:,.{0 if per == 1 else 1}f}"
+
     lines = [
-        f"Measured {started:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({cpu}), "
+        f"Measured {started:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({_cpu_model()}), "
         f"Python {platform.python_version()}, load average {load_before[0]:.1f} at the start. "
         f"{args.rounds} alternating rounds of {args.duration:g} s per server (bare, ours, bare, ours, ...), "
-        f"medians; wrk, 1 thread, {single.connections} connections (single-event) and "
-        f"{batched.connections} (batched).",
+        f"medians; wrk with 1 thread, {single.connections} connections for single events and "
+        f"{batched.connections} for batches; both servers are single uvicorn processes.",
         "",
         "| | bare FastAPI endpoint | widget-monitor (durable) | ours / bare | target |",
         "|---|---:|---:|---:|---|",
@@ -308,12 +310,15 @@ def render_report(
         f"| {median([r.requests_per_s for r in s_ours]):,.0f} | {s_ratio:.2f}× "
         f"| ≥ 0.80×: {verdict(s_ratio >= 0.8)} |",
         f"| single-event, latency p50 / p99 ms | {p(s_bare)} | {p(s_ours)} | | |",
+        f"| single-event, server CPU µs per request | {cpu(s_bare)} | {cpu(s_ours)} | | |",
         f"| batched (1000 mixed events), events/s | {median([r.requests_per_s * 1000 for r in b_bare]):,.0f} "
         f"| {b_events:,.0f} | {b_events / median([r.requests_per_s * 1000 for r in b_bare]):.2f}× "
         f"| ≥ 150,000: {verdict(b_events >= 150_000)} |",
         f"| batched, latency p50 / p99 ms | {p(b_bare)} | {p(b_ours)} | | |",
+        f"| batched, server CPU µs per event | {cpu(b_bare, 1000)} | {cpu(b_ours, 1000)} | | |",
         "",
-        "Per-round single-event ratios: " + ", ".join(f"{r:.2f}" for r in ratios) + ". "
+        "Per-round single-event ratios: " + ", ".join(f"{r:.2f}" for r in ratios) + "; per-round batched "
+        "events/s: " + ", ".join(f"{r.requests_per_s * 1000:,.0f}" for r in b_ours) + ". "
         f"Non-2xx answers from widget-monitor: {sum(r.non_2xx for r in s_ours + b_ours)}.",
         "",
         f"Durability: widget-monitor acknowledged {acknowledged:,} events (2xx answers counted by wrk, "
@@ -370,8 +375,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per phase (default 3)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per round (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server and phase")
-    parser.add_argument("--single-connections", type=int, default=64)
-    parser.add_argument("--batch-connections", type=int, default=8)
+    parser.add_argument(
+        "--single-connections", type=int, default=256, help="concurrent widgets posting one event each"
+    )
+    parser.add_argument(
+        "--batch-connections", type=int, default=16, help="concurrent clients posting 1000-event batches"
+    )
     parser.add_argument("--note", default="", help="a sentence added under the table")
     parser.add_argument("--no-readme", action="store_true", help="print only, leave README.md alone")
     return parser.parse_args(argv)

@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=86_400,
     )
     install_error_handler(app)
-    app.include_router(ingest.router)  # first: widgets' POSTs are most requests, matched soonest
+    ingest.add_plain_route(app)  # first: widgets' POSTs are most requests, matched soonest
+    app.include_router(ingest.router)
     app.include_router(system.router)
     app.include_router(summary.router)
     return app
