@@ -5,8 +5,8 @@ queued so far, commits it in one transaction on a dedicated thread, and only the
 resolves each request. While one commit runs the next group gathers, so the commit
 rate adapts to the load and a 2xx always means "on disk". Under load (more than one
 request already waiting) the writer also lets requests on their way join for up to
-`gather_ms` (2 ms) before committing: a quarter less CPU per single event measured
-at 256 concurrent widgets, for at most that much latency.
+`gather_ms` (2 ms), while they keep coming, before committing: a quarter less CPU per
+single event measured at 256 concurrent widgets, for at most that much latency.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from analytics.errors import StoreUnavailable
 from analytics.store import EventStore, IngestBatch
 
 log = logging.getLogger(__name__)
+
+# Gathering stops after this many event-loop turns without a new request: everyone else
+# is waiting for an answer, and spinning longer only burns the event loop's CPU.
+_IDLE_SPINS = 3
 
 
 @dataclass(slots=True)
@@ -89,9 +93,14 @@ class GroupCommitWriter:
                 # their way join this commit. A commit costs DuckDB a few ms whatever its
                 # size, so fewer, bigger commits leave more CPU to answer requests.
                 deadline = loop.time() + self._gather_s
+                idle = 0
                 while size < self._max_group_events and not stopping and loop.time() < deadline:
                     await asyncio.sleep(0)
+                    before = len(group)
                     size, stopping = self._take_queued(group, size)
+                    idle = idle + 1 if len(group) == before else 0
+                    if idle >= _IDLE_SPINS:
+                        break
             try:
                 duplicates = await loop.run_in_executor(
                     self._executor, self._store.append, [p.batch for p in group]
