@@ -7,6 +7,8 @@ which would cost DuckDB several times its insert speed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class RecentEventIds:
     """Event ids with the time (epoch µs) they were stored, oldest first.
@@ -30,6 +32,14 @@ class RecentEventIds:
 
     def __len__(self) -> int:
         return len(self._stored_at)
+
+    def isdisjoint(self, event_ids: Iterable[str]) -> bool:
+        """True when none of `event_ids` was stored recently (one C-level set operation)."""
+        return self._stored_at.keys().isdisjoint(event_ids)
+
+    def add_many(self, event_ids: Iterable[str], stored_us: int) -> None:
+        self._stored_at.update(dict.fromkeys(event_ids, stored_us))
+        self._expire(stored_us - int(self.horizon_s * 1_000_000))
 
     def add(self, event_id: str, stored_us: int) -> None:
         self._stored_at[event_id] = stored_us

@@ -30,7 +30,10 @@ Text = Annotated[str, Meta(max_length=4096)]
 Timestamp = datetime | Annotated[float, Meta(ge=0, le=1e14)]
 
 
-class MetricBase(Struct, kw_only=True):
+# gc=False on every Struct here (subclasses inherit it): an event holds only scalars and
+# nested event Structs, so it can never be part of a reference cycle, and a batch of a
+# thousand events in flight then costs the cyclic garbage collector nothing.
+class MetricBase(Struct, kw_only=True, gc=False):
     """Fields every metric may carry."""
 
     timestamp: Timestamp | None = None
@@ -42,7 +45,7 @@ class MetricBase(Struct, kw_only=True):
     seq: Count | None = None
 
 
-class PersistenceMetadata(Struct, kw_only=True):
+class PersistenceMetadata(Struct, kw_only=True, gc=False):
     messageCount: Count | None = None
     storageType: Ident | None = None
     dataSize: ByteSize | None = None
@@ -121,39 +124,39 @@ class BundleMetric(MetricBase, kw_only=True):
 
 # The envelope {"type": ..., "metric": {...}}: one tagged Struct per type, so a whole
 # body (one event or an array of them) decodes in a single msgspec call.
-class PersistenceEvent(Struct, tag_field="type", tag="persistence"):
+class PersistenceEvent(Struct, tag_field="type", tag="persistence", gc=False):
     metric: PersistenceMetric
 
 
-class RestorationEvent(Struct, tag_field="type", tag="restoration"):
+class RestorationEvent(Struct, tag_field="type", tag="restoration", gc=False):
     metric: RestorationMetric
 
 
-class NavigationEvent(Struct, tag_field="type", tag="navigation"):
+class NavigationEvent(Struct, tag_field="type", tag="navigation", gc=False):
     metric: NavigationMetric
 
 
-class RenderEvent(Struct, tag_field="type", tag="render"):
+class RenderEvent(Struct, tag_field="type", tag="render", gc=False):
     metric: RenderMetric
 
 
-class ScrollEvent(Struct, tag_field="type", tag="scroll"):
+class ScrollEvent(Struct, tag_field="type", tag="scroll", gc=False):
     metric: ScrollMetric
 
 
-class MemoryEvent(Struct, tag_field="type", tag="memory"):
+class MemoryEvent(Struct, tag_field="type", tag="memory", gc=False):
     metric: MemoryMetric
 
 
-class TabSyncEvent(Struct, tag_field="type", tag="tabSync"):
+class TabSyncEvent(Struct, tag_field="type", tag="tabSync", gc=False):
     metric: TabSyncMetric
 
 
-class ApiEvent(Struct, tag_field="type", tag="api"):
+class ApiEvent(Struct, tag_field="type", tag="api", gc=False):
     metric: ApiMetric
 
 
-class BundleEvent(Struct, tag_field="type", tag="bundle"):
+class BundleEvent(Struct, tag_field="type", tag="bundle", gc=False):
     metric: BundleMetric
 
 

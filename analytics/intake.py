@@ -39,9 +39,12 @@ _AT_BYTE = re.compile(r"\(byte (\d+)\)")
 _TYPE_TAG: dict[type, str] = {cls: cls.__struct_config__.tag for cls in get_args(WidgetEvent)}
 
 
-@dataclass(frozen=True, slots=True)
-class AcceptedEvent:
-    """A validated event with its time resolved to epoch microseconds (UTC)."""
+class AcceptedEvent(msgspec.Struct, frozen=True, gc=False):
+    """A validated event with its time resolved to epoch microseconds (UTC).
+
+    A Struct rather than a dataclass: a batch creates a thousand of them, and the
+    store turns them into columns with `msgspec.structs.astuple` (field order matters).
+    """
 
     type: str
     metric: Any

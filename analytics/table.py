@@ -7,7 +7,7 @@ analysts can query the DuckDB file or the Parquet lake with their own tools.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 # column name -> DuckDB type, in table order.
@@ -70,15 +70,34 @@ COLUMNS: dict[str, str] = {
     "load_time": "DOUBLE",
 }
 
-Extractor = Callable[[Any], Any]
+
+@dataclass(frozen=True, slots=True)
+class MetricField:
+    """Where a column's value sits in a decoded metric: `metric.name`, or `metric.within.name`.
+
+    Calling it reads the value from one metric; the store reads whole columns at once
+    through `name` and `within`.
+    """
+
+    name: str
+    within: str | None = None
+
+    def __call__(self, metric: Any) -> Any:
+        if self.within is None:
+            return getattr(metric, self.name)
+        outer = getattr(metric, self.within)
+        return None if outer is None else getattr(outer, self.name)
+
+
+Extractor = MetricField
 
 
 def _field(name: str) -> Extractor:
-    return lambda metric: getattr(metric, name)
+    return MetricField(name)
 
 
 def _meta(name: str) -> Extractor:
-    return lambda metric: getattr(metric.metadata, name) if metric.metadata is not None else None
+    return MetricField(name, within="metadata")
 
 
 _COMMON: dict[str, Extractor] = {

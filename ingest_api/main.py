@@ -50,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=86_400,
     )
     install_error_handler(app)
-    app.include_router(system.router)
+    ingest.add_plain_route(app)  # first: widgets' POSTs are most requests, matched soonest
     app.include_router(ingest.router)
+    app.include_router(system.router)
     app.include_router(summary.router)
     app.include_router(lake.router)
     app.include_router(alerts.router)

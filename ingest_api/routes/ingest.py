@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import msgspec
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 
 from analytics.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from analytics.intake import read_body
@@ -14,12 +14,13 @@ from ingest_api.runtime import Runtime
 
 router = APIRouter(tags=["ingest"])
 
+PATH = "/api/monitoring/widget"
 _ACCEPTED_MEDIA = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
 _encode = msgspec.json.Encoder().encode
 
 
 @router.post(
-    "/api/monitoring/widget",
+    PATH,
     response_class=Response,
     responses={
         200: {"description": "Committed: `stored`, `duplicates`, `rejected` (by index)"},
@@ -42,7 +43,7 @@ async def ingest(request: Request) -> Response:
         max_events=settings.max_batch_events,
         max_future_skew_us=settings.max_future_skew_ms * 1000,
     )
-    duplicates = await runtime.writer.write(IngestBatch(intake.accepted, received_us))
+    duplicates = await runtime.writer.write(IngestBatch.prepare(intake.accepted, received_us))
     answer = {
         "accepted": len(intake.accepted),
         "stored": len(intake.accepted) - duplicates,
@@ -51,6 +52,17 @@ async def ingest(request: Request) -> Response:
         "clampedTimestamps": intake.clamped,
     }
     return Response(_encode(answer), media_type="application/json")
+
+
+def add_plain_route(app: FastAPI) -> None:
+    """Serve `ingest` through a plain Starlette route, matched before `router`'s APIRoute.
+
+    The endpoint takes only the Request, so FastAPI's per-request machinery around an
+    APIRoute (dependency solving, exit stacks, scope bookkeeping) does nothing for it,
+    yet measured ~50 µs per request: a third of a single-event POST. The APIRoute stays
+    for the OpenAPI docs (and serves the path if this route is not installed).
+    """
+    app.add_route(PATH, ingest, methods=["POST"], include_in_schema=False)
 
 
 def _check_media_type(content_type: str | None) -> None:

@@ -1,0 +1,64 @@
+"""GroupCommitWriter: requests that arrive together share one commit, and each is answered after it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from analytics.group_commit import GroupCommitWriter
+from analytics.intake import read_body
+from analytics.store import EventStore, IngestBatch
+
+
+def _batch(event_id: str) -> IngestBatch:
+    body = json.dumps({"type": "render", "metric": {"renderTime": 3.0, "eventId": event_id}}).encode()
+    received_us = time.time_ns() // 1000
+    return IngestBatch(read_body(body, received_us=received_us).accepted, received_us)
+
+
+async def _burst_then_trickle(store: EventStore, gather_ms: float) -> tuple[list[int], int]:
+    """Three requests at once, then six more, one per event-loop turn (as from a busy server)."""
+    writer = GroupCommitWriter(store, gather_ms=gather_ms)
+    await writer.start()
+    tasks = [asyncio.create_task(writer.write(_batch(f"a{n}"))) for n in range(3)]
+    for n in range(6):
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(writer.write(_batch(f"b{n}"))))
+    duplicates = await asyncio.gather(*tasks)
+    await writer.stop()
+    return list(duplicates), writer.commits
+
+
+def test_requests_that_keep_arriving_while_the_writer_gathers_join_its_commit(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    duplicates, commits = asyncio.run(_burst_then_trickle(store, gather_ms=500))
+    assert duplicates == [0] * 9
+    assert commits == 1
+    assert store.count() == 9
+
+
+def test_without_gathering_the_trickle_gets_commits_of_its_own(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    duplicates, commits = asyncio.run(_burst_then_trickle(store, gather_ms=0))
+    assert duplicates == [0] * 9
+    assert commits >= 2
+    assert store.count() == 9
+
+
+async def _burst_then_silence(store: EventStore) -> tuple[float, int]:
+    writer = GroupCommitWriter(store, gather_ms=5_000)
+    await writer.start()
+    started = time.perf_counter()
+    await asyncio.gather(*(writer.write(_batch(f"c{n}")) for n in range(3)))
+    waited = time.perf_counter() - started
+    await writer.stop()
+    return waited, writer.commits
+
+
+def test_gathering_stops_as_soon_as_nobody_else_comes(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    waited, commits = asyncio.run(_burst_then_silence(store))
+    assert commits == 1
+    assert waited < 2.5  # far below the 5 s gathering limit

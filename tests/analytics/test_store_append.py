@@ -1,0 +1,73 @@
+"""EventStore.append: one commit per group, eventId dedupe on its fast and its slow path."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from analytics.intake import read_body
+from analytics.store import EventStore, IngestBatch
+
+RECEIVED_US = time.time_ns() // 1000  # now: ids are reloaded for the last day only
+
+
+def _batch(*event_ids: str | None, render_time: float = 5.0) -> IngestBatch:
+    events = [
+        {"type": "render", "metric": {"renderTime": render_time, **({"eventId": i} if i else {})}}
+        for i in event_ids
+    ]
+    return IngestBatch(read_body(json.dumps(events).encode(), received_us=RECEIVED_US).accepted, RECEIVED_US)
+
+
+def _stored(store: EventStore) -> list[tuple[str | None, float]]:
+    with store.cursor() as cur:
+        rows = cur.execute(
+            "SELECT event_id, render_time FROM events ORDER BY event_id, render_time"
+        ).fetchall()
+    return [(event_id, render_time) for event_id, render_time in rows]
+
+
+def test_distinct_ids_are_all_stored(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    assert store.append([_batch("a", "b"), _batch("c")]) == [0, 0]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
+
+
+def test_an_id_repeated_within_one_commit_is_stored_once(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    duplicates = store.append([_batch("a", "b", "a"), _batch("b", "c", render_time=9.0)])
+    assert duplicates == [1, 1]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 9.0)]
+
+
+def test_a_retry_after_the_commit_is_a_duplicate(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", "b")])
+    assert store.append([_batch("b", "c", render_time=9.0)]) == [1]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 9.0)]
+    store.close()
+    reopened = EventStore.open(data_dir)  # the ids are reloaded from the file
+    assert reopened.append([_batch("a", "d")]) == [1]
+    assert _stored(reopened) == [("a", 5.0), ("b", 5.0), ("c", 9.0), ("d", 5.0)]
+
+
+def test_events_without_an_id_are_never_deduplicated(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    assert store.append([_batch(None, None), _batch(None, "a")]) == [0, 0]
+    assert store.append([_batch(None, "a")]) == [1]
+    assert _stored(store) == [("a", 5.0)] + [(None, 5.0)] * 4
+
+
+def test_big_batches_bring_their_own_columns_and_are_stored_the_same(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    big_ids = [f"big-{n:03d}" for n in range(150)]
+    big = IngestBatch.prepare(_batch(*big_ids, render_time=7.0).events, RECEIVED_US)
+    small = IngestBatch.prepare(_batch("s-1", "s-2").events, RECEIVED_US)
+    assert big.table is not None and big.table.num_rows == 150
+    assert small.table is None
+    assert store.append([small, big]) == [0, 0]
+    # a retry of the big batch with one new event takes the slow path: its columns are not reused
+    retry = IngestBatch.prepare(_batch(*big_ids, "big-new", render_time=7.0).events, RECEIVED_US)
+    assert store.append([retry]) == [150]
+    assert _stored(store) == sorted([(i, 7.0) for i in [*big_ids, "big-new"]] + [("s-1", 5.0), ("s-2", 5.0)])
