@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ingest_api.errors import install_error_handler
-from ingest_api.routes import ingest, summary, system
+from ingest_api.routes import ingest, sdk, summary, system
 from ingest_api.runtime import Runtime
 from ingest_api.settings import Settings, get_settings
 
@@ -37,10 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Content-Type"],
+        expose_headers=["Retry-After"],  # the browser SDK backs off as the server asks
         max_age=86_400,
     )
     install_error_handler(app)
     app.include_router(system.router)
     app.include_router(ingest.router)
     app.include_router(summary.router)
+    app.include_router(sdk.router)
     return app
