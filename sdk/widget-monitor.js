@@ -28,6 +28,9 @@
   // millisecond around 16.67, so a frame counts only beyond 20 ms; one that missed a 60 Hz
   // vsync takes 33 ms, so any bound between 17 and 33 ms counts the same frames there.
   var JANK_FRAME_MS = 20;
+  var SPILL_PREFIX = 'widget-monitor:unsent:';
+  var SPILL_MAX_BYTES = 262144;
+  var SPILL_MAX_AGE_MS = 86400000;
 
   var DEFAULTS = {
     endpoint: null, // default: /api/monitoring/widget next to the script (or this page)
@@ -249,11 +252,13 @@
       pings: {},
       observer: null,
       listeners: [],
+      spilled: false,
       stats: { tracked: 0, sent: 0, dropped: 0, rejected: 0, invalid: 0, retries: 0, beacons: 0, errors: 0 },
     };
     active = true;
     listen(global.document, 'visibilitychange', onVisibilityChange);
     listen(global, 'pagehide', onPageHide);
+    takeSpilled();
     startMemorySampler();
     startTabSync();
     startBundleObserver();
@@ -433,6 +438,7 @@
       s.attempt = 0;
       s.stats.sent += chunk.length - outcome.rejected;
       s.stats.rejected += outcome.rejected;
+      if (!s.queue.length) forgetSpill();
     } else if (outcome.split) {
       var half = Math.ceil(chunk.length / 2);
       var smaller = s.config.maxBatchBytes;
@@ -486,15 +492,78 @@
   // The page may be going away: send everything now, in chunks that fit the keepalive
   // budget, with fetch(keepalive) and navigator.sendBeacon as the fallback. Events of a
   // request still in flight are sent again; their eventIds make the server store them once.
+  // What the browser would not take (over its 64 KiB in flight), and everything while the
+  // server has asked us to wait, is kept in localStorage for the next page of this site.
   function flushAll(unloading) {
     if (!s.queue.length && !s.inflight.length) return;
-    if (s.retryTimer && !unloading) return; // the server asked us to wait, and the page may come back
     var items = s.inflight.concat(s.queue);
+    if (s.retryTimer) {
+      spill(items); // honour Retry-After: the next page load sends them
+      return;
+    }
     s.queue = [];
+    var unsent = [];
     var maxBytes = Math.min(s.config.maxBatchBytes, KEEPALIVE_BUDGET - 1024);
     while (items.length) {
       var chunk = takeChunk(items, maxBytes);
-      if (!sendUnloading(chunk)) requeue(chunk);
+      if (!sendUnloading(chunk)) unsent = unsent.concat(chunk);
+    }
+    if (unsent.length) {
+      requeue(unsent);
+      spill(unsent);
+    }
+  }
+
+  function spillKey(tabId) {
+    return SPILL_PREFIX + tabId;
+  }
+
+  function forgetSpill() {
+    if (!s.spilled) return;
+    s.spilled = false;
+    try {
+      global.localStorage.removeItem(spillKey(s.tabId));
+    } catch (e) {
+      // storage blocked: nothing was kept either
+    }
+  }
+
+  function spill(items) {
+    try {
+      var events = [];
+      var size = 0;
+      for (var i = 0; i < items.length && size + items[i].size <= SPILL_MAX_BYTES; i++) {
+        events.push(items[i].json);
+        size += items[i].size;
+      }
+      var record = { endpoint: s.config.endpoint, at: Date.now(), events: events };
+      global.localStorage.setItem(spillKey(s.tabId), JSON.stringify(record));
+      s.spilled = true;
+    } catch (e) {
+      log('[widget-monitor] could not keep unsent events:', e); // storage full or blocked
+    }
+  }
+
+  // Events an earlier page of this site could not send (same endpoint, under a day old).
+  function takeSpilled() {
+    try {
+      var storage = global.localStorage;
+      var keys = [];
+      for (var i = 0; i < storage.length; i++) {
+        var key = storage.key(i);
+        if (key && key.indexOf(SPILL_PREFIX) === 0) keys.push(key);
+      }
+      keys.forEach(function (key) {
+        var record = JSON.parse(storage.getItem(key) || 'null');
+        storage.removeItem(key);
+        if (!record || record.endpoint !== s.config.endpoint || !(Date.now() - record.at < SPILL_MAX_AGE_MS)) return;
+        record.events.forEach(function (json) {
+          if (typeof json === 'string') s.queue.push({ json: json, size: utf8Length(json) + 1 });
+        });
+      });
+      if (s.queue.length) scheduleFlush();
+    } catch (e) {
+      log('[widget-monitor] could not read unsent events:', e);
     }
   }
 
