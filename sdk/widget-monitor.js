@@ -31,6 +31,7 @@
   var SPILL_PREFIX = 'widget-monitor:unsent:';
   var SPILL_MAX_BYTES = 262144;
   var SPILL_MAX_AGE_MS = 86400000;
+  var API_TIMING_WAIT_MS = 5000;
 
   var DEFAULTS = {
     endpoint: null, // default: /api/monitoring/widget next to the script (or this page)
@@ -252,6 +253,8 @@
       pings: {},
       observer: null,
       listeners: [],
+      pendingApi: [], // API events waiting for their resource timing entry
+      pendingTimer: null,
       spilled: false,
       stats: { tracked: 0, sent: 0, dropped: 0, rejected: 0, invalid: 0, retries: 0, beacons: 0, errors: 0 },
     };
@@ -261,7 +264,7 @@
     takeSpilled();
     startMemorySampler();
     startTabSync();
-    startBundleObserver();
+    startResourceObserver();
   }
 
   function listen(target, type, handler) {
@@ -274,6 +277,7 @@
   function shutdown() {
     if (!active) return;
     try {
+      releasePending(true);
       flushAll(true);
       if (s.channel) {
         s.channel.postMessage({ k: 'bye', from: s.tabId });
@@ -281,7 +285,7 @@
       }
       if (s.observer) s.observer.disconnect();
       if (s.scroll && s.scroll.raf) global.cancelAnimationFrame(s.scroll.raf);
-      [s.flushTimer, s.retryTimer].forEach(function (t) { if (t) clearTimeout(t); });
+      [s.flushTimer, s.retryTimer, s.pendingTimer].forEach(function (t) { if (t) clearTimeout(t); });
       [s.memoryTimer, s.tabSyncTimer].forEach(function (t) { if (t) clearInterval(t); });
       s.listeners.forEach(function (l) { l[0].removeEventListener(l[1], l[2]); });
     } catch (e) {
@@ -612,6 +616,7 @@
     if (!active) return;
     try {
       if (s.scroll) stopScrollMonitoring();
+      releasePending(true);
       if (s.channel) s.channel.postMessage({ k: 'bye', from: s.tabId });
       flushAll(true);
     } catch (e) {
@@ -818,6 +823,7 @@
           delete state.pings[id];
           if (!active || s !== state) return resolve(null);
           try {
+            for (var peer in state.peers) if (!answered[peer]) delete state.peers[peer]; // gone without a bye
             var ok = firstRtt !== null;
             var result = { latency: ok ? firstRtt / 2 : state.config.tabSyncTimeoutMs, success: ok, tabCount: tabs };
             record('tabSync', { latency: result.latency, success: ok, operation: 'ping', tabCount: tabs });
@@ -843,10 +849,13 @@
     var started;
     var method;
     var url;
+    var endpoint;
     try {
       started = global.performance.now();
       method = ((options && options.method) || (input && input.method) || 'GET').toUpperCase();
       url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url, global.location.href);
+      // the path only: query strings carry ids and tokens, and make every call a new endpoint
+      endpoint = url.origin === global.location.origin ? url.pathname : url.origin + url.pathname;
     } catch (e) {
       fail('fetch', e);
       return nativeFetch.apply(global, arguments);
@@ -856,14 +865,17 @@
       function (response) {
         if (active && s === state) {
           try {
-            record('api', {
-              endpoint: url.origin === global.location.origin ? url.pathname : url.origin + url.pathname,
+            var metric = {
+              endpoint: endpoint,
               method: method,
               duration: global.performance.now() - started,
               status: response.status,
               success: response.ok,
-              cached: servedFromCache(response, url.href),
-            });
+              cached: cachedByHeaders(response),
+              timestamp: Date.now(),
+            };
+            if (metric.cached || !s.observer) record('api', metric);
+            else awaitTiming(url.href, metric);
           } catch (e) {
             fail('fetch', e);
           }
@@ -874,7 +886,7 @@
         if (active && s === state) {
           try {
             record('api', {
-              endpoint: url.pathname, method: method, duration: global.performance.now() - started,
+              endpoint: endpoint, method: method, duration: global.performance.now() - started,
               status: 0, success: false, cached: false,
             });
           } catch (e) {
@@ -886,16 +898,51 @@
     );
   }
 
-  // A cache answered when the browser fetched nothing over the network (resource timing:
-  // transferSize 0 with a body), or a server-side cache says so (X-Cache: HIT, Age > 0).
-  function servedFromCache(response, href) {
-    var entries = global.performance.getEntriesByName ? global.performance.getEntriesByName(href, 'resource') : [];
-    var entry = entries.length ? entries[entries.length - 1] : null;
-    if (entry && entry.transferSize === 0 && entry.decodedBodySize > 0) return true;
+  // A server-side cache says it answered (X-Cache: HIT, or an Age over 0 from a CDN).
+  function cachedByHeaders(response) {
     var xCache = response.headers.get('X-Cache');
     if (xCache && /^hit/i.test(xCache)) return true;
     var age = Number(response.headers.get('Age'));
     return finite(age) && age > 0;
+  }
+
+  // Whether the browser's own cache answered shows only in the call's resource timing entry
+  // (transferSize 0 with a body), which appears once the body has been read: the event waits
+  // for it, at most API_TIMING_WAIT_MS (a body never read), and goes without it at pagehide.
+  function awaitTiming(href, metric) {
+    s.pendingApi.push({ href: href, metric: metric, until: Date.now() + API_TIMING_WAIT_MS });
+    if (!s.pendingTimer) s.pendingTimer = setTimeout(onPendingTimer, API_TIMING_WAIT_MS);
+  }
+
+  function resolveTiming(entry) {
+    for (var i = 0; i < s.pendingApi.length; i++) {
+      if (s.pendingApi[i].href === entry.name) {
+        var metric = s.pendingApi.splice(i, 1)[0].metric;
+        metric.cached = entry.transferSize === 0 && entry.decodedBodySize > 0;
+        record('api', metric);
+        return;
+      }
+    }
+  }
+
+  function releasePending(all) {
+    var now = Date.now();
+    s.pendingApi = s.pendingApi.filter(function (pending) {
+      if (!all && pending.until > now) return true;
+      record('api', pending.metric);
+      return false;
+    });
+  }
+
+  function onPendingTimer() {
+    if (!active) return;
+    try {
+      s.pendingTimer = null;
+      releasePending(false);
+      if (s.pendingApi.length) s.pendingTimer = setTimeout(onPendingTimer, API_TIMING_WAIT_MS);
+    } catch (e) {
+      fail('api timing', e);
+    }
   }
 
   // ---------------------------------------------------------------- bundles
@@ -917,17 +964,26 @@
     });
   }
 
-  function startBundleObserver() {
-    if (!s.config.bundles || typeof global.PerformanceObserver !== 'function') return;
+  // One resource observer: script and stylesheet loads are bundles; fetches finish API events.
+  function startResourceObserver() {
+    if (typeof global.PerformanceObserver !== 'function') return;
     s.observer = new global.PerformanceObserver(function (list) {
       if (!active) return;
       try {
-        list.getEntries().forEach(recordBundle);
+        list.getEntries().forEach(onResource);
       } catch (e) {
-        fail('bundle', e);
+        fail('resource timing', e);
       }
     });
     s.observer.observe({ type: 'resource', buffered: true }); // buffered: loads before the SDK too
+  }
+
+  function onResource(entry) {
+    if (entry.initiatorType === 'fetch') {
+      if (s.pendingApi.length) resolveTiming(entry);
+    } else if (s.config.bundles) {
+      recordBundle(entry);
+    }
   }
 
   // ---------------------------------------------------------------- public API
