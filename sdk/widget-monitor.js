@@ -159,6 +159,7 @@
 
   function utf8Length(s) {
     var n = s.length;
+    if (!/[^\x00-\x7f]/.test(s)) return n; // ASCII, the usual case
     for (var i = 0; i < s.length; i++) {
       var c = s.charCodeAt(i);
       if (c > 0x7f) n += c > 0x7ff && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
@@ -243,6 +244,7 @@
       sending: false,
       attempt: 0,
       flushTimer: null,
+      flushSoon: false,
       retryTimer: null,
       memoryTimer: null,
       tabSyncTimer: null,
@@ -341,7 +343,9 @@
   function scheduleFlush() {
     if (s.sending || s.retryTimer) return;
     if (s.queue.length >= s.config.batchSize) {
+      if (s.flushSoon) return; // already due at the next turn of the event loop
       if (s.flushTimer) clearTimeout(s.flushTimer);
+      s.flushSoon = true;
       s.flushTimer = setTimeout(onFlushTimer, 0);
     } else if (!s.flushTimer) {
       s.flushTimer = setTimeout(onFlushTimer, s.config.flushIntervalMs);
@@ -352,6 +356,7 @@
     if (!active) return;
     try {
       s.flushTimer = null;
+      s.flushSoon = false;
       sendNext();
     } catch (e) {
       fail('flush', e);
@@ -479,6 +484,7 @@
     if (s.flushTimer) {
       clearTimeout(s.flushTimer);
       s.flushTimer = null;
+      s.flushSoon = false;
     }
     s.retryTimer = setTimeout(onRetryTimer, delay);
   }
@@ -632,6 +638,7 @@
       if (s.flushTimer) {
         clearTimeout(s.flushTimer);
         s.flushTimer = null;
+        s.flushSoon = false;
       }
       var chunk = takeChunk(s.queue, s.config.maxBatchBytes);
       s.sending = true;
