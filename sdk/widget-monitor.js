@@ -32,6 +32,7 @@
   var SPILL_MAX_BYTES = 262144;
   var SPILL_MAX_AGE_MS = 86400000;
   var API_TIMING_WAIT_MS = 5000;
+  var MAX_SCROLL_MONITOR_MS = 60000;
 
   var DEFAULTS = {
     endpoint: null, // default: /api/monitoring/widget next to the script (or this page)
@@ -206,6 +207,18 @@
     }
   }
 
+  // A session lasts as long as the tab (sessionStorage), across its page loads.
+  function tabSession() {
+    var key = 'widget-monitor:session';
+    try {
+      var id = global.sessionStorage.getItem(key);
+      if (!id) global.sessionStorage.setItem(key, (id = randomId()));
+      return id;
+    } catch (e) {
+      return randomId();
+    }
+  }
+
   function defaultEndpoint() {
     try {
       var base = script && script.src ? script.src : global.location.href;
@@ -225,8 +238,7 @@
       if (config.enabled === false || !decideSampling(Number(config.sampleRate))) return api;
       start(config);
     } catch (e) {
-      active = false;
-      s = null;
+      teardown(); // half set up: undo what was
       if (options && options.debug && global.console) global.console.warn('[widget-monitor] init failed:', e);
     }
     return api;
@@ -237,7 +249,7 @@
     s = {
       config: config,
       tabId: randomId(),
-      sessionId: config.sessionId || randomId(),
+      sessionId: config.sessionId || tabSession(),
       seq: 0,
       queue: [], // [{json, size}], oldest first
       inflight: [],
@@ -281,20 +293,30 @@
     try {
       releasePending(true);
       flushAll(true);
-      if (s.channel) {
-        s.channel.postMessage({ k: 'bye', from: s.tabId });
-        s.channel.close();
-      }
-      if (s.observer) s.observer.disconnect();
-      if (s.scroll && s.scroll.raf) global.cancelAnimationFrame(s.scroll.raf);
-      [s.flushTimer, s.retryTimer, s.pendingTimer].forEach(function (t) { if (t) clearTimeout(t); });
-      [s.memoryTimer, s.tabSyncTimer].forEach(function (t) { if (t) clearInterval(t); });
-      s.listeners.forEach(function (l) { l[0].removeEventListener(l[1], l[2]); });
     } catch (e) {
       fail('shutdown', e);
     }
+    teardown();
+  }
+
+  function teardown() {
+    var state = s;
     active = false;
     s = null;
+    if (!state) return;
+    try {
+      if (state.channel) {
+        state.channel.postMessage({ k: 'bye', from: state.tabId });
+        state.channel.close();
+      }
+      if (state.observer) state.observer.disconnect();
+      if (state.scroll && state.scroll.raf) global.cancelAnimationFrame(state.scroll.raf);
+      [state.flushTimer, state.retryTimer, state.pendingTimer].forEach(function (t) { if (t) clearTimeout(t); });
+      [state.memoryTimer, state.tabSyncTimer].forEach(function (t) { if (t) clearInterval(t); });
+      state.listeners.forEach(function (l) { l[0].removeEventListener(l[1], l[2]); });
+    } catch (e) {
+      // nothing more to undo
+    }
   }
 
   // ---------------------------------------------------------------- events
@@ -480,7 +502,8 @@
     s.stats.retries += 1;
     var exp = Math.min(s.config.maxRetryDelayMs, 1000 * Math.pow(2, s.attempt - 1));
     var delay = exp * (0.5 + Math.random() / 2);
-    if (retryAfter !== null && retryAfter !== undefined) delay = Math.min(s.config.maxRetryDelayMs, Math.max(retryAfter, delay));
+    // the server's word wins over our cap; a day at most keeps setTimeout in range
+    if (retryAfter !== null && retryAfter !== undefined) delay = Math.min(86400000, Math.max(retryAfter, delay));
     if (s.flushTimer) {
       clearTimeout(s.flushTimer);
       s.flushTimer = null;
@@ -673,6 +696,7 @@
           if (delta > JANK_FRAME_MS) st.jank += 1;
         }
         st.last = now;
+        if (st.total > MAX_SCROLL_MONITOR_MS) return stopScrollMonitoring(); // never left running
         st.raf = global.requestAnimationFrame(onFrame);
       };
       s.scroll = st;

@@ -56,6 +56,24 @@ def test_sampling_is_decided_once_per_tab(context: BrowserContext, sdk_server: S
     assert other_tab.evaluate("WidgetMonitor.isEnabled()") is False
 
 
+def test_a_session_lasts_as_long_as_the_tab_and_a_sequence_as_the_page(
+    context: BrowserContext, sdk_server: ServerProcess
+) -> None:
+    page = context.new_page()
+    open_page_with_tag(page, sdk_server, 'data-customer-id="sessions"')
+    page.evaluate("WidgetMonitor.trackRender({renderTime: 1})")
+    before = page.evaluate("WidgetMonitor.getStats()")
+    page.reload()
+    after = page.evaluate("WidgetMonitor.getStats()")
+    assert after["sessionId"] == before["sessionId"]
+    assert after["tabId"] != before["tabId"]
+    assert after["seq"] < before["seq"]  # a new page view starts its sequence again
+
+    other_tab = context.new_page()
+    open_page_with_tag(other_tab, sdk_server, 'data-customer-id="sessions"')
+    assert other_tab.evaluate("WidgetMonitor.getStats().sessionId") != before["sessionId"]
+
+
 def test_the_fetch_wrapper_times_calls_and_sees_cache_hits(
     context: BrowserContext, sdk_server: ServerProcess
 ) -> None:
