@@ -98,3 +98,15 @@ def test_the_summary_reports_telemetry_completeness(client: TestClient) -> None:
     lines = prometheus.text.splitlines()
     assert 'widget_telemetry_completeness_percent{customerId="acme"} 80.0' in lines
     assert sum(line.startswith("widget_telemetry_completeness_percent") for line in lines) == 1
+
+
+def test_pages_on_other_origins_can_read_retry_after(client: TestClient) -> None:
+    """The SDK backs off as told only if the browser lets it see Retry-After across origins."""
+    answer = client.post(
+        "/api/monitoring/widget",
+        content=b'[{"type": "render", "metric": {"renderTime": 1}}]',
+        headers={"Origin": "https://customer.example", "Content-Type": "text/plain;charset=UTF-8"},
+    )
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "retry-after" in answer.headers["access-control-expose-headers"].lower()

@@ -2,7 +2,8 @@
 
 Pages are loaded through the proxy (same origin), so the SDK's POSTs reach it; the first
 `failures` of them get `status` (with `Retry-After` when given) or, with status "drop", a
-closed connection; every later request is forwarded to the real server unchanged.
+closed connection; every later request is forwarded to the real server unchanged. `pages`
+are answered by the proxy itself: a site of another origin on loopback.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FlakyProxy:
     status: int | str = 503
     retry_after: str | None = "2"
     failures: int = 1
+    pages: dict[str, str] = field(default_factory=dict)
     arrivals: list[Arrival] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -43,7 +45,16 @@ class FlakyProxy:
                 pass
 
             def do_GET(self) -> None:
-                proxy._forward(self, "GET", b"")
+                page = proxy.pages.get(self.path)
+                if page is None:
+                    proxy._forward(self, "GET", b"")
+                    return
+                body = page.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

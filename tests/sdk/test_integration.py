@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page
 
+from tests.sdk.flaky_proxy import FlakyProxy
 from tests.sdk.summary_poll import wait_for_summary
 from tests.support.server import ServerProcess
+
+SDK_BYTES = (Path(__file__).resolve().parents[2] / "sdk" / "widget-monitor.js").stat().st_size
 
 
 def open_page_with_tag(page: Page, server: ServerProcess, attributes: str) -> None:
@@ -111,3 +115,30 @@ def test_the_fetch_wrapper_times_calls_and_sees_cache_hits(
     assert api["errorRate"] == 40.0  # the 404 and the network error, of five
     assert api["cacheHitRate"] == 40.0  # the browser's cache and the server's
     assert api["avgDuration"] >= 0
+
+
+def test_a_widget_on_another_origin_reports_across_origins(
+    context: BrowserContext, sdk_server: ServerProcess
+) -> None:
+    """The customer's site (another port) loads the tag from the monitor: CORS all the way."""
+    customer = "cross-origin"
+    tag = (
+        f'<!doctype html><script src="{sdk_server.url}/sdk/widget-monitor.js" '
+        f'data-customer-id="{customer}" data-flush-interval-ms="200"></script>'
+    )
+    with FlakyProxy(sdk_server.url, failures=0, pages={"/customer-site": tag}) as customer_site:
+        page = context.new_page()
+        page.goto(f"{customer_site.url}/customer-site")
+        assert page.evaluate("location.origin") != sdk_server.url
+        page.evaluate("WidgetMonitor.trackRender({renderTime: 3.5})")
+        figures = wait_for_summary(
+            sdk_server,
+            customer,
+            lambda s: (
+                s["performance"]["renders"]["count"] == 1 and s["performance"]["bundles"]["totalLoaded"] == 1
+            ),
+        )
+        assert page.evaluate("WidgetMonitor.getStats().rejected") == 0
+        assert customer_site.arrivals == []  # the events went straight to the monitor
+    # Timing-Allow-Origin on the script lets the customer's page see its size
+    assert figures["performance"]["bundles"]["totalSize"]["bytes"] == SDK_BYTES

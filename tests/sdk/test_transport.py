@@ -222,3 +222,42 @@ def test_values_are_clamped_into_the_server_bounds_and_errors_stay_in_the_sdk(
     )
     ops = figures["persistence"]
     assert (ops["operations"]["total"], ops["performance"]["avgDuration"]) == (1, 0.0)
+
+
+def test_a_hidden_page_sends_its_queue_at_once(context: BrowserContext, sdk_server: ServerProcess) -> None:
+    customer = "hidden-page"
+    page = context.new_page()
+    open_bare_page(page, sdk_server)
+    init(page, customerId=customer)  # flushes only every 60 s
+    page.evaluate("() => { for (let i = 0; i < 3; i++) WidgetMonitor.trackRender({renderTime: 2}); }")
+    # the user switches tabs: the page is hidden (but stays open)
+    page.evaluate(
+        """() => { Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+                   document.dispatchEvent(new Event('visibilitychange')); }"""
+    )
+    figures = wait_for_summary(sdk_server, customer, lambda s: s["performance"]["renders"]["count"] == 3, 5)
+    assert figures["telemetry"]["lost"] == 0
+    page.wait_for_function("WidgetMonitor.getStats().queued === 0 && WidgetMonitor.getStats().sent >= 3")
+
+
+def test_a_page_closed_while_the_server_asks_to_wait_leaves_its_events_to_the_next_page(
+    context: BrowserContext, sdk_server: ServerProcess
+) -> None:
+    customer = "closed-in-backoff"
+    with FlakyProxy(sdk_server.url, status=503, retry_after="120", failures=1) as proxy:
+        page = context.new_page()
+        open_bare_page(page, proxy)
+        init(page, customerId=customer)
+        page.evaluate("() => { for (let i = 0; i < 4; i++) WidgetMonitor.trackRender({renderTime: 4}); }")
+        page.evaluate("WidgetMonitor.flush()")  # refused: Retry-After 120 s
+        assert page.evaluate("WidgetMonitor.getStats().retries") == 1
+        page.close(run_before_unload=True)
+        page_closed_at = len(proxy.arrivals)
+        assert page_closed_at == 1  # nothing sent while the server asked to wait
+
+        later = context.new_page()
+        open_bare_page(later, proxy)
+        init(later, customerId=customer)
+        later.evaluate("WidgetMonitor.flush()")
+        figures = wait_for_summary(sdk_server, customer, lambda s: s["performance"]["renders"]["count"] == 4)
+    assert figures["telemetry"]["lost"] == 0
