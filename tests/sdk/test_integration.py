@@ -142,3 +142,31 @@ def test_a_widget_on_another_origin_reports_across_origins(
         assert customer_site.arrivals == []  # the events went straight to the monitor
     # Timing-Allow-Origin on the script lets the customer's page see its size
     assert figures["performance"]["bundles"]["totalSize"]["bytes"] == SDK_BYTES
+
+
+def test_a_tab_that_died_without_a_goodbye_is_one_failed_sync(
+    context: BrowserContext, sdk_server: ServerProcess
+) -> None:
+    customer = "dead-tab"
+    url = f"{sdk_server.url}/demo?customerId={customer}&flushIntervalMs=200"
+    first, second = context.new_page(), context.new_page()
+    first.goto(url)
+    second.goto(url)
+    first.wait_for_function("WidgetMonitor.getStats().peers === 1")
+    assert first.evaluate("WidgetMonitor.measureTabSync()")["success"] is True
+
+    # the second tab goes away without its goodbye, as a crashed or killed tab does
+    second.evaluate(
+        """() => { const post = BroadcastChannel.prototype.postMessage;
+                   BroadcastChannel.prototype.postMessage = function (message) {
+                     if (!(message && message.k === 'bye')) return post.call(this, message); }; }"""
+    )
+    second.close()
+
+    failed = first.evaluate("WidgetMonitor.measureTabSync()")
+    assert failed == {"latency": 1000, "success": False, "tabCount": 0}
+    assert first.evaluate("WidgetMonitor.measureTabSync()") is None  # the dead tab is forgotten
+
+    figures = wait_for_summary(sdk_server, customer, lambda s: s["performance"]["tabSync"]["operations"] == 2)
+    tab_sync = figures["performance"]["tabSync"]
+    assert (tab_sync["failures"], tab_sync["failureRate"]) == (1, 50.0)
