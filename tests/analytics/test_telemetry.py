@@ -118,6 +118,18 @@ def test_a_window_that_cuts_a_tab_does_not_count_its_first_half_as_lost(store: E
     assert (figures["expected"], figures["received"], figures["lost"]) == (3, 2, 1)
 
 
+def test_a_tab_silent_for_hours_before_the_window_is_looked_up_further_back(store: EventStore) -> None:
+    # tab a: seq 1..3 three hours before the window, 4 lost, 5..6 inside it
+    post(store, [event("a", s, minute=-180 + s) for s in (1, 2, 3)])
+    post(store, [event("a", s, minute=s) for s in (5, 6)])
+    # tab b: seq 1..2 ten minutes before, 3..4 inside: nothing lost
+    post(store, [event("b", s, minute=-10 + s) for s in (1, 2)])
+    post(store, [event("b", s, minute=s) for s in (3, 4)])
+    figures = section(store)
+    # expected: a 4..6 = 3, b 3..4 = 2; received 2 + 2
+    assert (figures["expected"], figures["received"], figures["lost"]) == (5, 4, 1)
+
+
 def test_events_without_a_sequence_are_not_counted(store: EventStore) -> None:
     post(store, [event("a", None), event("b", None, customer=None)])
     assert section(store) == {
