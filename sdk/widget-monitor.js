@@ -179,6 +179,16 @@
 
   // ---------------------------------------------------------------- state
 
+  // What the public functions hand back while disabled: made once, so that a disabled SDK
+  // allocates nothing per call.
+  var DISABLED_STATS = Object.freeze({ enabled: false });
+  var resolvedNull = null;
+  function settled() {
+    if (!resolvedNull) resolvedNull = Promise.resolve(null);
+    return resolvedNull;
+  }
+  function noop() {}
+
   var nativeFetch = typeof global.fetch === 'function' ? global.fetch : null;
   var script = global.document && global.document.currentScript;
   var active = false;
@@ -655,9 +665,9 @@
 
   /** Send what is queued now; resolves when the request settles. */
   function flush() {
-    if (!active || !nativeFetch) return Promise.resolve();
+    if (!active || !nativeFetch) return settled();
     try {
-      if (s.sending || s.retryTimer || !s.queue.length) return Promise.resolve();
+      if (s.sending || s.retryTimer || !s.queue.length) return settled();
       if (s.flushTimer) {
         clearTimeout(s.flushTimer);
         s.flushTimer = null;
@@ -675,7 +685,7 @@
       });
     } catch (e) {
       fail('flush', e);
-      return Promise.resolve();
+      return settled();
     }
   }
 
@@ -733,7 +743,7 @@
    * stops after `idleMs` without one. Returns a function that stops observing.
    */
   function observeScroll(element, options) {
-    if (!active || !element) return function () {};
+    if (!active || !element) return noop;
     try {
       var idleMs = (options && options.idleMs) || 150;
       var messageCount = options && options.messageCount;
@@ -760,7 +770,7 @@
       };
     } catch (e) {
       fail('observeScroll', e);
-      return function () {};
+      return noop;
     }
   }
 
@@ -833,9 +843,9 @@
    * no other tab open); a ping no tab answers within tabSyncTimeoutMs is a failed sync.
    */
   function measureTabSync() {
-    if (!active || !s.channel) return Promise.resolve(null);
+    if (!active || !s.channel) return settled();
     try {
-      if (peerCount() === 0) return Promise.resolve(null);
+      if (peerCount() === 0) return settled();
       var state = s;
       var id = randomId();
       var sentAt = global.performance.now();
@@ -867,7 +877,7 @@
       });
     } catch (e) {
       fail('measureTabSync', e);
-      return Promise.resolve(null);
+      return settled();
     }
   }
 
@@ -1020,7 +1030,7 @@
   // ---------------------------------------------------------------- public API
 
   function getStats() {
-    if (!active) return { enabled: false };
+    if (!active) return DISABLED_STATS;
     var out = { enabled: true, tabId: s.tabId, sessionId: s.sessionId, seq: s.seq, queued: s.queue.length, peers: peerCount() };
     for (var k in s.stats) out[k] = s.stats[k];
     return out;
