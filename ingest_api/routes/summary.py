@@ -53,8 +53,12 @@ def _summarize(runtime: Runtime, window_ms: int, customer_id: str | None) -> dic
     end = now + timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1)
     start = now - timedelta(milliseconds=window_ms)
     with runtime.store.cursor() as cur:
-        summary = summarize_window(cur, Window(start, end, customer_id), now=now)
-        summary["telemetry"] = telemetry_section(cur, Window(start, end, customer_id))
+        cur.begin()  # one snapshot: a commit landing between the queries must not split them
+        try:
+            summary = summarize_window(cur, Window(start, end, customer_id), now=now)
+            summary["telemetry"] = telemetry_section(cur, Window(start, end, customer_id))
+        finally:
+            cur.rollback()
     summary["timeWindow"] = window_ms
     return summary
 
