@@ -47,6 +47,10 @@ _EXPORTED: tuple[tuple[str, str, tuple[str, ...], dict[str, str]], ...] = (
     ("bundle.size", "bytes", ("performance", "bundles", "totalSize", "bytes"), {}),
     ("bundle.cache_hit_rate", "percent", ("performance", "bundles", "cacheHitRate"), {}),
     ("health.overall", "score", ("health", "overall"), {}),
+    ("telemetry.expected", "count", ("telemetry", "expected"), {}),
+    ("telemetry.received", "count", ("telemetry", "received"), {}),
+    ("telemetry.lost", "count", ("telemetry", "lost"), {}),
+    ("telemetry.completeness", "percent", ("telemetry", "completeness"), {}),
 )
 
 
@@ -76,6 +80,17 @@ def export_metrics(summary: dict[str, Any], labels: dict[str, str]) -> dict[str,
                 "value": count,
                 "unit": "count",
                 "labels": {**labels, "errorType": error_type},
+            }
+        )
+    telemetry = summary.get("telemetry") or {}
+    by_customer = {} if "customerId" in labels else telemetry.get("byCustomer", {})
+    for customer, figures in by_customer.items():
+        metrics.append(
+            {
+                "name": "telemetry.completeness",
+                "value": figures["completeness"],
+                "unit": "percent",
+                "labels": {**labels, "customerId": customer},
             }
         )
     return {

@@ -16,6 +16,7 @@ from ingest_api.routes import (
     ingest,
     lake,
     samples,
+    sdk,
     summary,
     system,
     timeseries,
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         allow_headers=["Content-Type"],
+        expose_headers=["Retry-After"],  # the browser SDK backs off as the server asks
         max_age=86_400,
     )
     install_error_handler(app)
@@ -60,4 +62,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(timeseries.router)
     app.include_router(samples.router)
     app.include_router(dimensions.router)
+    app.include_router(sdk.router)
     return app

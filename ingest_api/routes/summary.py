@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from analytics.export import export_metrics, to_prometheus
 from analytics.summary import Window, summarize_window
+from analytics.telemetry import telemetry_section
 from ingest_api.deps import RuntimeDep
 from ingest_api.runtime import Runtime
 
@@ -61,7 +62,12 @@ def _summarize(
         end = now
     start = now - timedelta(milliseconds=window_ms)
     with runtime.store.cursor() as cur:
-        summary = summarize_window(cur, Window(start, end, customer_id), now=now)
+        cur.begin()  # one snapshot: a commit landing between the queries must not split them
+        try:
+            summary = summarize_window(cur, Window(start, end, customer_id), now=now)
+            summary["telemetry"] = telemetry_section(cur, Window(start, end, customer_id))
+        finally:
+            cur.rollback()
     summary["timeWindow"] = window_ms
     return summary
 
