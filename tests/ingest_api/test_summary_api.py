@@ -143,6 +143,14 @@ def post(client: TestClient, *events: dict[str, Any]) -> None:
 def test_the_response_has_exactly_the_seeds_shape(client: TestClient) -> None:
     post(client, *[event(kind) for kind in FULL_METRICS])
     body = get(client)
+    # the one section beyond the seed: telemetry completeness (issue 5); these events carry no seq
+    assert body.pop("telemetry") == {
+        "expected": 0,
+        "received": 0,
+        "lost": 0,
+        "completeness": None,
+        "byCustomer": {},
+    }
     assert_same_shape(body, SEED_EXAMPLE)
     assert body["timeWindow"] == 300_000
     stamp = datetime.fromisoformat(body["timestamp"])
@@ -153,6 +161,7 @@ def test_the_response_has_exactly_the_seeds_shape(client: TestClient) -> None:
 
 def test_an_empty_store_has_the_same_shape_with_nulls(client: TestClient) -> None:
     body = get(client)
+    assert body.pop("telemetry")["completeness"] is None
     assert_same_shape(body, SEED_EXAMPLE)
     assert body["health"] == {
         "overall": None,
@@ -223,7 +232,7 @@ def test_alerts_false_leaves_the_alerts_section_out(client: TestClient) -> None:
     assert "alerts" in get(client, alerts="true")
     without = get(client, alerts="false")
     assert "alerts" not in without
-    assert set(without) == set(SEED_EXAMPLE) - {"alerts"}
+    assert set(without) == set(SEED_EXAMPLE) - {"alerts"} | {"telemetry"}
 
 
 @pytest.mark.parametrize(
