@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.server import ServerProcess
 
 
@@ -35,3 +37,19 @@ def server(data_dir: Path) -> Iterator[ServerProcess]:
     """A real `widget-monitor serve` process on a free loopback port."""
     with ServerProcess(data_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright driver for the whole run: a second sync_playwright() in the same
+    process while one is alive fails, so every browser test shares this one."""
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Real headless Chromium (Debian's), shared by the browser tests of the run."""
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()

@@ -7,18 +7,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support.dashboard import StreamlitProcess, alert, fire_data_loss_alert, post_events
 from tests.support.server import ServerProcess
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = {
     "": "Overview",
     "persistence": "Persistence",
@@ -36,14 +29,6 @@ def dashboard(
 ) -> Iterator[StreamlitProcess]:
     with StreamlitProcess(live_api.url, tmp_path_factory.mktemp("streamlit")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
