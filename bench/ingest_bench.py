@@ -25,7 +25,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from pathlib import Path
 import duckdb
 import httpx
 from bodies import ID_MARKER, batch_bodies, single_bodies
+
+from ingest_api.processes import free_port, stop_by_pid, wait_until_ready
 
 REPO = Path(__file__).resolve().parents[1]
 LUA = REPO / "bench" / "post_bodies.lua"
@@ -83,39 +84,16 @@ class Phase:
 # ---- processes ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running(name: str, argv: list[str], ready_url: str, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` until the block ends; stop it by pid (SIGTERM, then SIGKILL) whatever happens."""
     log = (log_dir / f"{name}.log").open("ab")
     process = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}; see {log.name}")
-            try:
-                if httpx.get(ready_url, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} did not answer {ready_url} within 30 s")
-            time.sleep(0.1)
+        wait_until_ready(ready_url, timeout_s=30, process=process)
         yield process
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_by_pid(process)
         log.close()
 
 

@@ -18,6 +18,7 @@ from types import FrameType
 import httpx
 
 from ingest_api.demo_loader import DemoLoadFailed, load_demo
+from ingest_api.processes import stop_by_pid, wait_until_ready
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py"
 DEFAULT_API = "http://127.0.0.1:8000"
@@ -63,31 +64,6 @@ def _dashboard(args: argparse.Namespace) -> int:
     return subprocess.call(dashboard_command(args.api_url, host=args.host, port=args.port), env=env)
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited with {process.returncode} before answering")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the API did not answer {url}/healthz within {timeout_s} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.kill(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
 def _up(args: argparse.Namespace) -> int:
     api_url = f"http://{args.host}:{args.api_port}"
     serve = [sys.executable, "-m", "ingest_api.cli", "serve", "--data-dir", str(args.data_dir)]
@@ -102,7 +78,7 @@ def _up(args: argparse.Namespace) -> int:
     try:
         api = subprocess.Popen(serve)
         children.append(api)
-        _wait_healthy(api_url, api)
+        wait_until_ready(f"{api_url}/healthz", timeout_s=60, process=api)
         print(f"API on {api_url}", flush=True)
         held = httpx.get(f"{api_url}/api/monitoring/widget/dimensions", timeout=30).json()["events"]
         if held == 0 and args.demo_days > 0:
@@ -124,7 +100,7 @@ def _up(args: argparse.Namespace) -> int:
         return 1
     finally:
         for child in reversed(children):
-            _stop(child)
+            stop_by_pid(child)
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -54,7 +54,11 @@ def test_every_page_renders_without_a_streamlit_exception(
     settle(page)
     expect(page.locator("h1").first).to_have_text(PAGES[path])
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    # The one red box a page may show by design is the Persistence page's data-loss notice
+    # (the demo's navigations lose data now and then, depending on the hour); any other
+    # error box (the API unreachable, a failed request) fails the test.
+    errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    assert all("data loss incident" in text for text in errors), errors
     if path in ("persistence", "performance", "memory_api"):
         expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=30_000)
 

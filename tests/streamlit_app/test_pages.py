@@ -73,7 +73,8 @@ def test_every_page_renders_with_data_and_no_exception(
 ) -> None:
     at = _app(live_api.url, monkeypatch, page)
     assert [t.value for t in at.title] == [PAGES[page]]
-    assert not at.error
+    # only the Persistence page's data-loss notice may be red (the demo loses data now and then)
+    assert all("data loss incident" in e.value for e in at.error), [e.value for e in at.error]
     if page in ("persistence", "performance", "memory_api", "trends"):
         assert _charts(at) >= 1
 

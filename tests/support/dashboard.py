@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 
 from ingest_api.launcher import dashboard_command
-from tests.support.server import REPO, free_port, wait_until_ready
+from tests.support.server import REPO, free_port, stop_by_pid, wait_until_ready
 
 APP = REPO / "streamlit_app" / "app.py"
 
@@ -84,14 +83,8 @@ class StreamlitProcess:
         return self
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_by_pid(self.process)
         self.process = None
 
     def __enter__(self) -> StreamlitProcess:
