@@ -204,8 +204,8 @@ def comparison_row(figure: CompareFigure, result: Comparison) -> dict[str, objec
     }
 
 
-def _p_text(p: float | None) -> str | None:
-    """A p-value for reading: `<0.0001` rather than a rounded 0."""
+def _p_text(p: float | None) -> str:
+    """A p-value for reading: `<0.0001` rather than a rounded 0, and a dash where there is none (rates)."""
     if p is None:
-        return None
+        return "—"
     return "<0.0001" if p < 0.0001 else f"{p:.4f}"
