@@ -41,8 +41,7 @@ class Runtime:
             raise
         writer = GroupCommitWriter(store)
         await writer.start()
-        return cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
-        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds))
+        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
         if settings.lake_export_interval_s > 0:
             runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))
         return runtime

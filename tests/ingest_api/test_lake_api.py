@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import polars as pl
 from fastapi.testclient import TestClient
+
+from ingest_api.main import create_app
+from ingest_api.settings import Settings
 
 
 def test_export_then_list(client: TestClient, data_dir: Path) -> None:
@@ -22,3 +26,17 @@ def test_export_then_list(client: TestClient, data_dir: Path) -> None:
     first = pl.read_parquet(Path(listed["data"][0]["path"]))
     assert sorted(first["duration"].to_list()) == [80.0, 120.0]
     assert Path(listed["path"]) == data_dir / "lake" / "events"
+
+
+def test_the_server_exports_closed_days_on_its_own_schedule(tmp_path: Path) -> None:
+    """Regression: the periodic export was never scheduled (an early return in Runtime.start)."""
+    settings = Settings(data_dir=tmp_path / "data", summary_cache_seconds=0, lake_export_interval_s=0.2)
+    event = {"type": "render", "metric": {"renderTime": 7.5, "timestamp": "2024-05-03T12:00:00Z"}}
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/api/monitoring/widget", json=event).status_code == 200
+        target = tmp_path / "data" / "lake" / "events" / "day=2024-05-03" / "events.parquet"
+        deadline = time.monotonic() + 10
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert target.exists()
+        assert pl.read_parquet(target)["render_time"].to_list() == [7.5]
