@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ class AlertService:
         self.system = system
         self.dispatcher = dispatcher
         self._stopping = asyncio.Event()
+        self._reconfigured = asyncio.Event()  # a new checkIntervalMs applies now, not after the old wait
         self._task: asyncio.Task[None] | None = None
         self.checks = 0
         self.failed_checks = 0
@@ -41,16 +41,25 @@ class AlertService:
         dispatcher.configure(channels_for(system.config))
         system.on_config(lambda new: dispatcher.configure(channels_for(new)))
         service = cls(system, dispatcher)
+        loop = asyncio.get_running_loop()
+        # config changes arrive on worker threads: wake the loop through the event loop
+        system.on_config(lambda new: loop.call_soon_threadsafe(service._reconfigured.set))
         service._task = asyncio.create_task(service._run(), name="alert-checks")
         return service
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
             interval = self.system.config.check_interval_ms / 1000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+            self._reconfigured.clear()
+            stop = asyncio.ensure_future(self._stopping.wait())
+            reconfigure = asyncio.ensure_future(self._reconfigured.wait())
+            await asyncio.wait({stop, reconfigure}, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (stop, reconfigure):
+                waiter.cancel()
             if self._stopping.is_set():
                 break
+            if self._reconfigured.is_set():
+                continue  # start a new wait with the new interval
             try:
                 await asyncio.to_thread(self.system.check)
                 self.checks += 1

@@ -250,3 +250,17 @@ def test_a_real_server_checks_in_the_background_and_keeps_history(
         history = httpx.get(f"{restarted.url}{ALERTS}/{acme['id']}/history").json()["data"]
         assert [(h["action"], h["by"]) for h in history] == [("fired", "auto"), ("resolved", "alice")]
         assert httpx.get(f"{restarted.url}{ALERTS}/{acme['id']}").json()["resolvedBy"] == "alice"
+
+
+def test_a_new_check_interval_applies_at_once_not_after_the_old_wait(client: TestClient) -> None:
+    """Regression: the loop slept out the old interval (up to a day) before reading the new one."""
+    service = client.app.state.runtime.alerts  # type: ignore[attr-defined]
+    assert (
+        client.put("/api/monitoring/alerts/config", json={"checkIntervalMs": 86_400_000}).status_code == 200
+    )
+    before = service.checks
+    assert client.put("/api/monitoring/alerts/config", json={"checkIntervalMs": 1_000}).status_code == 200
+    deadline = time.monotonic() + 10
+    while service.checks < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service.checks >= before + 2  # two 1 s checks, not one a day later
