@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from analytics.samples import MAX_SAMPLES, SampleQuery, read_samples
 from analytics.timeseries import as_utc
-from ingest_api.deps import RuntimeDep
+from ingest_api.deps import QueryMoment, RuntimeDep
 
 router = APIRouter(tags=["samples"])
 
@@ -19,8 +19,10 @@ router = APIRouter(tags=["samples"])
 async def samples(
     runtime: RuntimeDep,
     metric: str,
-    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default to - 24 h")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default now")] = None,
+    start: Annotated[
+        QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")
+    ] = None,
+    end: Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")] = None,
     customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
     widget_version: Annotated[str | None, Query(alias="widgetVersion", max_length=256)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 5000,

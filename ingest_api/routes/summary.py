@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from analytics.export import export_metrics, to_prometheus
 from analytics.summary import Window, summarize_window
 from analytics.telemetry import telemetry_section
-from ingest_api.deps import RuntimeDep
+from ingest_api.deps import QueryMoment, RuntimeDep
 from ingest_api.runtime import Runtime
 
 router = APIRouter(tags=["summary"])
@@ -30,7 +30,7 @@ async def widget_summary(
     alerts: bool = True,
     customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
     end: Annotated[
-        datetime | None, Query(description="ISO 8601: summarize the window ending here (default now)")
+        QueryMoment | None, Query(description="ISO 8601: summarize the window ending here (default now)")
     ] = None,
 ) -> Response:
     """Health scores and every figure of the last `window` ms, cached 30 s."""

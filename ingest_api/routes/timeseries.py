@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from analytics.metric_catalogue import METRICS
 from analytics.timeseries import BUCKETS, compute_timeseries, series_query
-from ingest_api.deps import RuntimeDep
+from ingest_api.deps import QueryMoment, RuntimeDep
 
 router = APIRouter(tags=["timeseries"])
 
@@ -21,8 +20,10 @@ async def timeseries(
     metric: Annotated[str, Query(description="e.g. render.renderTime; see /timeseries/metrics")],
     stat: Annotated[str | None, Query(description="count avg min max p50 p95 p99 | rate")] = None,
     bucket: Annotated[str, Query(description=" ".join(BUCKETS))] = "1h",
-    start: Annotated[datetime | None, Query(alias="from", description="ISO 8601; default to - 24 h")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="ISO 8601; default now")] = None,
+    start: Annotated[
+        QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")
+    ] = None,
+    end: Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")] = None,
     customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
     widget_version: Annotated[str | None, Query(alias="widgetVersion", max_length=256)] = None,
     group_by: Annotated[str | None, Query(alias="groupBy", description="widgetVersion | customerId")] = None,

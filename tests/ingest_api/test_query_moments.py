@@ -1,0 +1,46 @@
+"""Time query parameters out of any plausible range are a clear 422, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        pytest.param(
+            "/api/monitoring/widget", {"end": "0001-01-01T00:00:00Z"}, "end", id="summary-end-year-1"
+        ),
+        pytest.param(
+            "/api/monitoring/widget/timeseries",
+            {"metric": "render.renderTime", "to": "0001-01-01T05:00:00Z"},
+            "to",
+            id="timeseries-to-year-1",
+        ),
+        pytest.param(
+            "/api/monitoring/widget/timeseries",
+            {"metric": "render.renderTime", "from": "9999-12-31T00:00:00Z"},
+            "from",
+            id="timeseries-from-year-9999",
+        ),
+        pytest.param(
+            "/api/monitoring/widget/samples",
+            {"metric": "render.renderTime", "to": "0001-01-01T05:00:00Z"},
+            "to",
+            id="samples-to-year-1",
+        ),
+    ],
+)
+def test_implausible_times_are_422(client: TestClient, path: str, params: dict[str, str], name: str) -> None:
+    answer = client.get(path, params=params)
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error"] == "invalid_parameters"
+    assert name in body["message"] and "2000-01-01" in body["message"]
+
+
+def test_a_plausible_end_still_works(client: TestClient) -> None:
+    answer = client.get("/api/monitoring/widget", params={"end": "2024-05-01T00:00:00Z", "window": 3_600_000})
+    assert answer.status_code == 200
+    assert answer.json()["health"]["status"] == "no_data"
