@@ -264,3 +264,23 @@ def test_a_new_check_interval_applies_at_once_not_after_the_old_wait(client: Tes
     while service.checks < before + 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert service.checks >= before + 2  # two 1 s checks, not one a day later
+
+
+def test_the_cache_hit_alert_uses_the_summarys_definition(client: TestClient) -> None:
+    """Regression: calls that do not report `cached` were left out of the alert's rate (5/5 = 100 %)
+    while the summary counted them as misses (5/20 = 25 %): the dashboard showed 25 % under the
+    40 % line and no alert fired."""
+    calls = [
+        {"type": "api", "metric": {"duration": 100.0, "success": True, **({"cached": True} if i < 5 else {})}}
+        for i in range(20)
+    ]
+    assert client.post("/api/monitoring/widget", json=calls).status_code == 200
+    summary = client.get("/api/monitoring/widget").json()
+    assert summary["performance"]["api"]["cacheHitRate"] == 25.0
+    assert client.post("/api/monitoring/alerts/check").status_code == 200
+    fired = [
+        a for a in client.get("/api/monitoring/alerts").json()["data"] if a["ruleId"] == "api.cache_hit_rate"
+    ]
+    assert len(fired) == 1
+    assert fired[0]["value"] == pytest.approx(25.0)
+    assert fired[0]["threshold"] == 40.0
