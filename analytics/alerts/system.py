@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[Sequence[Notification]], None]
 MAX_BASELINE_WINDOW = timedelta(days=7)
+MAX_SNOOZE = timedelta(days=30)  # as long as the API allows `minutes` to be
 # The rolling baseline reads 7 hours of old data; it moves slowly, so a check reuses it
 # for a few minutes instead of rescanning those hours every 30 s.
 ROLLING_REUSE = timedelta(minutes=5)
@@ -220,12 +221,17 @@ class AlertingSystem:
         return alert
 
     def snooze(self, alert_id: str, *, by: str, until: datetime, now: datetime | None = None) -> Alert:
-        """Mute an open alert until `until`."""
+        """Mute an open alert until `until` (in the future, at most `MAX_SNOOZE` ahead)."""
         now = now or _now()
-        if until <= now:
-            raise BadRequest(f"snooze until {iso(until)} is not in the future (now is {iso(now)})")
         with self._lock, self._cursor() as cur:
-            alert = self._get(cur, alert_id)
+            alert = self._get(cur, alert_id)  # an unknown id is a 404 whatever the time
+            if until <= now:
+                raise BadRequest(f"snooze until {iso(until)} is not in the future (now is {iso(now)})")
+            if until > now + MAX_SNOOZE:
+                raise BadRequest(
+                    f"snooze until {iso(until)} is more than {MAX_SNOOZE.days} days ahead: "
+                    "resolve the alert or disable its rule instead"
+                )
             writes = alert_store.AlertWrites()
             lifecycle.snooze(writes, alert, by, until, now)
             self._flush(cur, writes)

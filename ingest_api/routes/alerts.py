@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from analytics.alerts.alert import Status
 from analytics.alerts.rules import Category, Severity
+from analytics.alerts.system import MAX_SNOOZE
 from ingest_api.deps import AlertsDep, RuntimeDep
 
 router = APIRouter(prefix="/api/monitoring/alerts", tags=["alerts"])
@@ -30,7 +31,7 @@ class Snooze(Action):
     """Mute an alert until a time, or for a number of minutes."""
 
     until: datetime | None = Field(None, description="ISO 8601 time; give this or minutes")
-    minutes: float | None = Field(None, gt=0, le=30 * 24 * 60)
+    minutes: float | None = Field(None, gt=0, le=MAX_SNOOZE.total_seconds() / 60)
 
     @model_validator(mode="after")
     def one_of_until_or_minutes(self) -> Snooze:

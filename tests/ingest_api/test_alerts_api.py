@@ -284,3 +284,32 @@ def test_the_cache_hit_alert_uses_the_summarys_definition(client: TestClient) ->
     assert len(fired) == 1
     assert fired[0]["value"] == pytest.approx(25.0)
     assert fired[0]["threshold"] == 40.0
+
+
+def test_snooze_checks_the_id_first_and_caps_until_like_minutes(client: TestClient) -> None:
+    """Regression: an unknown id with a past `until` was a 400, and `until` year 9999 muted forever."""
+    past = client.post(
+        "/api/monitoring/alerts/nope/snooze", json={"by": "me", "until": "2020-01-01T00:00:00Z"}
+    )
+    assert past.status_code == 404
+    saves = [
+        {
+            "type": "persistence",
+            "metric": {"operation": "save", "success": True, "duration": 5.0, "dataLoss": True},
+        }
+    ]
+    assert client.post("/api/monitoring/widget", json=saves).status_code == 200
+    fired = client.post("/api/monitoring/alerts/check").json()["fired"]
+    assert fired
+    forever = client.post(
+        f"/api/monitoring/alerts/{fired[0]}/snooze", json={"by": "me", "until": "9999-12-31T23:59:59Z"}
+    )
+    assert forever.status_code == 400
+    assert "30 days" in forever.json()["message"]
+    month = (datetime.now(UTC) + timedelta(days=29)).isoformat()
+    assert (
+        client.post(
+            f"/api/monitoring/alerts/{fired[0]}/snooze", json={"by": "me", "until": month}
+        ).status_code
+        == 200
+    )
