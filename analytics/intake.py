@@ -7,7 +7,9 @@ its good events and says exactly which indexes were refused and why.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -115,6 +117,7 @@ def read_body(
 def _read_one_by_one(
     intake: Intake, body: bytes, received_us: int, max_events: int, max_future_skew_us: int
 ) -> None:
+    raw_items: Sequence[msgspec.Raw | bytes | None]
     try:
         raw_items = raw_list_decoder.decode(body)
     except UnicodeDecodeError as exc:
@@ -124,16 +127,51 @@ def _read_one_by_one(
         intake.rejected.append(_single_event_error(body, index=0, prefix="$"))
         return
     except msgspec.DecodeError as exc:
-        raise _unreadable(body, exc) from exc
+        elements = _split_around_lone_surrogates(body)
+        if elements is None:
+            raise _unreadable(body, exc) from exc
+        raw_items = elements
     intake.is_batch = True
     _check_batch_size(len(raw_items), max_events)
     for index, raw in enumerate(raw_items):
+        if raw is None:
+            message = "invalid unicode: a lone surrogate escape (\\ud800-\\udfff) names no character"
+            intake.rejected.append(Rejection(index, f"$[{index}]", message))
+            continue
         try:
             event = event_decoder.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
             intake.rejected.append(_single_event_error(raw, index=index, prefix=f"$[{index}]"))
             continue
         _accept(intake, index, event, received_us, max_future_skew_us)
+
+
+def _split_around_lone_surrogates(body: bytes) -> list[bytes | None] | None:
+    """The array's elements as JSON text, None for those holding a lone surrogate escape.
+
+    Such an escape is valid JSON syntax but names no character, and msgspec refuses the
+    whole array for it; the standard library's parser takes it, so the other events of
+    the batch can still be judged one by one. None when that is not the problem.
+    """
+    if _LONE_SURROGATE.search(body) is None:
+        return None
+    try:
+        items = json.loads(body, parse_constant=_no_constant)
+    except ValueError:
+        return None
+    if not isinstance(items, list):
+        return None
+    elements: list[bytes | None] = []
+    for item in items:
+        try:
+            elements.append(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+        except UnicodeEncodeError:
+            elements.append(None)
+    return elements
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _single_event_error(raw: bytes | msgspec.Raw, *, index: int, prefix: str) -> Rejection:

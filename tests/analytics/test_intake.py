@@ -359,8 +359,19 @@ def test_lone_surrogate_escapes_are_400_invalid_unicode(escape: str) -> None:
     at = body.index(b"\\u")
     with pytest.raises(BadRequest, match=rf"invalid unicode: lone surrogate escape .* at byte {at}"):
         read(body)
-    with pytest.raises(BadRequest, match="invalid unicode"):
+    # in a batch it is that event's rejection, not the whole body's
+    with pytest.raises(InvalidEvents, match="invalid unicode") as refused:
         read(b"[" + body + b"]")
+    assert refused.value.details["rejected"][0]["index"] == 0
+
+
+def test_a_lone_surrogate_rejects_only_its_event_in_a_batch() -> None:
+    good = b'{"type": "render", "metric": {"renderTime": 3}}'
+    bad = rb'{"type": "render", "metric": {"renderTime": 4, "messageId": "\ud800"}}'
+    intake = read(b"[" + good + b"," + bad + b"," + good + b"]")
+    assert [e.metric.renderTime for e in intake.accepted] == [3.0, 3.0]
+    assert [(r.index, r.path) for r in intake.rejected] == [(1, "$[1]")]
+    assert "invalid unicode" in intake.rejected[0].message
 
 
 def test_a_surrogate_pair_escape_is_valid_unicode() -> None:
