@@ -54,11 +54,16 @@ TARGETS: tuple[Target, ...] = (
     Target("persistence", ("persistence", "performance", "p95Duration"), 100, 200),
     Target("persistence", ("persistence", "restoration", "successRate"), 99, 95),
     Target("persistence", ("persistence", "restoration", "avgDuration"), 100, 200),
+    # cross-page navigation: success like storage operations (derived from successCount / total)
+    Target("persistence", ("persistence", "navigation", "successRate"), 99, 95),
     # performance: render p95 16 ms (excellent avg <10), 58/55 fps, jank 5/10 %, tab sync 50 ms
     Target("performance", ("performance", "renders", "p95Time"), 10, 16),
     Target("performance", ("performance", "scroll", "avgFps"), 58, 55),
     Target("performance", ("performance", "scroll", "jankPercentage"), 5, 10),
     Target("performance", ("performance", "tabSync", "p95Latency"), 25, 50),
+    # bundles: load time <500 ms target, >1000 ms alert; cache hits >70 % target, <50 % alert
+    Target("performance", ("performance", "bundles", "avgLoadTime"), 500, 1000),
+    Target("performance", ("performance", "bundles", "cacheHitRate"), 70, 50),
     # memory, in MB: usage 30/50, peak 50/75, average 40/60
     Target("memory", ("performance", "memory", "current", "mb"), 30, 50),
     Target("memory", ("performance", "memory", "peak", "mb"), 50, 75),
@@ -94,8 +99,9 @@ def lookup(summary: dict[str, Any], path: tuple[str, ...]) -> Any:
 def score_health(summary: dict[str, Any]) -> dict[str, Any]:
     """The `health` section for a summary whose figures are already filled in."""
     parts: dict[str, list[float]] = {category: [] for category in CATEGORY_WEIGHTS}
+    figures = _with_navigation_success_rate(summary)
     for target in TARGETS:
-        value = lookup(summary, target.path)
+        value = lookup(figures, target.path)
         if value is not None:
             parts[target.category].append(target.score(value))
     data_loss = lookup(summary, ("persistence", "reliability", "dataLossIncidents")) or 0
@@ -108,3 +114,13 @@ def score_health(summary: dict[str, Any]) -> dict[str, Any]:
     weighted = [(CATEGORY_WEIGHTS[c], s) for c, s in scores.items() if s is not None]
     overall = round(sum(w * s for w, s in weighted) / sum(w for w, _ in weighted), 2) if weighted else None
     return {"overall": overall, "scores": scores, "status": status_of(overall)}
+
+
+def _with_navigation_success_rate(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary plus `persistence.navigation.successRate` (%), which the seed's shape lacks."""
+    navigation = lookup(summary, ("persistence", "navigation"))
+    if not isinstance(navigation, dict) or not navigation.get("total"):
+        return summary
+    rate = 100.0 * navigation["successCount"] / navigation["total"]
+    persistence = {**summary["persistence"], "navigation": {**navigation, "successRate": rate}}
+    return {**summary, "persistence": persistence}

@@ -42,10 +42,13 @@ DOCUMENTED = {
     "persistence.performance.p95Duration": (100, 200),
     "persistence.restoration.successRate": (99, 95),
     "persistence.restoration.avgDuration": (100, 200),
+    "persistence.navigation.successRate": (99, 95),
     "performance.renders.p95Time": (10, 16),
     "performance.scroll.avgFps": (58, 55),
     "performance.scroll.jankPercentage": (5, 10),
     "performance.tabSync.p95Latency": (25, 50),
+    "performance.bundles.avgLoadTime": (500, 1000),
+    "performance.bundles.cacheHitRate": (70, 50),
     "performance.memory.current.mb": (30, 50),
     "performance.memory.peak.mb": (50, 75),
     "performance.memory.average.mb": (40, 60),
@@ -212,6 +215,27 @@ def test_no_figure_at_all_is_no_data() -> None:
         "scores": {"persistence": None, "performance": None, "memory": None, "api": None},
         "status": "no_data",
     }
+
+
+def test_bundles_and_navigations_alone_are_scored_not_no_data() -> None:
+    """Regression: a window holding only bundle loads and navigations said `no_data`."""
+    # bundles: avg load 750 ms -> 100 - 30 * (750 - 500) / 500 = 85; cache hits 60 % -> 85.
+    # navigations: 3 of 4 succeeded, 75 % -> 100 - 30 * (99 - 75) / 4 = -80 -> 0 (clamped).
+    health = score_health(
+        nest(
+            {
+                "performance.bundles.avgLoadTime": 750,
+                "performance.bundles.cacheHitRate": 60,
+                "persistence.navigation.total": 4,
+                "persistence.navigation.successCount": 3,
+                "persistence.reliability.dataLossIncidents": 0,
+            }
+        )
+    )
+    assert health["scores"] == {"persistence": 0.0, "performance": 85.0, "memory": None, "api": None}
+    # overall (0.4 * 0 + 0.3 * 85) / 0.7 = 36.43
+    assert health["overall"] == 36.43
+    assert health["status"] == "unhealthy"
 
 
 def test_health_of_a_stored_window_end_to_end(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def test_a_check_notifies_the_webhook_once_per_change(store: EventStore) -> None
         dispatcher = Dispatcher(channels_for(config))
         system = AlertingSystem(store, config=config, notify=dispatcher.submit)
         put(store, [ev("render", renderTime=40.0)] * 20)
-        put(store, [ev("api", duration=90.0, success=i >= 6) for i in range(100)])  # 6 % errors
+        put(store, [ev("api", duration=90.0, success=i >= 6, cached=True) for i in range(100)])  # 6 % errors
         system.check(now=NOW)
         system.check(now=NOW + timedelta(seconds=30))  # nothing changed: nothing sent
         dispatcher.stop(timeout_s=10)
