@@ -52,7 +52,8 @@ with right:
             text = f"{name}: no data"
         else:
             state, tint = status_badge(status_of(score))
-            text = f"**{name}: {score:.0f}** :{tint}-badge[{state}]"
+            # `:g` keeps 89.6 as 89.6: rounded to 90 it would sit beside a "Degraded" badge
+            text = f"**{name}: {score:g}** :{tint}-badge[{state}]"
         st.progress(min(1.0, max(0.0, (score or 0) / 100)), text=text)
 
 st.subheader("Active alerts")
