@@ -56,6 +56,15 @@ def require_data(ctx: PageContext, summary: dict[str, Any]) -> None:
         st.stop()
 
 
+def open_figure_page(ctx: PageContext, title: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Title, both windows' summaries, the no-data stop and the caption of a figures page."""
+    st.title(title)
+    current, previous = load_summaries(ctx)
+    require_data(ctx, current)
+    st.caption(f"{ctx.filters.describe().capitalize()}; arrows: change against the window before.")
+    return current, previous
+
+
 def show_figures(
     figures: Sequence[Figure],
     current: dict[str, Any],

@@ -4,13 +4,10 @@ import streamlit as st
 
 from streamlit_app.context import page_context
 from streamlit_app.figures import MEMORY_API
-from streamlit_app.layout import load_summaries, require_data, show_sections, show_trend
+from streamlit_app.layout import open_figure_page, show_sections, show_trend
 
 ctx = page_context()
-st.title("Memory & API")
-current, previous = load_summaries(ctx)
-require_data(ctx, current)
-st.caption(f"{ctx.filters.describe().capitalize()}; arrows: change against the window before.")
+current, previous = open_figure_page(ctx, "Memory & API")
 show_sections(MEMORY_API, current, previous)
 st.subheader("Over time")
 left, right = st.columns(2)

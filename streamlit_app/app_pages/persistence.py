@@ -5,14 +5,11 @@ import streamlit as st
 from streamlit_app.charts import bar_chart
 from streamlit_app.context import page_context
 from streamlit_app.figures import PERSISTENCE
-from streamlit_app.layout import load_summaries, require_data, show_sections, show_trend
+from streamlit_app.layout import open_figure_page, show_sections, show_trend
 from streamlit_app.shaping import errors_frame, format_number, lookup
 
 ctx = page_context()
-st.title("Persistence")
-current, previous = load_summaries(ctx)
-require_data(ctx, current)
-st.caption(f"{ctx.filters.describe().capitalize()}; arrows: change against the window before.")
+current, previous = open_figure_page(ctx, "Persistence")
 show_sections(PERSISTENCE[:2], current, previous)
 
 st.subheader("Reliability")
