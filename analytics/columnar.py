@@ -8,6 +8,7 @@ type does not use gets nulls.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -78,7 +79,25 @@ _LAYOUTS: dict[str, _Layout] = {
 }
 
 
-def to_arrow_table(by_type: Mapping[str, Sequence[tuple[AcceptedEvent, int]]]) -> pa.Table:
+ByType = Mapping[str, Sequence[tuple[AcceptedEvent, int]]]
+
+
+def group_by_type(
+    events: Sequence[AcceptedEvent], received_us: int
+) -> dict[str, list[tuple[AcceptedEvent, int]]]:
+    """The events of one request by type, each with the time it was received: `to_arrow_table`'s input."""
+    by_type: dict[str, list[tuple[AcceptedEvent, int]]] = defaultdict(list)
+    for event in events:
+        by_type[event.type].append((event, received_us))
+    return by_type
+
+
+def row_event_ids(by_type: ByType) -> list[str | None]:
+    """The eventIds in the row order of `to_arrow_table(by_type)` (by type, not as sent)."""
+    return [event.metric.eventId for pairs in by_type.values() for event, _ in pairs]
+
+
+def to_arrow_table(by_type: ByType) -> pa.Table:
     """One Arrow table of `(event, received_us)` pairs grouped by type.
 
     >>> from analytics.intake import read_body

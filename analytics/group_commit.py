@@ -76,7 +76,7 @@ class GroupCommitWriter:
             if item is None:
                 return size, True
             group.append(item)
-            size += len(item.batch.events)
+            size += len(item.batch)
         return size, False
 
     async def _run(self) -> None:
@@ -87,7 +87,7 @@ class GroupCommitWriter:
             if first is None:
                 break
             group = [first]
-            size, stopping = self._take_queued(group, len(first.batch.events))
+            size, stopping = self._take_queued(group, len(first.batch))
             if len(group) > 1 and not stopping and self._gather_s > 0:
                 # Under load (more than one request waited): let the requests already on
                 # their way join this commit. A commit costs DuckDB a few ms whatever its

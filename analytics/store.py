@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analytics.columnar import to_arrow_table
+from analytics.columnar import group_by_type, row_event_ids, to_arrow_table
 from analytics.dedupe import RecentEventIds
 from analytics.intake import AcceptedEvent
 from analytics.table import COLUMNS, create_table_sql
@@ -30,30 +30,44 @@ DB_FILENAME = "widget-monitor.duckdb"
 CHECKPOINT_THRESHOLD = "64MB"
 
 
-# A request with at least this many events turns them into columns itself, on the event
-# loop, rather than leaving it to the single writer thread, which then mostly commits.
-# Single events are left to the writer: columns cost a fixed ~0.2 ms per table.
+# A request with at least this many events turns them into columns itself (on the
+# event loop, or in a decoder process), rather than leaving it to the single writer
+# thread, which then mostly commits. Single events are left to the writer: columns
+# cost a fixed ~0.2 ms per table.
 PREBUILD_MIN_EVENTS = 100
+
+# eventIds reloaded at start-up are remembered in slices of this many.
+_RELOAD_SLICE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class IngestBatch:
     """The accepted events of one request, with the time the server received it.
 
-    `table` holds the same events as columns when `prepare` built them in advance.
+    Either `events` (the writer turns them into columns) or `table` (columns built
+    already, in the request or in a decoder process); `event_ids` in both cases, in
+    row order, for the dedupe.
     """
 
-    events: Sequence[AcceptedEvent]
     received_us: int
+    event_ids: Sequence[str | None]
+    events: Sequence[AcceptedEvent] = ()
     table: pa.Table | None = None
 
     @classmethod
-    def prepare(cls, events: Sequence[AcceptedEvent], received_us: int) -> IngestBatch:
+    def of_events(cls, events: Sequence[AcceptedEvent], received_us: int) -> IngestBatch:
         """The batch, with its columns already built when it is big enough to be worth it."""
-        batch = cls(events, received_us)
         if len(events) < PREBUILD_MIN_EVENTS:
-            return batch
-        return cls(events, received_us, to_arrow_table(_group_by_type([batch])))
+            return cls(received_us, [event.metric.eventId for event in events], events)
+        by_type = group_by_type(events, received_us)
+        return cls(received_us, row_event_ids(by_type), table=to_arrow_table(by_type))
+
+    @classmethod
+    def of_table(cls, table: pa.Table, event_ids: Sequence[str | None], received_us: int) -> IngestBatch:
+        return cls(received_us, event_ids, table=table)
+
+    def __len__(self) -> int:
+        return len(self.event_ids)
 
 
 class EventStore:
@@ -100,14 +114,17 @@ class EventStore:
         return store
 
     def _load_recent_ids(self) -> None:
+        # One id per row (the latest time it was stored), oldest first, remembered in
+        # slices of the size of a busy commit.
         rows = self._con.execute(
-            "SELECT event_id, epoch_us(received_at) FROM events "
+            "SELECT event_id, max(epoch_us(received_at)) AS stored_us FROM events "
             "WHERE event_id IS NOT NULL AND received_at >= now() - to_seconds(?) "
-            "ORDER BY received_at",
+            "GROUP BY event_id ORDER BY stored_us",
             [self.recent_ids.horizon_s],
         ).fetchall()
-        for event_id, received_us in rows:
-            self.recent_ids.add(event_id, received_us)
+        for start in range(0, len(rows), _RELOAD_SLICE):
+            chunk = rows[start : start + _RELOAD_SLICE]
+            self.recent_ids.add_many([event_id for event_id, _ in chunk], chunk[-1][1])
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for a reader thread."""
@@ -125,15 +142,14 @@ class EventStore:
         appears earlier in the same commit, is counted as a duplicate and not stored again.
         """
         with self._write_lock:
-            ids = [event.metric.eventId for batch in batches for event in batch.events]
+            ids = [event_id for batch in batches for event_id in batch.event_ids if event_id is not None]
             new_ids = set(ids)
-            new_ids.discard(None)
-            if len(new_ids) == len(ids) - ids.count(None) and self.recent_ids.isdisjoint(new_ids):
+            if len(new_ids) == len(ids) and self.recent_ids.isdisjoint(new_ids):
                 duplicates = [0] * len(batches)
                 table = _as_one_table(batches)
             else:  # some eventId repeats: sort the events out one by one
-                by_type, duplicates, new_ids = self._without_duplicates(batches)
-                table = to_arrow_table(by_type)
+                kept, duplicates, new_ids = self._without_duplicates(batches)
+                table = _as_one_table(kept)
             # `incoming` is read by name in the INSERT (a DuckDB replacement scan), which
             # costs less than register/unregister on every commit.
             incoming = table  # noqa: F841
@@ -148,22 +164,21 @@ class EventStore:
 
     def _without_duplicates(
         self, batches: Sequence[IngestBatch]
-    ) -> tuple[dict[str, list[tuple[AcceptedEvent, int]]], list[int], set[str]]:
+    ) -> tuple[list[IngestBatch], list[int], set[str]]:
         seen: set[str] = set()
         duplicates: list[int] = []
-        by_type: dict[str, list[tuple[AcceptedEvent, int]]] = defaultdict(list)
+        kept: list[IngestBatch] = []
+        recent = self.recent_ids
         for batch in batches:
-            dup = 0
-            for event in batch.events:
-                event_id = event.metric.eventId
-                if event_id is not None:
-                    if event_id in seen or event_id in self.recent_ids:
-                        dup += 1
-                        continue
+            keep = []
+            for event_id in batch.event_ids:
+                new = event_id is None or (event_id not in seen and event_id not in recent)
+                if new and event_id is not None:
                     seen.add(event_id)
-                by_type[event.type].append((event, batch.received_us))
-            duplicates.append(dup)
-        return by_type, duplicates, seen
+                keep.append(new)
+            duplicates.append(keep.count(False))
+            kept.append(_kept_rows(batch, keep))
+        return kept, duplicates, seen
 
     def checkpoint(self) -> None:
         with self._write_lock:
@@ -174,19 +189,25 @@ class EventStore:
             self._con.close()
 
 
+def _kept_rows(batch: IngestBatch, keep: list[bool]) -> IngestBatch:
+    """The batch without the rows whose `keep` is False."""
+    if all(keep):
+        return batch
+    ids = [event_id for event_id, k in zip(batch.event_ids, keep, strict=True) if k]
+    if batch.table is not None:
+        return IngestBatch.of_table(batch.table.filter(pa.array(keep)), ids, batch.received_us)
+    events = [event for event, k in zip(batch.events, keep, strict=True) if k]
+    return IngestBatch(batch.received_us, ids, events)
+
+
 def _as_one_table(batches: Sequence[IngestBatch]) -> pa.Table:
     """All events of the batches as one table, reusing the columns that requests built."""
     tables = [batch.table for batch in batches if batch.table is not None]
-    rest = [batch for batch in batches if batch.table is None]
-    if rest or not tables:
-        tables.append(to_arrow_table(_group_by_type(rest)))
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-
-
-def _group_by_type(batches: Sequence[IngestBatch]) -> dict[str, list[tuple[AcceptedEvent, int]]]:
     by_type: dict[str, list[tuple[AcceptedEvent, int]]] = defaultdict(list)
     for batch in batches:
-        received = batch.received_us
-        for event in batch.events:
-            by_type[event.type].append((event, received))
-    return by_type
+        if batch.table is None:
+            for event in batch.events:
+                by_type[event.type].append((event, batch.received_us))
+    if by_type or not tables:
+        tables.append(to_arrow_table(by_type))
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)

@@ -12,6 +12,7 @@ from analytics.group_commit import GroupCommitWriter
 from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
 from ingest_api.alerting import AlertService
+from ingest_api.decoders import DecoderPool
 from ingest_api.periodic import cancel_all, run_every
 from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
@@ -24,6 +25,7 @@ class Runtime:
     writer: GroupCommitWriter
     summary_cache: SummaryCache = field(default_factory=SummaryCache)
     alerts: AlertService | None = None
+    decoders: DecoderPool | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _lake_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -41,7 +43,11 @@ class Runtime:
             raise
         writer = GroupCommitWriter(store)
         await writer.start()
-        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
+        decoders = None
+        if settings.decoder_processes > 0:
+            decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
+            await decoders.start()
+        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts, decoders)
         if settings.lake_export_interval_s > 0:
             runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))
         return runtime
@@ -72,5 +78,7 @@ class Runtime:
         if self.alerts is not None:
             await self.alerts.stop()
         await cancel_all(self.tasks)
+        if self.decoders is not None:
+            await self.decoders.stop()
         await self.writer.stop()
         self.store.close()

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     max_future_skew_ms: int = Field(60_000, ge=0)
     summary_cache_seconds: float = Field(30.0, ge=0)
     dedupe_horizon_hours: float = Field(24.0, gt=0)
+    # Batches of at least this size are read by decoder processes (0 processes: in place).
+    decoder_processes: int = Field(1, ge=0, le=64)
+    decoder_min_bytes: int = Field(32_768, ge=0)
     duckdb_memory_limit: str | None = None
     cors_origins: list[str] = ["*"]
     lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")

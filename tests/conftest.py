@@ -22,7 +22,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, summary_cache_seconds=0)
+    # Bodies are read in place: a decoder process costs each app ~0.4 s to start, and the
+    # ingest tests run against both ways of reading (tests/ingest_api/test_ingest.py).
+    return Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=0)
 
 
 @pytest.fixture

@@ -37,19 +37,26 @@ async def ingest(request: Request) -> Response:
     _check_media_type(request.headers.get("content-type"))
     body = await _read_body(request, settings.max_body_bytes)
     received_us = time.time_ns() // 1000
-    intake = read_body(
-        body,
-        received_us=received_us,
-        max_events=settings.max_batch_events,
-        max_future_skew_us=settings.max_future_skew_ms * 1000,
-    )
-    duplicates = await runtime.writer.write(IngestBatch.prepare(intake.accepted, received_us))
+    limits = {
+        "max_events": settings.max_batch_events,
+        "max_future_skew_us": settings.max_future_skew_ms * 1000,
+    }
+    decoders = runtime.decoders
+    if decoders is not None and decoders.takes(body):
+        decoded = await decoders.decode(body, received_us=received_us, **limits)
+        batch = IngestBatch.of_table(decoded.table(), decoded.event_ids, received_us)
+        rejected, clamped = decoded.rejected, decoded.clamped
+    else:
+        intake = read_body(body, received_us=received_us, **limits)
+        batch = IngestBatch.of_events(intake.accepted, received_us)
+        rejected, clamped = intake.rejected, intake.clamped
+    duplicates = await runtime.writer.write(batch)
     answer = {
-        "accepted": len(intake.accepted),
-        "stored": len(intake.accepted) - duplicates,
+        "accepted": len(batch),
+        "stored": len(batch) - duplicates,
         "duplicates": duplicates,
-        "rejected": [r.to_dict() for r in intake.rejected],
-        "clampedTimestamps": intake.clamped,
+        "rejected": [r.to_dict() for r in rejected],
+        "clampedTimestamps": clamped,
     }
     return Response(_encode(answer), media_type="application/json")
 

@@ -7,6 +7,9 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
+from analytics.errors import StoreUnavailable
 from analytics.group_commit import GroupCommitWriter
 from analytics.intake import read_body
 from analytics.store import EventStore, IngestBatch
@@ -15,7 +18,7 @@ from analytics.store import EventStore, IngestBatch
 def _batch(event_id: str) -> IngestBatch:
     body = json.dumps({"type": "render", "metric": {"renderTime": 3.0, "eventId": event_id}}).encode()
     received_us = time.time_ns() // 1000
-    return IngestBatch(read_body(body, received_us=received_us).accepted, received_us)
+    return IngestBatch.of_events(read_body(body, received_us=received_us).accepted, received_us)
 
 
 async def _burst_then_trickle(store: EventStore, gather_ms: float) -> tuple[list[int], int]:
@@ -62,3 +65,53 @@ def test_gathering_stops_as_soon_as_nobody_else_comes(data_dir: Path) -> None:
     waited, commits = asyncio.run(_burst_then_silence(store))
     assert commits == 1
     assert waited < 2.5  # far below the 5 s gathering limit
+
+
+async def _busy_then_burst_then_trickle(
+    store: EventStore, writer: GroupCommitWriter, trickle: int, gap_s: float
+) -> tuple[list[int], float]:
+    """While the writer commits "x", three requests queue; then `trickle` more, `gap_s` apart.
+
+    The writer is held inside its first commit by the store's write lock (taken here),
+    so the three queue up behind it as they would behind a slow commit under load.
+    """
+    await writer.start()
+    store._write_lock.acquire()
+    first = asyncio.create_task(writer.write(_batch("x")))
+    await asyncio.sleep(0.05)  # the writer took "x" and waits for the lock
+    burst = [asyncio.create_task(writer.write(_batch(f"a{n}"))) for n in range(3)]
+    await asyncio.sleep(0.05)  # the three are queued
+    store._write_lock.release()
+    started = time.perf_counter()
+    later = []
+    for n in range(trickle):
+        await asyncio.sleep(gap_s)
+        later.append(asyncio.create_task(writer.write(_batch(f"b{n}"))))
+    duplicates = await asyncio.gather(first, *burst, *later)
+    waited = time.perf_counter() - started
+    await writer.stop()
+    return list(duplicates), waited
+
+
+def test_a_group_stops_at_its_size_limit_and_the_rest_is_committed_next(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    writer = GroupCommitWriter(store, max_group_events=2, gather_ms=0)
+    duplicates, _ = asyncio.run(_busy_then_burst_then_trickle(store, writer, trickle=0, gap_s=0))
+    assert duplicates == [0] * 4
+    assert writer.commits == 3  # "x", then a0+a1, then a2
+    assert store.count() == 4
+
+
+async def _write_after_stop(store: EventStore) -> None:
+    writer = GroupCommitWriter(store)
+    await writer.start()
+    await writer.write(_batch("before"))
+    await writer.stop()
+    await writer.write(_batch("after"))
+
+
+def test_a_write_after_stop_is_refused_not_left_waiting(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    with pytest.raises(StoreUnavailable, match="not running"):
+        asyncio.run(asyncio.wait_for(_write_after_stop(store), timeout=10))
+    assert store.count() == 1

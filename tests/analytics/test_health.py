@@ -255,7 +255,7 @@ def test_health_of_a_stored_window_end_to_end(tmp_path: Path) -> None:
     intake = read_body(json.dumps([*saves, memory]).encode(), received_us=received)
     store = EventStore.open(tmp_path / "data")
     try:
-        store.append([IngestBatch(intake.accepted, received)])
+        store.append([IngestBatch.of_events(intake.accepted, received)])
         with store.cursor() as cur:
             summary = summarize_window(
                 cur, Window(datetime(2026, 3, 10, 9, tzinfo=UTC), datetime(2026, 3, 10, 10, tzinfo=UTC))

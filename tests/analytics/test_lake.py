@@ -17,7 +17,7 @@ NOW_US = int(NOW.timestamp() * 1_000_000)
 
 def _post(store: EventStore, events: list[str], received_us: int = NOW_US) -> None:
     body = ("[" + ",".join(events) + "]").encode()
-    store.append([IngestBatch(read_body(body, received_us=received_us).accepted, received_us)])
+    store.append([IngestBatch.of_events(read_body(body, received_us=received_us).accepted, received_us)])
 
 
 def _render(stamp: str, ms: float, customer: str = "acme") -> str:

@@ -17,7 +17,9 @@ def _batch(*event_ids: str | None, render_time: float = 5.0) -> IngestBatch:
         {"type": "render", "metric": {"renderTime": render_time, **({"eventId": i} if i else {})}}
         for i in event_ids
     ]
-    return IngestBatch(read_body(json.dumps(events).encode(), received_us=RECEIVED_US).accepted, RECEIVED_US)
+    return IngestBatch.of_events(
+        read_body(json.dumps(events).encode(), received_us=RECEIVED_US).accepted, RECEIVED_US
+    )
 
 
 def _stored(store: EventStore) -> list[tuple[str | None, float]]:
@@ -59,15 +61,49 @@ def test_events_without_an_id_are_never_deduplicated(data_dir: Path) -> None:
     assert _stored(store) == [("a", 5.0)] + [(None, 5.0)] * 4
 
 
+def _mixed(*event_ids: str) -> IngestBatch:
+    """Render and memory events alternately: the columns are built type by type, so the
+    table's rows are not in the order the events were sent."""
+    events = [
+        {"type": "render", "metric": {"renderTime": float(n), "eventId": i}}
+        if n % 2 == 0
+        else {"type": "memory", "metric": {"usedJSHeapSize": n, "eventId": i}}
+        for n, i in enumerate(event_ids)
+    ]
+    accepted = read_body(json.dumps(events).encode(), received_us=RECEIVED_US).accepted
+    return IngestBatch.of_events(accepted, RECEIVED_US)
+
+
+def _stored_mixed(store: EventStore) -> dict[str, tuple[float | None, int | None]]:
+    with store.cursor() as cur:
+        rows = cur.execute("SELECT event_id, render_time, used_js_heap_size FROM events").fetchall()
+    return {event_id: (render_time, heap) for event_id, render_time, heap in rows}
+
+
+def _expected_mixed(event_ids: list[str]) -> dict[str, tuple[float | None, int | None]]:
+    return {i: ((float(n), None) if n % 2 == 0 else (None, n)) for n, i in enumerate(event_ids)}
+
+
 def test_big_batches_bring_their_own_columns_and_are_stored_the_same(data_dir: Path) -> None:
     store = EventStore.open(data_dir)
     big_ids = [f"big-{n:03d}" for n in range(150)]
-    big = IngestBatch.prepare(_batch(*big_ids, render_time=7.0).events, RECEIVED_US)
-    small = IngestBatch.prepare(_batch("s-1", "s-2").events, RECEIVED_US)
+    big, small = _mixed(*big_ids), _mixed("s-1", "s-2")
     assert big.table is not None and big.table.num_rows == 150
     assert small.table is None
     assert store.append([small, big]) == [0, 0]
-    # a retry of the big batch with one new event takes the slow path: its columns are not reused
-    retry = IngestBatch.prepare(_batch(*big_ids, "big-new", render_time=7.0).events, RECEIVED_US)
-    assert store.append([retry]) == [150]
-    assert _stored(store) == sorted([(i, 7.0) for i in [*big_ids, "big-new"]] + [("s-1", 5.0), ("s-2", 5.0)])
+    assert _stored_mixed(store) == _expected_mixed(big_ids) | _expected_mixed(["s-1", "s-2"])
+
+
+def test_a_retried_big_batch_stores_exactly_its_new_events_with_their_own_values(data_dir: Path) -> None:
+    """Regression: the dedupe of prebuilt columns must drop the rows of the repeated ids,
+    though the table's rows are grouped by type rather than in the order sent."""
+    store = EventStore.open(data_dir)
+    first_ids = [f"e-{n:03d}" for n in range(0, 300, 2)]  # every other id of the retry
+    retry_ids = [f"e-{n:03d}" for n in range(300)]
+    store.append([_mixed(*first_ids)])
+    assert store.append([_mixed(*retry_ids)]) == [150]
+    expected = _expected_mixed(first_ids) | {
+        i: v for i, v in _expected_mixed(retry_ids).items() if i not in set(first_ids)
+    }
+    assert _stored_mixed(store) == expected
+    assert store.count() == 300

@@ -134,7 +134,7 @@ def store_samples(store: EventStore, samples: list[Sample]) -> None:
         body = json.dumps([s.wire() for s in samples[start : start + 1000]]).encode()
         intake = read_body(body, received_us=RECEIVED_US)
         assert not intake.rejected and intake.clamped == 0
-        store.append([IngestBatch(intake.accepted, RECEIVED_US)])
+        store.append([IngestBatch.of_events(intake.accepted, RECEIVED_US)])
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def post(store: EventStore, events: list[dict[str, Any]]) -> list[int]:
     """Store a batch the way the ingest endpoint does; the duplicates per batch."""
     received_us = int((T0 + timedelta(hours=2)).timestamp() * 1_000_000)
     intake = read_body(json.dumps(events).encode(), received_us=received_us)
-    return store.append([IngestBatch(intake.accepted, received_us)])
+    return store.append([IngestBatch.of_events(intake.accepted, received_us)])
 
 
 def section(store: EventStore, window: Window = HOUR) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def _ingest(store: EventStore, events: list[dict[str, Any]]) -> None:
         body = msgspec.json.encode(events[first : first + 1000])
         intake = read_body(body, received_us=received_us)
         assert not intake.rejected
-        store.append([IngestBatch(intake.accepted, received_us)])
+        store.append([IngestBatch.of_events(intake.accepted, received_us)])
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest_api.main import create_app
+from ingest_api.settings import Settings
 from tests.support.events import COMMON, FULL_METRICS, event, without
 from tests.support.server import ServerProcess
 
@@ -27,6 +32,20 @@ def rows(client: TestClient, sql: str = "SELECT * FROM events ORDER BY type") ->
 
 def stored_count(client: TestClient) -> int:
     return len(rows(client, "SELECT event_id FROM events"))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(0, id="read-in-place"),
+        pytest.param(1, id="read-by-decoder-process"),
+    ]
+)
+def settings(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
+    """Every test here runs twice: bodies read on the event loop, and every body (however
+    small) read by a decoder process, as big batches are in production."""
+    return Settings(
+        data_dir=data_dir, summary_cache_seconds=0, decoder_processes=request.param, decoder_min_bytes=0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -359,3 +378,21 @@ def test_a_rejected_event_does_not_burn_its_event_id(client: TestClient) -> None
     assert bad.status_code == 422
     good = client.post(URL, json=event("render", eventId="fix-me", renderTime=5)).json()
     assert good["stored"] == 1
+
+
+# --- decoder processes ------------------------------------------------------------------------
+
+
+def test_when_a_decoder_process_dies_its_request_and_the_next_are_still_stored(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=1, decoder_min_bytes=0)
+    with TestClient(create_app(settings)) as client:
+        decoders = client.app.state.runtime.decoders
+        [first_pid] = decoders.pids()
+        assert client.post(URL, json=[event("render", eventId="before")]).json()["stored"] == 1
+        os.kill(first_pid, signal.SIGKILL)
+        # the dead process's pool is broken: this body is read in place, a new pool started
+        assert client.post(URL, json=[event("render", eventId="during")]).json()["stored"] == 1
+        assert client.post(URL, json=[event("render", eventId="after")]).json()["stored"] == 1
+        [new_pid] = decoders.pids()
+        assert new_pid != first_pid
+        assert sorted(r["event_id"] for r in rows(client)) == ["after", "before", "during"]

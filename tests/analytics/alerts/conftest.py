@@ -32,7 +32,7 @@ def put(store: EventStore, events: Sequence[Event], at: datetime = NOW - timedel
     received_us = int(at.timestamp() * 1_000_000)
     intake = read_body(json.dumps(body).encode(), received_us=received_us, max_events=100_000)
     assert not intake.rejected, intake.rejected
-    store.append([IngestBatch(intake.accepted, received_us)])
+    store.append([IngestBatch.of_events(intake.accepted, received_us)])
 
 
 class Sink(list[Notification]):

@@ -1,0 +1,109 @@
+"""Decoder processes: big batches are validated and turned into columns outside the server's GIL.
+
+The event loop, the group-commit thread and DuckDB's own bookkeeping all need the
+server's GIL; a 1000-event batch would hold it for milliseconds while msgspec and
+Arrow work through its events. Bodies of at least `min_bytes` go to a small pool of
+processes (`analytics.body_columns.decode_body`); what comes back is Arrow IPC that
+the writer appends as is. Smaller bodies are cheaper to read in place than to ship.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+
+from analytics.body_columns import DecodedBody, decode_body, warm_up
+
+log = logging.getLogger(__name__)
+
+
+class DecoderPool:
+    """`processes` decoder processes, started (and warmed up) with the server."""
+
+    def __init__(self, processes: int, *, min_bytes: int) -> None:
+        self.processes = processes
+        self.min_bytes = min_bytes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the processes; without them (they could not start) bodies are read in place."""
+        self._pool = self._new_pool()
+        # Each process imports msgspec, Arrow and the schema once, now rather than
+        # during the first batches.
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.gather(*(loop.run_in_executor(self._pool, warm_up) for _ in range(self.processes)))
+        except BrokenProcessPool:
+            log.warning("decoder processes could not start: bodies are read in the server process")
+            await self.stop()
+
+    def pids(self) -> list[int]:
+        """The decoder processes running now."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return sorted(processes)
+
+    def takes(self, body: bytes) -> bool:
+        return self._pool is not None and len(body) >= self.min_bytes
+
+    async def decode(
+        self, body: bytes, *, received_us: int, max_events: int, max_future_skew_us: int
+    ) -> DecodedBody:
+        """`decode_body` in a decoder process (in this one if the pool broke: a process died)."""
+        try:
+            return await self._run(body, received_us, max_events, max_future_skew_us)
+        except BrokenProcessPool:
+            log.warning("a decoder process died; starting a new pool")
+            self._replace_pool()
+        return decode_body(
+            body, received_us=received_us, max_events=max_events, max_future_skew_us=max_future_skew_us
+        )
+
+    async def stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    async def _run(
+        self, body: bytes, received_us: int, max_events: int, max_future_skew_us: int
+    ) -> DecodedBody:
+        assert self._pool is not None
+        job = partial(
+            decode_body,
+            body,
+            received_us=received_us,
+            max_events=max_events,
+            max_future_skew_us=max_future_skew_us,
+        )
+        return await asyncio.get_running_loop().run_in_executor(self._pool, job)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn: never fork this process, whose threads (DuckDB's, the writer's) might
+        # hold locks at that moment; and each decoder is a child of this process, so it
+        # can tell when this process is gone.
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(
+            self.processes, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
+        )
+
+    def _replace_pool(self) -> None:
+        broken, self._pool = self._pool, self._new_pool()
+        if broken is not None:
+            broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """In a decoder process: exit once the server is gone, even if it was killed (kill -9)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
