@@ -302,7 +302,8 @@ def render_report(
         f"Python {platform.python_version()}, load average {load_before[0]:.1f} at the start. "
         f"{args.rounds} alternating rounds of {args.duration:g} s per server (bare, ours, bare, ours, ...), "
         f"medians; wrk with 1 thread, {single.connections} connections for single events and "
-        f"{batched.connections} for batches; both servers are single uvicorn processes.",
+        f"{batched.connections} for batches; both servers are single uvicorn processes "
+        "(widget-monitor with its decoder process, whose CPU time counts in its server CPU).",
         "",
         "| | bare FastAPI endpoint | widget-monitor (durable) | ours / bare | target |",
         "|---|---:|---:|---:|---|",

@@ -56,32 +56,30 @@ class DecoderPool:
         self, body: bytes, *, received_us: int, max_events: int, max_future_skew_us: int
     ) -> DecodedBody:
         """`decode_body` in a decoder process (in this one if the pool broke: a process died)."""
-        try:
-            return await self._run(body, received_us, max_events, max_future_skew_us)
-        except BrokenProcessPool:
-            log.warning("a decoder process died; starting a new pool")
-            self._replace_pool()
+        pool = self._pool
+        if pool is not None:
+            job = partial(
+                decode_body,
+                body,
+                received_us=received_us,
+                max_events=max_events,
+                max_future_skew_us=max_future_skew_us,
+            )
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, job)
+            except BrokenProcessPool:
+                if self._pool is pool:  # the first of the requests that were on it replaces it
+                    log.warning("a decoder process died; starting a new pool")
+                    self._replace_pool()
         return decode_body(
             body, received_us=received_us, max_events=max_events, max_future_skew_us=max_future_skew_us
         )
 
     async def stop(self) -> None:
+        """Stop taking bodies; the ones being decoded are finished first."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-
-    async def _run(
-        self, body: bytes, received_us: int, max_events: int, max_future_skew_us: int
-    ) -> DecodedBody:
-        assert self._pool is not None
-        job = partial(
-            decode_body,
-            body,
-            received_us=received_us,
-            max_events=max_events,
-            max_future_skew_us=max_future_skew_us,
-        )
-        return await asyncio.get_running_loop().run_in_executor(self._pool, job)
+            await asyncio.to_thread(pool.shutdown, wait=True)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: never fork this process, whose threads (DuckDB's, the writer's) might

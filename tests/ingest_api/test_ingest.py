@@ -6,6 +6,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -396,3 +397,21 @@ def test_when_a_decoder_process_dies_its_request_and_the_next_are_still_stored(d
         [new_pid] = decoders.pids()
         assert new_pid != first_pid
         assert sorted(r["event_id"] for r in rows(client)) == ["after", "before", "during"]
+
+
+def test_requests_on_a_pool_whose_decoder_died_are_all_stored_and_one_new_pool_serves_the_next(
+    data_dir: Path,
+) -> None:
+    settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=1, decoder_min_bytes=0)
+    with TestClient(create_app(settings)) as client:
+        decoders = client.app.state.runtime.decoders
+        [first_pid] = decoders.pids()
+        os.kill(first_pid, signal.SIGKILL)
+        batches = [[event("render", eventId=f"c{n}-{k}") for k in range(50)] for n in range(6)]
+        with ThreadPoolExecutor(6) as senders:
+            answers = list(senders.map(lambda batch: client.post(URL, json=batch), batches))
+        assert [a.status_code for a in answers] == [200] * 6
+        assert [a.json()["stored"] for a in answers] == [50] * 6
+        assert client.post(URL, json=[event("render", eventId="after")]).json()["stored"] == 1
+        assert len(decoders.pids()) == 1 and decoders.pids() != [first_pid]
+        assert stored_count(client) == 6 * 50 + 1
