@@ -37,6 +37,7 @@ _LONE_SURROGATE = re.compile(
 )
 _NON_FINITE = re.compile(rb"-?(?:NaN|Infinity)")
 _AT_BYTE = re.compile(r"\(byte (\d+)\)")
+_INVALID_VALUE = re.compile(r"Invalid value '(.*)'$")
 
 _TYPE_TAG: dict[type, str] = {cls: cls.__struct_config__.tag for cls in get_args(WidgetEvent)}
 
@@ -209,6 +210,10 @@ def _unreadable(body: bytes, exc: msgspec.DecodeError) -> BadRequest:
 
 def _explain(message: str, path: str) -> str:
     if path.endswith(".type") and message.startswith("Invalid value"):
+        named = _INVALID_VALUE.match(message)
+        if named is not None and named.group(1) in EVENT_TYPES:
+            # msgspec read the tag, then met a second `type` key naming another type.
+            return f"`type` is given more than once ({named.group(1)!r} among them): send it once"
         return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
     if path.endswith(".timestamp"):
         return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"

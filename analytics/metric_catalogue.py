@@ -26,14 +26,21 @@ MIB = 1_048_576
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
-    """The seed's alert threshold: a value is bad when it is `direction` of `value`."""
+    """The seed's alert threshold: a value is bad when it is `direction` of `value`.
+
+    `rule` names the alert rule whose configured level (`severity`, or its least severe
+    one) holds the same threshold in the running alerting config, when there is one.
+    """
 
     value: float
     direction: Direction
     stat: str
+    rule: str | None = None
+    severity: str | None = None
+    source: str = "seed"  # or "alerting": the value in force in the alerting config
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "direction": self.direction, "stat": self.stat}
+        return {"value": self.value, "direction": self.direction, "stat": self.stat, "source": self.source}
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +124,14 @@ _METRICS: tuple[Metric, ...] = (
         "persistence",
         "duration",
         "ms",
-        threshold=Threshold(200, "above", "p95"),
+        threshold=Threshold(200, "above", "p95", rule="persistence.p95_duration"),
     ),
     _rate(
         "persistence.successRate",
         "Persistence success rate",
         "persistence",
         "success",
-        Threshold(95, "below", "rate"),
+        Threshold(95, "below", "rate", rule="persistence.success_rate"),
         higher_is_better=True,
     ),
     _rate(
@@ -142,7 +149,7 @@ _METRICS: tuple[Metric, ...] = (
         "(type = 'persistence' AND data_loss) OR (type = 'navigation' AND NOT data_preserved)",
         "count",
         "count",
-        Threshold(0, "above", "count"),
+        Threshold(0, "above", "count", rule="persistence.data_loss"),
     ),
     _value(
         "restoration.duration",
@@ -150,7 +157,7 @@ _METRICS: tuple[Metric, ...] = (
         "restoration",
         "duration",
         "ms",
-        threshold=Threshold(200, "above", "any"),
+        threshold=Threshold(200, "above", "any", rule="persistence.restore_time"),
     ),
     _rate(
         "restoration.successRate",
@@ -175,7 +182,7 @@ _METRICS: tuple[Metric, ...] = (
         "render",
         "render_time",
         "ms",
-        threshold=Threshold(16, "above", "p95"),
+        threshold=Threshold(16, "above", "p95", rule="render.message_time"),
     ),
     _rate("render.slowRenderRate", "Slow render rate (>16 ms)", "render", "render_time > 16"),
     # scroll
@@ -186,7 +193,7 @@ _METRICS: tuple[Metric, ...] = (
         "avg_fps",
         "fps",
         "avg",
-        Threshold(55, "below", "avg"),
+        Threshold(55, "below", "avg", rule="scroll.fps"),
         higher_is_better=True,
     ),
     _value(
@@ -205,7 +212,7 @@ _METRICS: tuple[Metric, ...] = (
         "jank_percentage",
         "%",
         "avg",
-        Threshold(10, "above", "avg"),
+        Threshold(10, "above", "avg", rule="scroll.jank_percentage"),
     ),
     # memory, in MiB as the seed states its thresholds
     _value(
@@ -215,7 +222,7 @@ _METRICS: tuple[Metric, ...] = (
         f"used_js_heap_size / {MIB}",
         "MB",
         "max",
-        Threshold(75, "above", "max"),
+        Threshold(75, "above", "max", rule="memory.peak", severity="error"),
     ),
     # tab sync
     _value(
@@ -224,7 +231,7 @@ _METRICS: tuple[Metric, ...] = (
         "tabSync",
         "latency",
         "ms",
-        threshold=Threshold(50, "above", "p95"),
+        threshold=Threshold(50, "above", "p95", rule="tabsync.latency"),
     ),
     _rate("tabSync.failureRate", "Tab sync failure rate", "tabSync", "success = false"),
     # api
@@ -234,15 +241,21 @@ _METRICS: tuple[Metric, ...] = (
         "api",
         "duration",
         "ms",
-        threshold=Threshold(500, "above", "p95"),
+        threshold=Threshold(500, "above", "p95", rule="api.latency"),
     ),
-    _rate("api.errorRate", "API error rate", "api", "NOT success", Threshold(1, "above", "rate")),
+    _rate(
+        "api.errorRate",
+        "API error rate",
+        "api",
+        "NOT success",
+        Threshold(1, "above", "rate", rule="api.error_rate"),
+    ),
     _rate(
         "api.cacheHitRate",
         "API cache hit rate",
         "api",
         "coalesce(cached, false)",
-        Threshold(40, "below", "rate"),
+        Threshold(40, "below", "rate", rule="api.cache_hit_rate"),
         higher_is_better=True,
     ),
     # bundles
@@ -253,7 +266,7 @@ _METRICS: tuple[Metric, ...] = (
         "load_time",
         "ms",
         "avg",
-        Threshold(1000, "above", "avg"),
+        Threshold(1000, "above", "avg", rule="bundle.load_time"),
     ),
     _value("bundle.size", "Bundle size", "bundle", "bundle_size / 1024", "KB", "avg"),
     _rate(
@@ -261,7 +274,7 @@ _METRICS: tuple[Metric, ...] = (
         "Bundle cache hit rate",
         "bundle",
         "coalesce(cached, false)",
-        Threshold(50, "below", "rate"),
+        Threshold(50, "below", "rate", rule="bundle.cache_hit_rate"),
         higher_is_better=True,
     ),
 )

@@ -8,14 +8,15 @@ without events is absent rather than zero: no data is not a measurement.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from analytics.alerts.config import AlertingConfig
 from analytics.errors import InvalidQuery
-from analytics.metric_catalogue import Metric, aggregate_sql, check_stat, metric_named
+from analytics.metric_catalogue import Metric, Threshold, aggregate_sql, check_stat, metric_named
 
 BUCKETS: dict[str, int] = {
     "1m": 60,
@@ -103,10 +104,30 @@ def bucket_count(start: datetime, end: datetime, bucket_seconds: int) -> int:
     return math.ceil((end - start).total_seconds() / bucket_seconds) + 1
 
 
-def compute_timeseries(cur: duckdb.DuckDBPyConnection, query: SeriesQuery) -> dict[str, Any]:
+def threshold_in_force(threshold: Threshold | None, alerting: AlertingConfig | None) -> Threshold | None:
+    """The threshold to draw: the alerting config's value for the same rule when the rule
+    is enabled there (`source` "alerting"), else the seed's (`source` "seed").
+
+    >>> from analytics.alerts.rules import Level
+    >>> from analytics.metric_catalogue import METRICS
+    >>> seed = METRICS["render.renderTime"].threshold
+    >>> levels = {**AlertingConfig().levels, "render.message_time": (Level("warning", 20.0),)}
+    >>> threshold_in_force(seed, AlertingConfig(levels=levels)).value, threshold_in_force(seed, None).value
+    (20.0, 16)
+    """
+    if threshold is None or threshold.rule is None or alerting is None:
+        return threshold
+    value = alerting.level_of(threshold.rule, threshold.severity)
+    return threshold if value is None else replace(threshold, value=value, source="alerting")
+
+
+def compute_timeseries(
+    cur: duckdb.DuckDBPyConnection, query: SeriesQuery, alerting: AlertingConfig | None = None
+) -> dict[str, Any]:
     """The figure per bucket (and per group), as the API answers it.
 
-    Returns a dict with the query echoed back, the threshold to draw, the groups
+    Returns a dict with the query echoed back, the threshold to draw (`alerting`'s when
+    given, see `threshold_in_force`), the groups
     shown (the `MAX_GROUPS` largest by events), and `points`: one
     `{"t", "group", "value", "events"}` per bucket with events, ordered by group then time.
     """
@@ -145,7 +166,7 @@ def compute_timeseries(cur: duckdb.DuckDBPyConnection, query: SeriesQuery) -> di
         for bucket, grp, value, events in rows
         if grp in kept_set and events > 0
     ]
-    threshold = metric.threshold_for(query.stat)
+    threshold = threshold_in_force(metric.threshold_for(query.stat), alerting)
     return {
         "metric": metric.name,
         "label": metric.label,

@@ -16,7 +16,7 @@ def trend_chart(
     threshold: dict[str, Any] | None = None,
     height: int = 300,
 ) -> alt.LayerChart | alt.Chart:
-    """Lines of `value` over `time`, one per `series`, with the seed's threshold as a red rule."""
+    """Lines of `value` over `time`, one per `series`, with the alert threshold as a red rule."""
     y_title = f"{title} ({unit})" if unit else title
     lines = (
         alt.Chart(frame)

@@ -83,6 +83,21 @@ class AlertingConfig:
     email: EmailSettings | None = None
     external_url: str = ""
 
+    def level_of(self, rule_id: str, severity: str | None = None) -> float | None:
+        """The threshold in force for a rule at `severity` (default: its least severe level);
+        None when the rule is disabled or has no such level.
+
+        >>> config = AlertingConfig()
+        >>> config.level_of("memory.peak"), config.level_of("memory.peak", "error")
+        (50.0, 75.0)
+        """
+        if rule_id in self.disabled_rules or rule_id not in self.levels:
+            return None
+        levels = self.levels[rule_id]
+        if severity is None:
+            return levels[0].threshold if levels else None
+        return next((level.threshold for level in levels if level.severity == severity), None)
+
     def rules(self) -> list[AlertRule]:
         """The enabled rules."""
         return [rule for rule in RULES.values() if rule.id not in self.disabled_rules]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from analytics.metric_catalogue import METRICS
-from analytics.timeseries import BUCKETS, compute_timeseries, series_query
+from analytics.timeseries import BUCKETS, compute_timeseries, series_query, threshold_in_force
 from ingest_api.deps import QueryMoment, RuntimeDep
 
 router = APIRouter(tags=["timeseries"])
@@ -40,14 +40,21 @@ async def timeseries(
         group_by=group_by or None,
     )
 
+    alerting = runtime.alerts.system.config if runtime.alerts is not None else None
+
     def run() -> dict[str, Any]:
         with runtime.store.cursor() as cur:
-            return compute_timeseries(cur, query)
+            return compute_timeseries(cur, query, alerting)
 
     return await asyncio.to_thread(run)
 
 
 @router.get("/api/monitoring/widget/timeseries/metrics")
-async def metric_catalogue() -> dict[str, Any]:
+async def metric_catalogue(runtime: RuntimeDep) -> dict[str, Any]:
     """Every metric the time-series and samples endpoints know, with unit, stats and threshold."""
-    return {"metrics": [m.to_dict() for m in METRICS.values()], "buckets": BUCKETS}
+    alerting = runtime.alerts.system.config if runtime.alerts is not None else None
+    metrics = []
+    for metric in METRICS.values():
+        threshold = threshold_in_force(metric.threshold, alerting)
+        metrics.append(metric.to_dict() | {"threshold": None if threshold is None else threshold.to_dict()})
+    return {"metrics": metrics, "buckets": BUCKETS}

@@ -70,7 +70,8 @@ st.altair_chart(
 )
 notes = [f"{len(frame)} points"]
 if threshold:
-    notes.append(f"red line: the seed's alert threshold ({threshold['direction']} {threshold['value']:g})")
+    whose = "the alert threshold in force" if threshold.get("source") == "alerting" else "the seed's target"
+    notes.append(f"red line: {whose} ({threshold['direction']} {threshold['value']:g})")
 if payload.get("omittedGroups"):
     notes.append(f"{payload['omittedGroups']} smaller groups not shown")
 st.caption(" · ".join(notes))

@@ -246,6 +246,16 @@ def test_a_malformed_envelope_is_rejected(body: Any, path: str, says: str) -> No
         assert "persistence, restoration, navigation" in rejection["message"]
 
 
+def test_a_type_key_repeated_with_another_type_says_so_not_unknown_type() -> None:
+    """Regression: {"type": "render", "type": "api"} was answered "unknown type 'api'"."""
+    body = b'{"type": "render", "type": "api", "metric": {"renderTime": 5}}'
+    with pytest.raises(InvalidEvents) as refused:
+        read_body(body, received_us=RECEIVED_US)
+    [rejection] = refused.value.details["rejected"]
+    assert rejection["path"] == "$.type"
+    assert rejection["message"] == "`type` is given more than once ('api' among them): send it once"
+
+
 # --- timestamps ----------------------------------------------------------------------------
 
 

@@ -112,7 +112,7 @@ def test_p95_render_time_per_hour_by_widget_version_matches_numpy(world: Any) ->
         assert got[key][0] == pytest.approx(value, rel=1e-9)
         assert got[key][1] == events
     assert answer["groups"] == ["1.0", "2.0", "3.0"]
-    assert answer["threshold"] == {"value": 16, "direction": "above", "stat": "p95"}
+    assert answer["threshold"] == {"value": 16, "direction": "above", "stat": "p95", "source": "seed"}
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_api_error_rate_per_15_minutes_for_one_customer(world: Any) -> None:
     expected = {_t(b): 100.0 * failed[buckets == b].mean() for b in np.unique(buckets)}
     got = {p["t"]: p["value"] for p in answer["points"]}
     assert got == pytest.approx(expected, rel=1e-9)
-    assert answer["threshold"] == {"value": 1, "direction": "above", "stat": "rate"}
+    assert answer["threshold"] == {"value": 1, "direction": "above", "stat": "rate", "source": "seed"}
 
 
 def test_data_loss_counts_lost_saves_and_lost_navigations_per_day(world: Any) -> None:

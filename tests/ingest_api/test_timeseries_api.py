@@ -82,13 +82,39 @@ def test_metric_catalogue_lists_units_stats_and_thresholds(client: TestClient) -
     metrics = {
         m["name"]: m for m in client.get("/api/monitoring/widget/timeseries/metrics").json()["metrics"]
     }
+    # the alerting config's value (its least severe level), which is the seed's by default
     assert metrics["persistence.successRate"]["threshold"] == {
         "value": 95,
         "direction": "below",
         "stat": "rate",
+        "source": "alerting",
     }
+    # no alert rule watches the persistence error rate: the seed's target
+    assert metrics["persistence.errorRate"]["threshold"]["source"] == "seed"
     assert metrics["render.renderTime"]["stats"] == ["count", "avg", "min", "max", "p50", "p95", "p99"]
     assert metrics["api.errorRate"]["stats"] == ["rate", "count"]
+
+
+def test_the_threshold_drawn_follows_the_alerting_config_and_falls_back_to_the_seed(
+    client: TestClient,
+) -> None:
+    def drawn() -> object:
+        params = {"metric": "render.renderTime", "stat": "p95"}
+        return client.get("/api/monitoring/widget/timeseries", params=params).json()["threshold"]
+
+    assert drawn() == {"value": 16, "direction": "above", "stat": "p95", "source": "alerting"}
+    config = {"thresholds": {"performance": {"renderTime": 24}}}
+    assert client.put("/api/monitoring/alerts/config", json=config).status_code == 200
+    assert drawn() == {"value": 24, "direction": "above", "stat": "p95", "source": "alerting"}
+    memory = client.get("/api/monitoring/widget/timeseries", params={"metric": "memory.usedJSHeapSize"})
+    assert memory.json()["threshold"]["value"] == 75  # the memory.peak rule's error level, as the seed
+    assert (
+        client.put(
+            "/api/monitoring/alerts/config", json={"disabledRules": ["render.message_time"]}
+        ).status_code
+        == 200
+    )
+    assert drawn() == {"value": 16, "direction": "above", "stat": "p95", "source": "seed"}
 
 
 def test_samples_give_every_value_and_a_repeatable_sample_above_the_limit(client: TestClient) -> None:

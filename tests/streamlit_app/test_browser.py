@@ -85,7 +85,8 @@ def test_trends_draws_a_chart_for_the_chosen_figure(dashboard: StreamlitProcess,
     page.locator(".st-key-trend_metric input").click()
     page.keyboard.type("api.errorRate")
     page.get_by_role("option", name="API error rate (api.errorRate)").click()
-    expect(page.get_by_text("red line: the seed's alert threshold (above 1)")).to_be_visible(timeout=30_000)
+    # api.errorRate is watched by the api.error_rate rule: its warning level, 1 %, by default
+    expect(page.get_by_text("red line: the alert threshold in force (above 1)")).to_be_visible(timeout=30_000)
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     expect(chart).to_be_visible()
     expect(chart.locator("canvas, svg").first).to_be_visible()

@@ -178,7 +178,7 @@ def test_trends_charts_the_chosen_figure_and_offers_csv_and_parquet(
     assert not at.exception
     assert _charts(at) == 1
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
-    assert "layer" in spec  # the line plus the seed's 1 % threshold rule
+    assert "layer" in spec  # the line plus the 1 % alert threshold rule
     assert len(at.get("download_button")) == 2
 
 
