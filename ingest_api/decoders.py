@@ -13,6 +13,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -97,7 +98,11 @@ class DecoderPool:
 
 
 def _exit_with_parent(parent_pid: int) -> None:
-    """In a decoder process: exit once the server is gone, even if it was killed (kill -9)."""
+    """In a decoder process: exit once the server is gone, even if it was killed (kill -9).
+
+    A Ctrl-C in the terminal reaches the decoder too; the server's shutdown stops it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent_pid:

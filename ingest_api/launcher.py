@@ -75,8 +75,11 @@ def _up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)  # also when started in the background, where SIGINT is ignored
+    # The servers get sessions of their own, so a Ctrl-C in the terminal reaches only
+    # this process, which then stops each of them once (SIGTERM): a second signal would
+    # make uvicorn abandon its graceful shutdown half way.
     try:
-        api = subprocess.Popen(serve)
+        api = subprocess.Popen(serve, start_new_session=True)
         children.append(api)
         wait_until_ready(f"{api_url}/healthz", timeout_s=60, process=api)
         print(f"API on {api_url}", flush=True)
@@ -85,7 +88,8 @@ def _up(args: argparse.Namespace) -> int:
             print("empty store: loading the demo dataset first", flush=True)
             load_demo(api_url, days=args.demo_days)
         env = {**os.environ, "WIDGET_MONITOR_API_URL": api_url}
-        dash = subprocess.Popen(dashboard_command(api_url, host=args.host, port=args.dashboard_port), env=env)
+        dashboard = dashboard_command(api_url, host=args.host, port=args.dashboard_port)
+        dash = subprocess.Popen(dashboard, env=env, start_new_session=True)
         children.append(dash)
         print(f"dashboard on http://{args.host}:{args.dashboard_port} (Ctrl-C stops both)", flush=True)
         while all(child.poll() is None for child in children):
