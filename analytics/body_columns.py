@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from analytics.columnar import group_by_type, row_event_ids, to_arrow_table
+from analytics.columnar import group_by_type, has_repeated_ids, row_event_ids, row_sent_index, to_arrow_table
 from analytics.intake import Rejection, read_body
 
 
@@ -26,6 +26,7 @@ class DecodedBody:
     event_ids: list[str | None]  # in row order
     rejected: list[Rejection]
     clamped: int
+    sent_index: list[int] | None = None  # each row's place in the body, when an eventId repeats
 
     def table(self) -> pa.Table:
         return pa.ipc.open_stream(self.ipc).read_all()
@@ -51,7 +52,9 @@ def decode_body(body: bytes, *, received_us: int, max_events: int, max_future_sk
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return DecodedBody(sink.getvalue().to_pybytes(), row_event_ids(by_type), intake.rejected, intake.clamped)
+    ids = row_event_ids(by_type)
+    sent = row_sent_index(intake.accepted, by_type) if has_repeated_ids(ids) else None
+    return DecodedBody(sink.getvalue().to_pybytes(), ids, intake.rejected, intake.clamped, sent)
 
 
 def warm_up() -> int:

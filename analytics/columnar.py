@@ -97,6 +97,26 @@ def row_event_ids(by_type: ByType) -> list[str | None]:
     return [event.metric.eventId for pairs in by_type.values() for event, _ in pairs]
 
 
+def row_sent_index(events: Sequence[AcceptedEvent], by_type: ByType) -> list[int]:
+    """For each row of `to_arrow_table(by_type)`, the index its event had in `events` (as sent).
+
+    >>> from analytics.intake import read_body
+    >>> memory = '{"type": "memory", "metric": {"usedJSHeapSize": 1}}'
+    >>> render = '{"type": "render", "metric": {"renderTime": 2}}'
+    >>> events = read_body(f"[{memory}, {render}, {memory}]".encode(), received_us=10**15 * 2).accepted
+    >>> row_sent_index(events, group_by_type(events, 0))
+    [0, 2, 1]
+    """
+    sent = {id(event): index for index, event in enumerate(events)}
+    return [sent[id(event)] for pairs in by_type.values() for event, _ in pairs]
+
+
+def has_repeated_ids(event_ids: Sequence[str | None]) -> bool:
+    """Whether an eventId occurs twice (then which copy is kept depends on the order sent)."""
+    present = [event_id for event_id in event_ids if event_id is not None]
+    return len(set(present)) != len(present)
+
+
 def to_arrow_table(by_type: ByType) -> pa.Table:
     """One Arrow table of `(event, received_us)` pairs grouped by type.
 

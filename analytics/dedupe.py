@@ -35,7 +35,8 @@ class RecentEventIds:
         self.horizon_s = horizon_s
         self.max_ids = max_ids
         self._ids: set[str] = set()
-        self._commits: deque[tuple[int, frozenset[str]]] = deque()  # (stored_us, ids), oldest first
+        # (stored_us, ids) per commit, oldest first; a tuple costs 8 bytes per id, a set ~4x that
+        self._commits: deque[tuple[int, tuple[str, ...]]] = deque()
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._ids
@@ -49,9 +50,9 @@ class RecentEventIds:
 
     def add_many(self, event_ids: Iterable[str], stored_us: int) -> None:
         """Remember ids stored together at `stored_us` (none of them held already)."""
-        added = frozenset(event_ids)
+        added = tuple(event_ids)
         if added:
-            self._ids |= added
+            self._ids.update(added)
             self._commits.append((stored_us, added))
         self._expire(stored_us - int(self.horizon_s * 1_000_000))
 
@@ -59,4 +60,4 @@ class RecentEventIds:
         commits = self._commits
         while commits and (commits[0][0] < oldest_kept_us or len(self._ids) > self.max_ids):
             _, forgotten = commits.popleft()
-            self._ids -= forgotten
+            self._ids.difference_update(forgotten)

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analytics.columnar import group_by_type, row_event_ids, to_arrow_table
+from analytics.columnar import group_by_type, has_repeated_ids, row_event_ids, row_sent_index, to_arrow_table
 from analytics.dedupe import RecentEventIds
 from analytics.intake import AcceptedEvent
 from analytics.table import COLUMNS, create_table_sql
@@ -46,13 +46,16 @@ class IngestBatch:
 
     Either `events` (the writer turns them into columns) or `table` (columns built
     already, in the request or in a decoder process); `event_ids` in both cases, in
-    row order, for the dedupe.
+    row order, for the dedupe. A table's rows are grouped by type; when the batch
+    repeats an eventId, `sent_index` gives each row's place in the body, so that the
+    copy sent first is the one stored.
     """
 
     received_us: int
     event_ids: Sequence[str | None]
     events: Sequence[AcceptedEvent] = ()
     table: pa.Table | None = None
+    sent_index: Sequence[int] | None = None
 
     @classmethod
     def of_events(cls, events: Sequence[AcceptedEvent], received_us: int) -> IngestBatch:
@@ -60,11 +63,21 @@ class IngestBatch:
         if len(events) < PREBUILD_MIN_EVENTS:
             return cls(received_us, [event.metric.eventId for event in events], events)
         by_type = group_by_type(events, received_us)
-        return cls(received_us, row_event_ids(by_type), table=to_arrow_table(by_type))
+        ids = row_event_ids(by_type)
+        sent = row_sent_index(events, by_type) if has_repeated_ids(ids) else None
+        return cls.of_table(to_arrow_table(by_type), ids, received_us, sent)
 
     @classmethod
-    def of_table(cls, table: pa.Table, event_ids: Sequence[str | None], received_us: int) -> IngestBatch:
-        return cls(received_us, event_ids, table=table)
+    def of_table(
+        cls,
+        table: pa.Table,
+        event_ids: Sequence[str | None],
+        received_us: int,
+        sent_index: Sequence[int] | None = None,
+    ) -> IngestBatch:
+        if len(event_ids) != table.num_rows or (sent_index is not None and len(sent_index) != len(event_ids)):
+            raise ValueError(f"{len(event_ids)} eventIds for a table of {table.num_rows} rows")
+        return cls(received_us, event_ids, table=table, sent_index=sent_index)
 
     def __len__(self) -> int:
         return len(self.event_ids)
@@ -170,12 +183,21 @@ class EventStore:
         kept: list[IngestBatch] = []
         recent = self.recent_ids
         for batch in batches:
-            keep = []
-            for event_id in batch.event_ids:
-                new = event_id is None or (event_id not in seen and event_id not in recent)
-                if new and event_id is not None:
+            ids = batch.event_ids
+            keep = [True] * len(ids)
+            rows = (
+                range(len(ids))
+                if batch.sent_index is None
+                else sorted(range(len(ids)), key=batch.sent_index.__getitem__)
+            )
+            for row in rows:  # in the order sent: the first copy of an id is the one kept
+                event_id = ids[row]
+                if event_id is None:
+                    continue
+                if event_id in seen or event_id in recent:
+                    keep[row] = False
+                else:
                     seen.add(event_id)
-                keep.append(new)
             duplicates.append(keep.count(False))
             kept.append(_kept_rows(batch, keep))
         return kept, duplicates, seen
@@ -195,7 +217,12 @@ def _kept_rows(batch: IngestBatch, keep: list[bool]) -> IngestBatch:
         return batch
     ids = [event_id for event_id, k in zip(batch.event_ids, keep, strict=True) if k]
     if batch.table is not None:
-        return IngestBatch.of_table(batch.table.filter(pa.array(keep)), ids, batch.received_us)
+        sent = (
+            None
+            if batch.sent_index is None
+            else [i for i, k in zip(batch.sent_index, keep, strict=True) if k]
+        )
+        return IngestBatch.of_table(batch.table.filter(pa.array(keep)), ids, batch.received_us, sent)
     events = [event for event, k in zip(batch.events, keep, strict=True) if k]
     return IngestBatch(batch.received_us, ids, events)
 

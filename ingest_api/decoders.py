@@ -93,6 +93,7 @@ class DecoderPool:
 
     def _replace_pool(self) -> None:
         broken, self._pool = self._pool, self._new_pool()
+        self._pool.submit(warm_up)  # start the process now, not on the next big body
         if broken is not None:
             broken.shutdown(wait=False, cancel_futures=True)
 

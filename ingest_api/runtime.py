@@ -46,7 +46,14 @@ class Runtime:
         decoders = None
         if settings.decoder_processes > 0:
             decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
-            await decoders.start()
+            try:
+                await decoders.start()
+            except BaseException:
+                await writer.stop()
+                if alerts is not None:
+                    await alerts.stop()
+                store.close()
+                raise
         runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts, decoders)
         if settings.lake_export_interval_s > 0:
             runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))

@@ -44,7 +44,7 @@ async def ingest(request: Request) -> Response:
     decoders = runtime.decoders
     if decoders is not None and decoders.takes(body):
         decoded = await decoders.decode(body, received_us=received_us, **limits)
-        batch = IngestBatch.of_table(decoded.table(), decoded.event_ids, received_us)
+        batch = IngestBatch.of_table(decoded.table(), decoded.event_ids, received_us, decoded.sent_index)
         rejected, clamped = decoded.rejected, decoded.clamped
     else:
         intake = read_body(body, received_us=received_us, **limits)

@@ -19,4 +19,5 @@ async def healthz(runtime: RuntimeDep) -> dict[str, object]:
         "status": "ok",
         "commits": runtime.writer.commits,
         "eventsCommitted": runtime.writer.events_committed,
+        "decoderProcesses": runtime.decoders.pids() if runtime.decoders is not None else [],
     }

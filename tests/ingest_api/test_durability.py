@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -63,10 +64,18 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
             if len(acknowledged) >= 2000:
                 break
         stop.wait(0.01)
+    decoders = httpx.get(f"{server.url}/healthz").json()["decoderProcesses"]
+    assert len(decoders) == 1
     server.kill()  # SIGKILL while requests are in flight
     stop.set()
     for w in workers:
         w.join()
+    # the decoder process notices its parent is gone and exits (it would hold nothing, but
+    # a killed server must not leave processes behind)
+    deadline = time.monotonic() + 10
+    while not all(_exited(pid) for pid in decoders) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_exited(pid) for pid in decoders)
 
     with ServerProcess(data_dir) as restarted:
         stored = _count(restarted)
@@ -78,3 +87,11 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
     assert stored >= len(acknowledged)
     # every acknowledged id is in the store: re-sending all of them stores nothing new
     assert duplicates == len(acknowledged)
+
+
+def _exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie has exited; only its parent's wait() is missing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -358,6 +359,22 @@ def test_a_repeated_event_id_within_one_batch_is_stored_once(client: TestClient)
     assert sorted(r["event_id"] for r in rows(client)) == ["a", "b"]
 
 
+@pytest.mark.parametrize(
+    "filler", [pytest.param(0, id="small-batch"), pytest.param(150, id="batch-of-columns")]
+)
+def test_of_two_events_sharing_an_id_the_one_sent_first_is_stored(client: TestClient, filler: int) -> None:
+    """Regression: a big batch's columns are grouped by type (renders first here, as the
+    first event is a render), and the dedupe kept the render sent third instead of the
+    memory sent second."""
+    batch = [event("render", eventId="first")]
+    batch += [event("memory", eventId="x", usedJSHeapSize=111), event("render", eventId="x", renderTime=9.0)]
+    batch += [event("render", eventId=f"f{n}") for n in range(filler)]
+    body = client.post(URL, json=batch).json()
+    assert (body["stored"], body["duplicates"]) == (2 + filler, 1)
+    [kept] = rows(client, "SELECT type, used_js_heap_size, render_time FROM events WHERE event_id = 'x'")
+    assert kept == {"type": "memory", "used_js_heap_size": 111, "render_time": None}
+
+
 def test_a_retried_batch_is_stored_once_even_when_partly_new(client: TestClient) -> None:
     client.post(URL, json=[event("render", eventId=f"e{i}") for i in range(5)])
     body = client.post(URL, json=[event("render", eventId=f"e{i}") for i in range(3, 8)]).json()
@@ -400,9 +417,10 @@ def test_when_a_decoder_process_dies_its_request_and_the_next_are_still_stored(d
 
 
 def test_requests_on_a_pool_whose_decoder_died_are_all_stored_and_one_new_pool_serves_the_next(
-    data_dir: Path,
+    data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=1, decoder_min_bytes=0)
+    caplog.set_level(logging.WARNING, logger="ingest_api.decoders")
     with TestClient(create_app(settings)) as client:
         decoders = client.app.state.runtime.decoders
         [first_pid] = decoders.pids()
@@ -415,3 +433,5 @@ def test_requests_on_a_pool_whose_decoder_died_are_all_stored_and_one_new_pool_s
         assert client.post(URL, json=[event("render", eventId="after")]).json()["stored"] == 1
         assert len(decoders.pids()) == 1 and decoders.pids() != [first_pid]
         assert stored_count(client) == 6 * 50 + 1
+    # six requests met the broken pool; only the first replaced it
+    assert [r.getMessage() for r in caplog.records].count("a decoder process died; starting a new pool") == 1
