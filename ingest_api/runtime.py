@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics.alerts.config import AlertingConfig
 from analytics.group_commit import GroupCommitWriter
 from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
@@ -43,18 +44,14 @@ class Runtime:
             raise
         writer = GroupCommitWriter(store)
         await writer.start()
-        decoders = None
+        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
         if settings.decoder_processes > 0:
-            decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
+            runtime.decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
             try:
-                await decoders.start()
+                await runtime.decoders.start()
             except BaseException:
-                await writer.stop()
-                if alerts is not None:
-                    await alerts.stop()
-                store.close()
+                await runtime.stop()
                 raise
-        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts, decoders)
         if settings.lake_export_interval_s > 0:
             runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))
         return runtime
@@ -71,6 +68,11 @@ class Runtime:
     def lake_partitions(self) -> list[Partition]:
         with self.store.cursor() as cur:
             return list_partitions(cur, self.lake_dir)
+
+    @property
+    def alerting_config(self) -> AlertingConfig | None:
+        """The alerting config in force (None when this server runs no alerting)."""
+        return self.alerts.system.config if self.alerts is not None else None
 
     def alerts_section(self, customer_id: str | None) -> dict[str, Any]:
         """The summary's `alerts` section: active alerts and their statistics."""

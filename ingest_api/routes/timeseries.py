@@ -40,7 +40,7 @@ async def timeseries(
         group_by=group_by or None,
     )
 
-    alerting = runtime.alerts.system.config if runtime.alerts is not None else None
+    alerting = runtime.alerting_config
 
     def run() -> dict[str, Any]:
         with runtime.store.cursor() as cur:
@@ -52,7 +52,7 @@ async def timeseries(
 @router.get("/api/monitoring/widget/timeseries/metrics")
 async def metric_catalogue(runtime: RuntimeDep) -> dict[str, Any]:
     """Every metric the time-series and samples endpoints know, with unit, stats and threshold."""
-    alerting = runtime.alerts.system.config if runtime.alerts is not None else None
+    alerting = runtime.alerting_config
     metrics = []
     for metric in METRICS.values():
         threshold = threshold_in_force(metric.threshold, alerting)
