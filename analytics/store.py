@@ -163,14 +163,15 @@ class EventStore:
             else:  # some eventId repeats: sort the events out one by one
                 kept, duplicates, new_ids = self._without_duplicates(batches)
                 table = _as_one_table(kept)
-            # `incoming` is read by name in the INSERT (a DuckDB replacement scan), which
-            # costs less than register/unregister on every commit.
-            incoming = table  # noqa: F841
-            # One statement in auto-commit mode is one transaction: all of it is on disk
-            # when execute() returns, or none of it is. One call rather than begin/insert/
-            # commit also means one wait for the GIL instead of three while the event loop
-            # is busy.
-            self._con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
+            if table.num_rows:  # (every event a duplicate: nothing to write)
+                # `incoming` is read by name in the INSERT (a DuckDB replacement scan),
+                # which costs less than register/unregister on every commit.
+                incoming = _without_empty_columns(table)  # noqa: F841
+                # One statement in auto-commit mode is one transaction: all of it is on
+                # disk when execute() returns, or none of it is. One call rather than
+                # begin/insert/commit also means one wait for the GIL instead of three
+                # while the event loop is busy.
+                self._con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
             newest = max((b.received_us for b in batches), default=0)
             self.recent_ids.add_many(new_ids, newest)
             return duplicates
@@ -227,6 +228,21 @@ def _kept_rows(batch: IngestBatch, keep: list[bool]) -> IngestBatch:
     return IngestBatch(batch.received_us, ids, events)
 
 
+def _without_empty_columns(table: pa.Table) -> pa.Table:
+    """The table without its all-null columns, which the INSERT ... BY NAME fills with NULL.
+
+    A commit of single events holds two or three types and so leaves half the columns
+    empty; DuckDB's cost per commit grows with the columns it is handed (~8 % less for a
+    commit of 236 single events measured). Mixed batches fill every column: nothing to drop.
+    """
+    empty = [
+        name
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if column.null_count == len(column)
+    ]
+    return table.drop_columns(empty) if empty else table
+
+
 def _as_one_table(batches: Sequence[IngestBatch]) -> pa.Table:
     """All events of the batches as one table, reusing the columns that requests built."""
     tables = [batch.table for batch in batches if batch.table is not None]
@@ -237,4 +253,9 @@ def _as_one_table(batches: Sequence[IngestBatch]) -> pa.Table:
                 by_type[event.type].append((event, batch.received_us))
     if by_type or not tables:
         tables.append(to_arrow_table(by_type))
-    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    if len(tables) == 1:
+        return tables[0]
+    # One record batch rather than one per request: DuckDB scans Arrow batches in
+    # parallel, and on a busy 2-core machine splitting a commit across its threads
+    # cost more CPU than the copy (medians of 7 paired runs: ~5 % more events/s).
+    return pa.concat_tables(tables).combine_chunks()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from analytics.intake import read_body
@@ -107,3 +108,30 @@ def test_a_retried_big_batch_stores_exactly_its_new_events_with_their_own_values
     }
     assert _stored_mixed(store) == expected
     assert store.count() == 300
+
+
+def test_a_commit_of_nothing_but_duplicates_writes_nothing_and_the_next_commit_works(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", "b")])
+    assert store.append([_batch("a"), _batch("b", "a")]) == [1, 2]
+    assert store.append([_batch("c")]) == [0]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
+
+
+def test_a_commit_of_one_type_leaves_every_other_column_null(data_dir: Path) -> None:
+    """A commit of render events only hands DuckDB its non-empty columns; the others must
+    still be there, as NULL, and the required ones filled."""
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", render_time=7.5)])
+    with store.cursor() as cur:
+        result = cur.execute("SELECT * FROM events")
+        row = dict(zip([d[0] for d in result.description], result.fetchone() or (), strict=True))
+    filled = {name for name, value in row.items() if value is not None}
+    assert filled == {"event_id", "type", "ts", "received_at", "ts_clamped", "render_time"}
+    assert (row["event_id"], row["type"], row["render_time"], row["ts_clamped"]) == (
+        "a",
+        "render",
+        7.5,
+        False,
+    )
+    assert (row["received_at"] - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) == RECEIVED_US

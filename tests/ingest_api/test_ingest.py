@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -336,6 +337,16 @@ def test_cors_headers_are_on_post_and_get(client: TestClient) -> None:
     assert got.headers["access-control-allow-origin"] in ("*", "https://shop.example")
 
 
+def test_a_get_without_origin_still_says_it_varies_by_origin(client: TestClient) -> None:
+    """A shared cache must not hand a browser (with Origin) a copy stored for a script
+    (without), which lacks the CORS headers; POSTs are not cached, so they skip CORS."""
+    got = client.get(URL)
+    assert "origin" in got.headers["vary"].lower()
+    assert "access-control-allow-origin" not in got.headers
+    posted = client.post(URL, json=event("render"))
+    assert posted.status_code == 200 and "access-control-allow-origin" not in posted.headers
+
+
 # --- idempotency ---------------------------------------------------------------------------
 
 
@@ -435,3 +446,20 @@ def test_requests_on_a_pool_whose_decoder_died_are_all_stored_and_one_new_pool_s
         assert stored_count(client) == 6 * 50 + 1
     # six requests met the broken pool; only the first replaced it
     assert [r.getMessage() for r in caplog.records].count("a decoder process died; starting a new pool") == 1
+
+
+def test_a_batch_near_the_body_limit_crosses_to_the_decoder_whole_and_is_stored(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=1, decoder_min_bytes=0)
+    padding = "x" * 700  # ~0.9 KiB per event: 1000 events come close to the 1 MiB limit
+    batch = [event("persistence", eventId=f"big-{k}", errorMessage=padding) for k in range(1000)]
+    body = json.dumps(batch).encode()
+    assert 0.8 * MIB < len(body) <= MIB
+    with TestClient(create_app(settings)) as client:
+        pool = client.app.state.runtime.decoders._pool
+        pipes = [pool._call_queue._writer, pool._result_queue._writer]
+        # the whole body fits in the pipe, rather than crossing 64 KiB at a time
+        assert all(fcntl.fcntl(p.fileno(), fcntl.F_GETPIPE_SZ) >= len(body) for p in pipes)
+        answer = client.post(URL, content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 200 and answer.json()["stored"] == 1000
+        stored = rows(client, "SELECT count(*) AS n, min(length(error_message)) AS shortest FROM events")
+        assert stored == [{"n": 1000, "shortest": 700}]
