@@ -27,7 +27,11 @@ DB_FILENAME = "widget-monitor.duckdb"
 # At its default of 16 MB a steady stream of events rewrites the same half-full row
 # group at every checkpoint; 64 MB measured a third less CPU per stored event, and a
 # restart after a crash replays at most this much WAL.
-CHECKPOINT_THRESHOLD = "64MB"
+CHECKPOINT_BYTES = 64 * 1024 * 1024
+
+# `append_now` leaves to `append` a commit that would bring the WAL this close to a
+# checkpoint (a group of single events adds well under 1 MB).
+_CHECKPOINT_MARGIN = 4 * 1024 * 1024
 
 
 # A request with at least this many events turns them into columns itself (on the
@@ -98,6 +102,7 @@ class EventStore:
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path, dedupe_horizon_s: float):
         self._con = connection
         self.path = path
+        self._wal_path = path.with_name(path.name + ".wal")
         self._write_lock = threading.Lock()
         self.recent_ids = RecentEventIds(horizon_s=dedupe_horizon_s)
 
@@ -114,7 +119,7 @@ class EventStore:
         path = directory / DB_FILENAME
         con = duckdb.connect(str(path))
         con.execute("SET GLOBAL TimeZone = 'UTC'")
-        con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+        con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_BYTES}B'")
         if memory_limit:
             con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
         con.execute(create_table_sql())
@@ -155,26 +160,52 @@ class EventStore:
         appears earlier in the same commit, is counted as a duplicate and not stored again.
         """
         with self._write_lock:
-            ids = [event_id for batch in batches for event_id in batch.event_ids if event_id is not None]
-            new_ids = set(ids)
-            if len(new_ids) == len(ids) and self.recent_ids.isdisjoint(new_ids):
-                duplicates = [0] * len(batches)
-                table = _as_one_table(batches)
-            else:  # some eventId repeats: sort the events out one by one
-                kept, duplicates, new_ids = self._without_duplicates(batches)
-                table = _as_one_table(kept)
-            if table.num_rows:  # (every event a duplicate: nothing to write)
-                # `incoming` is read by name in the INSERT (a DuckDB replacement scan),
-                # which costs less than register/unregister on every commit.
-                incoming = _without_empty_columns(table)  # noqa: F841
-                # One statement in auto-commit mode is one transaction: all of it is on
-                # disk when execute() returns, or none of it is. One call rather than
-                # begin/insert/commit also means one wait for the GIL instead of three
-                # while the event loop is busy.
-                self._con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
-            newest = max((b.received_us for b in batches), default=0)
-            self.recent_ids.add_many(new_ids, newest)
-            return duplicates
+            return self._append(batches)
+
+    def append_now(self, batches: Sequence[IngestBatch]) -> list[int] | None:
+        """`append`, if it can start at once and will not checkpoint; otherwise None.
+
+        For a caller that must not wait long (the event loop): None when another
+        thread holds the store, or when the WAL is close enough to its checkpoint
+        threshold that this commit may compress it into the file (hundreds of ms).
+        """
+        if self._wal_bytes() + _CHECKPOINT_MARGIN >= CHECKPOINT_BYTES:
+            return None
+        if not self._write_lock.acquire(blocking=False):
+            return None
+        try:
+            return self._append(batches)
+        finally:
+            self._write_lock.release()
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self._wal_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _append(self, batches: Sequence[IngestBatch]) -> list[int]:
+        """`append` with the write lock held."""
+        ids = [event_id for batch in batches for event_id in batch.event_ids if event_id is not None]
+        new_ids = set(ids)
+        if len(new_ids) == len(ids) and self.recent_ids.isdisjoint(new_ids):
+            duplicates = [0] * len(batches)
+            table = _as_one_table(batches)
+        else:  # some eventId repeats: sort the events out one by one
+            kept, duplicates, new_ids = self._without_duplicates(batches)
+            table = _as_one_table(kept)
+        if table.num_rows:  # (every event a duplicate: nothing to write)
+            # `incoming` is read by name in the INSERT (a DuckDB replacement scan),
+            # which costs less than register/unregister on every commit.
+            incoming = _without_empty_columns(table)  # noqa: F841
+            # One statement in auto-commit mode is one transaction: all of it is on
+            # disk when execute() returns, or none of it is. One call rather than
+            # begin/insert/commit also means one wait for the GIL instead of three
+            # while the event loop is busy.
+            self._con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
+        newest = max((b.received_us for b in batches), default=0)
+        self.recent_ids.add_many(new_ids, newest)
+        return duplicates
 
     def _without_duplicates(
         self, batches: Sequence[IngestBatch]

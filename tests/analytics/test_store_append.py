@@ -7,6 +7,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+import analytics.store as store_module
 from analytics.intake import read_body
 from analytics.store import EventStore, IngestBatch
 
@@ -135,3 +138,31 @@ def test_a_commit_of_one_type_leaves_every_other_column_null(data_dir: Path) -> 
         False,
     )
     assert (row["received_at"] - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) == RECEIVED_US
+
+
+def test_append_now_declines_while_another_thread_holds_the_store(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    store._write_lock.acquire()
+    try:
+        assert store.append_now([_batch("a")]) is None
+    finally:
+        store._write_lock.release()
+    assert store.append_now([_batch("a")]) == [0]
+    assert _stored(store) == [("a", 5.0)]
+
+
+def test_append_now_declines_a_commit_that_may_checkpoint(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that brings the WAL to the checkpoint threshold compresses it into the file
+    (hundreds of ms at 64 MB): not for the event loop. Here the threshold sits just above
+    the margin, so any WAL at all is too close."""
+    store = EventStore.open(data_dir)
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", store_module._CHECKPOINT_MARGIN + 1)
+    store.checkpoint()  # the CREATE TABLE's WAL folded into the file: an empty WAL
+    assert store.append_now([_batch("a")]) == [0]
+    assert store.append_now([_batch("b")]) is None  # the first commit wrote one
+    assert store.append([_batch("b")]) == [0]
+    store.checkpoint()  # the WAL is folded into the file and emptied
+    assert store.append_now([_batch("c")]) == [0]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
