@@ -29,8 +29,11 @@ DB_FILENAME = "widget-monitor.duckdb"
 # restart after a crash replays at most this much WAL.
 CHECKPOINT_BYTES = 64 * 1024 * 1024
 
-# `append_now` leaves to `append` a commit that would bring the WAL this close to a
-# checkpoint (a group of single events adds well under 1 MB).
+# `append_now` leaves to `append` a commit once the WAL is this close to the checkpoint
+# threshold. DuckDB decides to checkpoint from the WAL's size before a commit plus an
+# estimate of the new rows that leaves string contents out: under 1 MB for the groups of
+# fewer than 1000 events that come here (their WAL may be bigger; the next commit then
+# checkpoints, on the writer's thread).
 _CHECKPOINT_MARGIN = 4 * 1024 * 1024
 
 

@@ -42,7 +42,10 @@ class Runtime:
         except BaseException:
             store.close()
             raise
-        writer = GroupCommitWriter(store)
+        inline = settings.inline_commit_max_events
+        writer = (
+            GroupCommitWriter(store) if inline is None else GroupCommitWriter(store, inline_max_events=inline)
+        )
         await writer.start()
         runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
         if settings.decoder_processes > 0:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # Batches of at least this size are read by decoder processes (0 processes: in place).
     decoder_processes: int = Field(1, ge=0, le=64)
     decoder_min_bytes: int = Field(32_768, ge=0)
+    # Groups of fewer events are committed on the event loop (0: always on the writer's
+    # thread; unset: analytics.group_commit.INLINE_MAX_EVENTS).
+    inline_commit_max_events: int | None = Field(None, ge=0)
     duckdb_memory_limit: str | None = None
     cors_origins: list[str] = ["*"]
     lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")

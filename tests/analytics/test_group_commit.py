@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +130,68 @@ def test_a_small_commit_behind_a_busy_store_does_not_stall_the_event_loop(data_d
     """Small groups are committed on the event loop, but never by waiting there for the
     store: the loop keeps answering (here: ticking) and the commit follows on its thread."""
     store = EventStore.open(data_dir)
-    ticks, duplicates = asyncio.run(_ticks_while_the_store_is_held(store))
-    assert ticks >= 15  # ~30 if the loop ran freely; 0-1 had it blocked on the lock
+    outcome: list[tuple[int, list[int]]] = []
+    runner = threading.Thread(
+        target=lambda: outcome.append(asyncio.run(_ticks_while_the_store_is_held(store)))
+    )
+    runner.start()
+    runner.join(timeout=10)
+    if runner.is_alive():  # the loop blocked on the lock it was to release itself
+        store._write_lock.release()
+        runner.join(timeout=10)
+        pytest.fail("the event loop waited for the store's lock")
+    [(ticks, duplicates)] = outcome
+    assert ticks >= 15  # ~30 if the loop ran freely
     assert duplicates == [0] and store.count() == 1
+
+
+def _commit_threads(store: EventStore, monkeypatch: pytest.MonkeyPatch, delay_s: float = 0.0) -> list[int]:
+    """Record the thread of every commit of `store` (each made to last at least `delay_s`)."""
+    threads: list[int] = []
+    append = store._append
+
+    def recorded(batches: list[IngestBatch]) -> list[int]:
+        threads.append(threading.get_ident())
+        time.sleep(delay_s)
+        return append(batches)
+
+    monkeypatch.setattr(store, "_append", recorded)
+    return threads
+
+
+async def _one_group_at_a_time(writer: GroupCommitWriter, groups: list[list[IngestBatch]]) -> int:
+    """Each group written at once and committed before the next; returns the loop's thread."""
+    await writer.start()
+    for group in groups:
+        await asyncio.gather(*(writer.write(batch) for batch in group))
+    await writer.stop()
+    return threading.get_ident()
+
+
+def test_small_groups_are_committed_on_the_event_loop_and_big_ones_on_the_writer_thread(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore.open(data_dir)
+    threads = _commit_threads(store, monkeypatch)
+    writer = GroupCommitWriter(store, gather_ms=0, inline_max_events=3)
+    small, big = [_batch("s1"), _batch("s2")], [_batch(f"b{n}") for n in range(3)]
+    loop_thread = asyncio.run(_one_group_at_a_time(writer, [small, big]))
+    assert threads[0] == loop_thread
+    assert threads[1] != loop_thread
+    assert store.count() == 5
+
+
+def test_small_commits_go_back_to_the_thread_while_the_disk_is_slow(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits that take 30 ms (a slow fsync) would stall the event loop as long: after a
+    few, the moving average is over 10 ms and small groups are committed on the thread."""
+    store = EventStore.open(data_dir)
+    threads = _commit_threads(store, monkeypatch, delay_s=0.03)
+    writer = GroupCommitWriter(store, gather_ms=0)
+    loop_thread = asyncio.run(_one_group_at_a_time(writer, [[_batch(f"e{n}")] for n in range(6)]))
+    on_loop = [thread == loop_thread for thread in threads]
+    # 0.2 of each >= 30 ms commit goes into the average: >= 6 ms after the first, >= 10.8 ms
+    # after the second (sooner on a busy machine, where a commit takes longer still)
+    assert on_loop[0] and on_loop == sorted(on_loop, reverse=True) and on_loop.count(True) <= 2
+    assert store.count() == 6
