@@ -3,7 +3,8 @@
 The document follows the seed's `AlertingConfig` (`enabled`, `checkIntervalMs`,
 `thresholds: {persistence: {successRate: 97, ...}}`, `channels: ['console', 'webhook']`)
 and adds what a running service needs: the evaluation window, minimum samples,
-auto-resolve, per-customer scopes, the baseline to compare with, and channel settings.
+auto-resolve, per-customer scopes, the baseline to compare with, and channel settings
+(read by `channel_settings`).
 
 A threshold is a number (it moves the rule's least severe level) or an object by
 severity (`{"error": 95, "critical": 90}`, which replaces the levels). A threshold that
@@ -13,7 +14,6 @@ can never fire, or never resolve, is refused with the reason.
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +21,14 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
+from analytics.alerts.channel_settings import (
+    EmailSettings,
+    WebhookSettings,
+    read_channels,
+    read_email,
+    read_webhook,
+)
+from analytics.alerts.config_values import boolean, choice, integer, mapping, no_unknown, number, string
 from analytics.alerts.rules import (
     RULES,
     SEVERITIES,
@@ -31,33 +39,6 @@ from analytics.alerts.rules import (
 from analytics.errors import InvalidConfig
 
 BaselineSource = Literal["auto", "captured", "rolling"]
-CHANNELS = ("console", "webhook", "email")
-MASK = "********"  # what GET shows instead of a password
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookSettings:
-    """Where and how to POST Alertmanager-style notifications."""
-
-    url: str
-    timeout_ms: int = 5_000
-    max_attempts: int = 5
-    backoff_ms: int = 500
-
-
-@dataclass(frozen=True, slots=True)
-class EmailSettings:
-    """An SMTP server and who gets the mail."""
-
-    host: str
-    sender: str
-    recipients: tuple[str, ...]
-    port: int = 25
-    username: str | None = None
-    password: str | None = None
-    starttls: bool = False
-    ssl: bool = False
-    timeout_ms: int = 10_000
 
 
 def _default_levels() -> dict[str, tuple[Level, ...]]:
@@ -112,29 +93,8 @@ class AlertingConfig:
                 levels[0].threshold if len(levels) == 1 else {lv.severity: lv.threshold for lv in levels}
             )
             thresholds.setdefault(group, {})[key] = value
-        email = None
-        if self.email is not None:
-            e = self.email
-            email = {
-                "host": e.host,
-                "port": e.port,
-                "from": e.sender,
-                "to": list(e.recipients),
-                "username": e.username,
-                "password": e.password if reveal_secrets or not e.password else MASK,
-                "starttls": e.starttls,
-                "ssl": e.ssl,
-                "timeoutMs": e.timeout_ms,
-            }
-        webhook = None
-        if self.webhook is not None:
-            w = self.webhook
-            webhook = {
-                "url": w.url,
-                "timeoutMs": w.timeout_ms,
-                "maxAttempts": w.max_attempts,
-                "backoffMs": w.backoff_ms,
-            }
+        email = None if self.email is None else self.email.to_dict(reveal_secrets=reveal_secrets)
+        webhook = None if self.webhook is None else self.webhook.to_dict()
         return {
             "enabled": self.enabled,
             "checkIntervalMs": self.check_interval_ms,
@@ -186,28 +146,28 @@ def parse_config(raw: Any, *, current: AlertingConfig | None = None) -> Alerting
     ...
     analytics.errors.InvalidConfig: minSamples: must be an integer from 1 to 1000000, got 0
     """
-    doc = _mapping(raw, "config")
-    _no_unknown(doc, _TOP_KEYS, "")
+    doc = mapping(raw, "config")
+    no_unknown(doc, _TOP_KEYS, "")
     base = AlertingConfig()
     levels = _thresholds(doc.get("thresholds", {}))
     config = replace(
         base,
-        enabled=_bool(doc, "enabled", base.enabled),
-        check_interval_ms=_int(doc, "checkIntervalMs", base.check_interval_ms, 1_000, 86_400_000),
-        window_ms=_int(doc, "windowMs", base.window_ms, 1_000, 86_400_000),
-        min_samples=_int(doc, "minSamples", base.min_samples, 1, 1_000_000),
-        auto_resolve_after_checks=_int(
+        enabled=boolean(doc, "enabled", base.enabled),
+        check_interval_ms=integer(doc, "checkIntervalMs", base.check_interval_ms, 1_000, 86_400_000),
+        window_ms=integer(doc, "windowMs", base.window_ms, 1_000, 86_400_000),
+        min_samples=integer(doc, "minSamples", base.min_samples, 1, 1_000_000),
+        auto_resolve_after_checks=integer(
             doc, "autoResolveAfterChecks", base.auto_resolve_after_checks, 1, 10_000
         ),
-        per_customer=_bool(doc, "perCustomer", base.per_customer),
-        baseline=_choice(doc, "baseline", base.baseline, ("auto", "captured", "rolling")),
-        history_limit=_int(doc, "historyLimit", base.history_limit, 10, 1_000_000),
+        per_customer=boolean(doc, "perCustomer", base.per_customer),
+        baseline=choice(doc, "baseline", base.baseline, ("auto", "captured", "rolling")),
+        history_limit=integer(doc, "historyLimit", base.history_limit, 10, 1_000_000),
         levels=levels,
         disabled_rules=_disabled(doc.get("disabledRules", [])),
-        channels=_channels(doc, base.channels),
-        webhook=_webhook(doc.get("webhook")),
-        email=_email(doc.get("email"), current.email if current else None),
-        external_url=_str(doc, "externalUrl", "", allow_empty=True),
+        channels=read_channels(doc, base.channels),
+        webhook=read_webhook(doc.get("webhook")),
+        email=read_email(doc.get("email"), current.email if current else None),
+        external_url=string(doc, "externalUrl", "", allow_empty=True),
     )
     _check_channels(config)
     return config
@@ -235,11 +195,11 @@ def _check_channels(config: AlertingConfig) -> None:
 
 
 def _thresholds(raw: Any) -> dict[str, tuple[Level, ...]]:
-    groups = _mapping(raw, "thresholds")
+    groups = mapping(raw, "thresholds")
     levels = _default_levels()
     known = sorted(f"{g}.{k}" for g, k in _BY_KEY)
     for group, entries in groups.items():
-        for key, value in _mapping(entries, f"thresholds.{group}").items():
+        for key, value in mapping(entries, f"thresholds.{group}").items():
             path = f"thresholds.{group}.{key}"
             rules = _BY_KEY.get((group, key))
             if rules is None:
@@ -257,10 +217,10 @@ def _levels(rule: AlertRule, value: Any, path: str) -> tuple[Level, ...]:
         for severity, threshold in value.items():
             if severity not in SEVERITIES:
                 raise InvalidConfig(f"{path}.{severity}: severity must be one of {', '.join(SEVERITIES)}")
-            out.append(Level(severity, _number(threshold, f"{path}.{severity}")))
+            out.append(Level(severity, number(threshold, f"{path}.{severity}")))
         levels = tuple(sorted(out, key=lambda level: SEVERITY_RANK[level.severity]))
     else:
-        first = Level(rule.levels[0].severity, _number(value, path))
+        first = Level(rule.levels[0].severity, number(value, path))
         levels = (first, *rule.levels[1:])
     for level in levels:
         _check_reachable(rule, level, f"{path}.{level.severity}" if isinstance(value, Mapping) else path)
@@ -321,113 +281,3 @@ def _disabled(raw: Any) -> frozenset[str]:
     if unknown:
         raise InvalidConfig(f"disabledRules: unknown rule {unknown[0]!r}; known: {', '.join(RULES)}")
     return frozenset(raw)
-
-
-def _channels(doc: Mapping[str, Any], default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = doc.get("channels", list(default))
-    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-        raise InvalidConfig("channels: must be a list such as ['console', 'webhook']")
-    names = ["console" if x == "log" else x for x in raw]
-    for name in names:
-        if name not in CHANNELS:
-            raise InvalidConfig(f"channels: unknown channel {name!r}; known: {', '.join(CHANNELS)}")
-    return tuple(dict.fromkeys(names))
-
-
-def _webhook(raw: Any) -> WebhookSettings | None:
-    if raw is None:
-        return None
-    doc = _mapping(raw, "webhook")
-    _no_unknown(doc, {"url", "timeoutMs", "maxAttempts", "backoffMs"}, "webhook.")
-    url = _str(doc, "url", None, prefix="webhook.")
-    if not url.startswith(("http://", "https://")):
-        raise InvalidConfig(f"webhook.url: must start with http:// or https://, got {url!r}")
-    return WebhookSettings(
-        url=url,
-        timeout_ms=_int(doc, "timeoutMs", 5_000, 100, 120_000, prefix="webhook."),
-        max_attempts=_int(doc, "maxAttempts", 5, 1, 20, prefix="webhook."),
-        backoff_ms=_int(doc, "backoffMs", 500, 0, 600_000, prefix="webhook."),
-    )
-
-
-def _email(raw: Any, current: EmailSettings | None) -> EmailSettings | None:
-    if raw is None:
-        return None
-    doc = _mapping(raw, "email")
-    keys = {"host", "port", "from", "to", "username", "password", "starttls", "ssl", "timeoutMs"}
-    _no_unknown(doc, keys, "email.")
-    recipients = doc.get("to")
-    if isinstance(recipients, str):
-        recipients = [recipients]
-    if not isinstance(recipients, list) or not recipients or not all("@" in str(r) for r in recipients):
-        raise InvalidConfig("email.to: must be a list of one or more e-mail addresses")
-    sender = _str(doc, "from", None, prefix="email.")
-    if "@" not in sender:
-        raise InvalidConfig(f"email.from: not an e-mail address: {sender!r}")
-    password = doc.get("password")
-    if password == MASK:
-        password = current.password if current else None
-    if password is not None and not isinstance(password, str):
-        raise InvalidConfig("email.password: must be a string")
-    username = doc.get("username")
-    if username is not None and not isinstance(username, str):
-        raise InvalidConfig("email.username: must be a string")
-    return EmailSettings(
-        host=_str(doc, "host", None, prefix="email."),
-        sender=sender,
-        recipients=tuple(str(r) for r in recipients),
-        port=_int(doc, "port", 25, 1, 65_535, prefix="email."),
-        username=username,
-        password=password,
-        starttls=_bool(doc, "starttls", False, prefix="email."),
-        ssl=_bool(doc, "ssl", False, prefix="email."),
-        timeout_ms=_int(doc, "timeoutMs", 10_000, 100, 120_000, prefix="email."),
-    )
-
-
-def _mapping(raw: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise InvalidConfig(f"{path}: must be an object, got {type(raw).__name__}")
-    return raw
-
-
-def _no_unknown(doc: Mapping[str, Any], known: set[str], prefix: str) -> None:
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise InvalidConfig(f"{prefix}{unknown[0]}: unknown setting; known: {', '.join(sorted(known))}")
-
-
-def _number(raw: Any, path: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise InvalidConfig(f"{path}: must be a finite number, got {raw!r}")
-    return float(raw)
-
-
-def _int(doc: Mapping[str, Any], key: str, default: int, low: int, high: int, *, prefix: str = "") -> int:
-    raw = doc.get(key, default)
-    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-        raise InvalidConfig(f"{prefix}{key}: must be an integer from {low} to {high}, got {raw!r}")
-    return raw
-
-
-def _bool(doc: Mapping[str, Any], key: str, default: bool, *, prefix: str = "") -> bool:
-    raw = doc.get(key, default)
-    if not isinstance(raw, bool):
-        raise InvalidConfig(f"{prefix}{key}: must be true or false, got {raw!r}")
-    return raw
-
-
-def _str(
-    doc: Mapping[str, Any], key: str, default: str | None, *, prefix: str = "", allow_empty: bool = False
-) -> str:
-    raw = doc.get(key, default)
-    if not isinstance(raw, str) or (not raw and not allow_empty):
-        raise InvalidConfig(f"{prefix}{key}: must be a non-empty string, got {raw!r}")
-    return raw
-
-
-def _choice(doc: Mapping[str, Any], key: str, default: Any, choices: tuple[str, ...]) -> Any:
-    raw = doc.get(key, default)
-    if raw not in choices:
-        raise InvalidConfig(f"{key}: must be one of {', '.join(choices)}, got {raw!r}")
-    return raw

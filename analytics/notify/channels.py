@@ -14,7 +14,7 @@ from typing import Protocol
 import httpx
 
 from analytics.alerts.alert import Notification
-from analytics.alerts.config import EmailSettings, WebhookSettings
+from analytics.alerts.channel_settings import EmailSettings, WebhookSettings
 from analytics.notify.payload import alertmanager_payload
 
 log = logging.getLogger("widget_monitor.alerts")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from analytics.alerts.config import MASK, AlertingConfig, load_config_file, parse_config
+from analytics.alerts.channel_settings import MASK
+from analytics.alerts.config import AlertingConfig, load_config_file, parse_config
 from analytics.alerts.rules import Level
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import InvalidConfig

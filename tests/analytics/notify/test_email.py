@@ -10,7 +10,8 @@ from email.message import EmailMessage
 import pytest
 
 from analytics.alerts.alert import Notification
-from analytics.alerts.config import EmailSettings, parse_config
+from analytics.alerts.channel_settings import EmailSettings
+from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
 from analytics.notify.channels import DeliveryFailed, EmailChannel
 from analytics.notify.dispatch import Dispatcher, channels_for

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from analytics.alerts.config import WebhookSettings, parse_config
+from analytics.alerts.channel_settings import WebhookSettings
+from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
 from analytics.notify.channels import DeliveryFailed, WebhookChannel
 from analytics.notify.dispatch import Dispatcher, channels_for
