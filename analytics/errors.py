@@ -19,6 +19,10 @@ class MonitorError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, **self.details}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer."""
+        return {}
+
 
 class BadRequest(MonitorError):
     """The request cannot be read at all: empty body, malformed JSON, bad query parameter."""
@@ -74,6 +78,21 @@ class StoreUnavailable(MonitorError):
 
     status = 503
     code = "store_unavailable"
+
+
+class Overloaded(MonitorError):
+    """More is waiting to be stored than the server takes on; nothing of this request was
+    stored: send it again after `retry_after_s` seconds (the `Retry-After` header)."""
+
+    status = 503
+    code = "overloaded"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class Conflict(MonitorError):

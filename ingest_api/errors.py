@@ -12,7 +12,7 @@ from analytics.errors import MonitorError
 
 async def monitor_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MonitorError)
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=exc.headers())
 
 
 async def invalid_parameters_handler(request: Request, exc: Exception) -> JSONResponse:

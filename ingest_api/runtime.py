@@ -13,6 +13,7 @@ from analytics.group_commit import GroupCommitWriter
 from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
 from ingest_api.alerting import AlertService
+from ingest_api.backlog import IngestBacklog
 from ingest_api.decoders import DecoderPool
 from ingest_api.periodic import cancel_all, run_every
 from ingest_api.settings import Settings
@@ -24,6 +25,7 @@ class Runtime:
     settings: Settings
     store: EventStore
     writer: GroupCommitWriter
+    backlog: IngestBacklog
     summary_cache: SummaryCache = field(default_factory=SummaryCache)
     alerts: AlertService | None = None
     decoders: DecoderPool | None = None
@@ -47,7 +49,8 @@ class Runtime:
             GroupCommitWriter(store) if inline is None else GroupCommitWriter(store, inline_max_events=inline)
         )
         await writer.start()
-        runtime = cls(settings, store, writer, SummaryCache(settings.summary_cache_seconds), alerts)
+        backlog = IngestBacklog(settings.max_backlog_bytes)
+        runtime = cls(settings, store, writer, backlog, SummaryCache(settings.summary_cache_seconds), alerts)
         if settings.decoder_processes > 0:
             runtime.decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
             try:

@@ -28,14 +28,27 @@ _encode = msgspec.json.Encoder().encode
         413: {"description": "Body over 1 MiB or batch over 1000 events"},
         415: {"description": "Neither application/json nor text/plain"},
         422: {"description": "No event in the body is valid; `rejected` says why"},
+        503: {"description": "Overloaded or the store failed: nothing stored; retry (after `Retry-After`)"},
     },
 )
 async def ingest(request: Request) -> Response:
     """Record one widget event, or a JSON array of up to 1000 events."""
     runtime: Runtime = request.app.state.runtime
-    settings = runtime.settings
+    limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
-    body = await _read_body(request, settings.max_body_bytes)
+    declared = _declared_length(request, limit)
+    # Admitted by its Content-Length before the body is read; a chunked body once read.
+    body = None if declared is not None else await _read_chunked(request, limit)
+    size = declared if body is None else len(body)
+    runtime.backlog.admit(size)
+    try:
+        return await _store(runtime, body if body is not None else await request.body())
+    finally:
+        runtime.backlog.release(size)
+
+
+async def _store(runtime: Runtime, body: bytes) -> Response:
+    settings = runtime.settings
     received_us = time.time_ns() // 1000
     limits = {
         "max_events": settings.max_batch_events,
@@ -83,16 +96,21 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+def _declared_length(request: Request, limit: int) -> int | None:
+    """The body's Content-Length (None when chunked); 413 before reading one over `limit`."""
     declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            declared_size = int(declared)
-        except ValueError as exc:
-            raise BadRequest("Content-Length is not a number") from exc
-        if declared_size > limit:
-            raise PayloadTooLarge(f"body of {declared_size} bytes is over the limit of {limit}")
-        return await request.body()
+    if declared is None:
+        return None
+    try:
+        size = int(declared)
+    except ValueError as exc:
+        raise BadRequest("Content-Length is not a number") from exc
+    if size > limit:
+        raise PayloadTooLarge(f"body of {size} bytes is over the limit of {limit}")
+    return size
+
+
+async def _read_chunked(request: Request, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

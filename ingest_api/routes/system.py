@@ -20,4 +20,6 @@ async def healthz(runtime: RuntimeDep) -> dict[str, object]:
         "commits": runtime.writer.commits,
         "eventsCommitted": runtime.writer.events_committed,
         "decoderProcesses": runtime.decoders.pids() if runtime.decoders is not None else [],
+        "backlogBytes": runtime.backlog.bytes,
+        "refusedOverloaded": runtime.backlog.refused,
     }

@@ -1,0 +1,62 @@
+"""Admission of ingest requests: past the backlog limit a request is refused with 503 and
+Retry-After, nothing of it stored, and the requests already admitted are stored."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from analytics.errors import Overloaded
+from ingest_api.backlog import IngestBacklog
+from ingest_api.main import create_app
+from ingest_api.settings import Settings
+from tests.support.events import event
+
+URL = "/api/monitoring/widget"
+
+
+def test_the_backlog_admits_up_to_its_limit_and_takes_more_once_released() -> None:
+    backlog = IngestBacklog(max_bytes=100)
+    backlog.admit(60)
+    backlog.admit(40)
+    with pytest.raises(Overloaded, match="100 bytes of events waiting"):
+        backlog.admit(1)
+    assert (backlog.bytes, backlog.refused) == (100, 1)
+    backlog.release(40)
+    backlog.admit(1)
+    assert backlog.bytes == 61
+
+
+def test_a_request_is_admitted_when_nothing_waits_however_big() -> None:
+    backlog = IngestBacklog(max_bytes=100)
+    backlog.admit(500)
+    assert backlog.bytes == 500
+
+
+def test_past_the_backlog_a_request_gets_503_with_retry_after_and_nothing_is_stored(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=0, max_backlog_bytes=1)
+    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(1) as sender:
+        store = client.app.state.runtime.store
+        store._write_lock.acquire()  # the store is busy (a slow disk, a checkpoint): commits wait
+        try:
+            first = sender.submit(client.post, URL, json=event("render", eventId="admitted"))
+            deadline = time.monotonic() + 10
+            while client.get("/healthz").json()["backlogBytes"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            refused = client.post(URL, json=event("render", eventId="refused"))
+        finally:
+            store._write_lock.release()
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "2"
+        assert refused.json()["error"] == "overloaded" and refused.json()["retryAfterSeconds"] == 2
+        assert first.result(timeout=10).json()["stored"] == 1
+        health = client.get("/healthz").json()
+        assert (health["backlogBytes"], health["refusedOverloaded"]) == (0, 1)
+        with store.cursor() as cur:
+            assert cur.execute("SELECT event_id FROM events").fetchall() == [("admitted",)]
+        # with the backlog drained, the refused event is taken when sent again
+        assert client.post(URL, json=event("render", eventId="refused")).json()["stored"] == 1
