@@ -6,8 +6,10 @@ events.parquet`, hive-partitioned, one file per day, written to a temporary name
 renamed into place so a reader never sees half a file. A day is re-exported when
 events for it arrive late (its row count or newest receive time changed).
 
->>> import duckdb  # doctest: +SKIP
->>> duckdb.sql("SELECT type, count(*) FROM read_parquet('data/lake/events/*/*.parquet') GROUP BY 1")
+Read it with your own tools, e.g.::
+
+    import duckdb
+    duckdb.sql("SELECT type, count(*) FROM read_parquet('data/lake/events/*/*.parquet') GROUP BY 1")
 """
 
 from __future__ import annotations

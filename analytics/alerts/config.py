@@ -140,7 +140,7 @@ def parse_config(raw: Any, *, current: AlertingConfig | None = None) -> Alerting
     `current` supplies the SMTP password when the document carries the mask GET shows.
 
     >>> parse_config({"thresholds": {"persistence": {"successRate": 97}}}).levels["persistence.success_rate"]
-    (Level(severity='error', threshold=97.0), Level(severity='critical', threshold=90))
+    (Level(severity='error', threshold=97.0), Level(severity='critical', threshold=90.0))
     >>> parse_config({"minSamples": 0})
     Traceback (most recent call last):
     ...

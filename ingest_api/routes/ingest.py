@@ -36,15 +36,15 @@ async def ingest(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
-    declared = _declared_length(request, limit)
-    # Admitted by its Content-Length before the body is read; a chunked body once read.
-    body = None if declared is not None else await _read_chunked(request, limit)
-    size = declared if body is None else len(body)
-    runtime.backlog.admit(size)
+    _refuse_declared_over(request, limit)
+    # Admitted once read, by what arrived: a client that declares a size and sends
+    # nothing (or sends slowly) holds no share of the backlog.
+    body = await _read_body(request, limit)
+    runtime.backlog.admit(len(body))
     try:
-        return await _store(runtime, body if body is not None else await request.body())
+        return await _store(runtime, body)
     finally:
-        runtime.backlog.release(size)
+        runtime.backlog.release(len(body))
 
 
 async def _store(runtime: Runtime, body: bytes) -> Response:
@@ -96,21 +96,21 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-def _declared_length(request: Request, limit: int) -> int | None:
-    """The body's Content-Length (None when chunked); 413 before reading one over `limit`."""
+def _refuse_declared_over(request: Request, limit: int) -> None:
+    """413 before reading a body whose Content-Length is over `limit`."""
     declared = request.headers.get("content-length")
     if declared is None:
-        return None
+        return
     try:
         size = int(declared)
     except ValueError as exc:
         raise BadRequest("Content-Length is not a number") from exc
     if size > limit:
         raise PayloadTooLarge(f"body of {size} bytes is over the limit of {limit}")
-    return size
 
 
-async def _read_chunked(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as more than `limit` bytes arrived, whatever was declared."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

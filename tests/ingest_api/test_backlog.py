@@ -3,10 +3,12 @@ Retry-After, nothing of it stored, and the requests already admitted are stored.
 
 from __future__ import annotations
 
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +17,7 @@ from ingest_api.backlog import IngestBacklog
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.events import event
+from tests.support.server import ServerProcess
 
 URL = "/api/monitoring/widget"
 
@@ -60,3 +63,26 @@ def test_past_the_backlog_a_request_gets_503_with_retry_after_and_nothing_is_sto
             assert cur.execute("SELECT event_id FROM events").fetchall() == [("admitted",)]
         # with the backlog drained, the refused event is taken when sent again
         assert client.post(URL, json=event("render", eventId="refused")).json()["stored"] == 1
+
+
+def test_clients_that_declare_big_bodies_and_send_nothing_hold_no_backlog(tmp_path: Path) -> None:
+    """Regression: the backlog was once taken by Content-Length before the body was read, so
+    a few idle connections declaring 1 MiB each could get every widget refused."""
+    env = {"WIDGET_MONITOR_MAX_BACKLOG_BYTES": str(2 * 1_048_576)}
+    with ServerProcess(tmp_path / "data", env=env) as server:
+        idle = []
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(
+                f"POST {URL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: 1048576\r\n\r\n".encode()
+            )
+            idle.append(sock)
+        try:
+            time.sleep(0.3)  # the server has the three requests' headers
+            assert httpx.get(server.url + "/healthz").json()["backlogBytes"] == 0
+            answer = httpx.post(server.url + URL, json=event("render", eventId="widget"))
+            assert answer.status_code == 200 and answer.json()["stored"] == 1
+        finally:
+            for sock in idle:
+                sock.close()
