@@ -1,8 +1,9 @@
 """The DuckDB file that holds every acknowledged event.
 
 One process owns the file (DuckDB allows a single writer, and while it is held even
-read-only opens from other processes fail); in that process a single writer thread
-appends through `EventStore.append`, and readers take their own cursor.
+read-only opens from other processes fail); in that process a single writer appends
+(`EventStore.append` on its thread, or `append_now` on the event loop for small groups),
+one commit at a time under the store's write lock, and readers take their own cursor.
 """
 
 from __future__ import annotations
