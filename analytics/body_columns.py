@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from analytics.columnar import group_by_type, has_repeated_ids, row_event_ids, row_sent_index, to_arrow_table
+from analytics.columnar import request_columns
 from analytics.intake import Rejection, read_body
 
 
@@ -47,13 +47,10 @@ def decode_body(body: bytes, *, received_us: int, max_events: int, max_future_sk
     intake = read_body(
         body, received_us=received_us, max_events=max_events, max_future_skew_us=max_future_skew_us
     )
-    by_type = group_by_type(intake.accepted, received_us)
-    table = to_arrow_table(by_type)
+    table, ids, sent = request_columns(intake.accepted, received_us)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    ids = row_event_ids(by_type)
-    sent = row_sent_index(intake.accepted, by_type) if has_repeated_ids(ids) else None
     return DecodedBody(sink.getvalue().to_pybytes(), ids, intake.rejected, intake.clamped, sent)
 
 

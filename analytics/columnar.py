@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, NamedTuple, get_args
 
 import msgspec
 import pyarrow as pa
@@ -115,6 +115,33 @@ def has_repeated_ids(event_ids: Sequence[str | None]) -> bool:
     """Whether an eventId occurs twice (then which copy is kept depends on the order sent)."""
     present = [event_id for event_id in event_ids if event_id is not None]
     return len(set(present)) != len(present)
+
+
+class RequestColumns(NamedTuple):
+    """One request's accepted events as a table, with what the dedupe needs of its rows."""
+
+    table: pa.Table  # rows grouped by type
+    event_ids: list[str | None]  # in row order
+    sent_index: list[int] | None  # each row's place in the request, when an eventId repeats
+
+
+def request_columns(events: Sequence[AcceptedEvent], received_us: int) -> RequestColumns:
+    """The events of one request as columns: the table, its eventIds in row order, and
+    (only when an eventId repeats, so that the copy sent first is the one kept) the order
+    the rows were sent in.
+
+    >>> from analytics.intake import read_body
+    >>> memory = '{"type": "memory", "metric": {"usedJSHeapSize": 1, "eventId": "m"}}'
+    >>> render = '{"type": "render", "metric": {"renderTime": 2, "eventId": "r"}}'
+    >>> events = read_body(f"[{memory}, {render}, {memory}]".encode(), received_us=10**15 * 2).accepted
+    >>> columns = request_columns(events, 10**15 * 2)
+    >>> columns.table.num_rows, columns.event_ids, columns.sent_index
+    (3, ['m', 'm', 'r'], [0, 2, 1])
+    """
+    by_type = group_by_type(events, received_us)
+    ids = row_event_ids(by_type)
+    sent = row_sent_index(events, by_type) if has_repeated_ids(ids) else None
+    return RequestColumns(to_arrow_table(by_type), ids, sent)
 
 
 def to_arrow_table(by_type: ByType) -> pa.Table:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analytics.columnar import group_by_type, has_repeated_ids, row_event_ids, row_sent_index, to_arrow_table
+from analytics.columnar import request_columns, to_arrow_table
 from analytics.dedupe import RecentEventIds
 from analytics.intake import AcceptedEvent
 from analytics.table import COLUMNS, create_table_sql
@@ -70,10 +70,8 @@ class IngestBatch:
         """The batch, with its columns already built when it is big enough to be worth it."""
         if len(events) < PREBUILD_MIN_EVENTS:
             return cls(received_us, [event.metric.eventId for event in events], events)
-        by_type = group_by_type(events, received_us)
-        ids = row_event_ids(by_type)
-        sent = row_sent_index(events, by_type) if has_repeated_ids(ids) else None
-        return cls.of_table(to_arrow_table(by_type), ids, received_us, sent)
+        table, ids, sent = request_columns(events, received_us)
+        return cls.of_table(table, ids, received_us, sent)
 
     @classmethod
     def of_table(
