@@ -135,35 +135,43 @@ class GroupCommitWriter:
                     idle = idle + 1 if len(group) == before else 0
                     if idle >= _IDLE_SPINS:
                         break
-            batches = [p.batch for p in group]
-            small = size < self._inline_max_events
-            inline = small and self._small_commit_s < INLINE_MAX_MS / 1000
-            duplicates: list[int]
             try:
-                started = time.perf_counter()
-                in_place = self._store.append_now(batches) if inline else None
-                elapsed = time.perf_counter() - started
-                # declined (the store busy, or a checkpoint due): not the disk's pace
-                timed = small and not (inline and in_place is None)
-                if in_place is not None:
-                    duplicates = in_place
-                else:
-                    duplicates, elapsed = await loop.run_in_executor(
-                        self._executor, _timed_append, self._store, batches
-                    )
+                duplicates = await self._commit(
+                    [p.batch for p in group], small=size < self._inline_max_events
+                )
             except Exception as exc:
                 log.exception("group commit of %d events failed", size)
                 for pending in group:
                     if not pending.done.done():
                         pending.done.set_exception(StoreUnavailable(f"the store could not commit: {exc}"))
                 continue
-            if timed:
-                self._small_commit_s += (elapsed - self._small_commit_s) * _AVERAGE_WEIGHT
             self.commits += 1
             self.events_committed += size - sum(duplicates)
             for pending, dup in zip(group, duplicates, strict=True):
                 if not pending.done.done():
                     pending.done.set_result(dup)
+
+    async def _commit(self, batches: list[IngestBatch], *, small: bool) -> list[int]:
+        """Commit on the event loop or on the writer's thread (see the module docstring)."""
+        if small and self._small_commit_s < INLINE_MAX_MS / 1000:
+            started = time.perf_counter()
+            in_place = self._store.append_now(batches)
+            if in_place is not None:
+                self._time_small_commit(time.perf_counter() - started)
+                return in_place
+            # declined (the store busy, or a checkpoint due): not the disk's pace, not timed
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._store.append, batches
+            )
+        duplicates, elapsed = await asyncio.get_running_loop().run_in_executor(
+            self._executor, _timed_append, self._store, batches
+        )
+        if small:
+            self._time_small_commit(elapsed)
+        return duplicates
+
+    def _time_small_commit(self, elapsed_s: float) -> None:
+        self._small_commit_s += (elapsed_s - self._small_commit_s) * _AVERAGE_WEIGHT
 
 
 def _timed_append(store: EventStore, batches: list[IngestBatch]) -> tuple[list[int], float]:
