@@ -1,17 +1,35 @@
-# The two commands: `make run` and `make test`. Both create .venv/ when it is missing.
+# The two commands: `make run` and `make test`. Both install what they need from uv.lock
+# (exact versions with hashes) into .venv/; `make lock` is the one way the lock moves.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := .tools/bin/uv
 DATA_DIR ?= data
+# This machine's python3, never an interpreter uv would download.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint bench browser-deps clean
+.PHONY: run test lint lock lock-check bench browser-deps clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# uv itself, pinned with hashes, in a venv of its own (uv sync keeps .venv exactly the lock).
+$(UV): scripts/uv-requirements.txt
+	test -x .tools/bin/python || $(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	  -r scripts/uv-requirements.txt
+	touch $(UV)
+
+# --locked: refuses to install when pyproject.toml and uv.lock disagree (run `make lock`).
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON)
 	touch $(STAMP)
+
+# Re-resolve every dependency to the newest release pyproject.toml allows; commit uv.lock.
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+
+# Fails when pyproject.toml changed and uv.lock was not re-resolved.
+lock-check: $(UV)
+	$(UV) lock --check --python $(PYTHON)
 
 # API on :8000 and dashboard on :8501; an empty data dir gets the demo dataset first.
 run: $(STAMP)
@@ -28,11 +46,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(STAMP) browser-deps lint
+test: lock-check $(STAMP) browser-deps lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .mypy_cache

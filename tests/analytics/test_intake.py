@@ -339,20 +339,46 @@ def test_unreadable_bodies_are_400(body: bytes, says: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "bad"),
     [
-        pytest.param(b'{"type": "render", "metric": {"renderTime": 1, "sessionId": "\xff"}}', id="single"),
-        pytest.param(b'{"type": "render", "metric": {"renderTime": 1, "sessionId": "caf\xc3"}}', id="cut"),
+        pytest.param(
+            b'{"type": "render", "metric": {"renderTime": 1, "sessionId": "\xff"}}', b"\xff", id="single"
+        ),
+        pytest.param(
+            b'{"type": "render", "metric": {"renderTime": 1, "sessionId": "caf\xc3"}}', b"\xc3", id="cut"
+        ),
         pytest.param(
             b'[{"type": "render", "metric": {"renderTime": 1}},'
             b' {"type": "render", "metric": {"renderTime": 2, "sessionId": "\xed\xa0\x80"}}]',
+            b"\xed",
             id="batch-encoded-surrogate",
+        ),
+        pytest.param(
+            b'[{"type": "render", "metric": {"renderTime": 1}},'
+            b' {"type": "render", "metric": {"renderTime": 2, "notAField": "\x80"}}]',
+            b"\x80",
+            id="batch-in-an-ignored-field",
         ),
     ],
 )
-def test_invalid_utf8_is_400(body: bytes) -> None:
-    with pytest.raises(BadRequest, match="not valid UTF-8"):
+def test_invalid_utf8_is_400_naming_the_byte(body: bytes, bad: bytes) -> None:
+    # Regression: msgspec 0.23 reports invalid UTF-8 without a position, and not at all in fields
+    # it skips or elements it keeps raw; the whole body is refused either way, naming the first bad byte.
+    at = body.index(bad)
+    with pytest.raises(BadRequest, match=rf"body is not valid UTF-8: .* at byte {at}$"):
         read(body)
+
+
+def test_utf8_text_beyond_ascii_is_stored_as_sent() -> None:
+    # The UTF-8 check runs only on bodies that are not plain ASCII: these must still pass it.
+    names = ["café", "日本語", "emoji 😀", "\u00a0non-breaking"]
+    body = json.dumps(
+        [{"type": "render", "metric": {"renderTime": 1, "customerId": n}} for n in names], ensure_ascii=False
+    ).encode("utf-8")
+    assert not body.isascii()
+    intake = read(body)
+    assert [e.metric.customerId for e in intake.accepted] == names
+    assert intake.rejected == []
 
 
 @pytest.mark.parametrize(
