@@ -1,6 +1,6 @@
 """Health scores against hand-worked values of the documented rule.
 
-Rule (analytics/health.py, README "Health score"): a figure scores 100 at its target,
+Rule (analytics/health.py, docs/summary-api.md "Health score"): a figure scores 100 at its target,
 70 at its alert threshold, linear between and beyond, clamped to 0..100; a category is
 the mean of its figures with data; any data loss caps persistence at 50; overall is the
 40/30/15/15 weighted mean over the categories with data; healthy >= 90, degraded 70-89,
@@ -36,7 +36,7 @@ def nest(figures: dict[str, float | int | None]) -> dict[str, Any]:
     return summary
 
 
-# The targets table as the README documents it: (path, target = 100, threshold = 70).
+# The targets table as docs/summary-api.md documents it: (path, target = 100, threshold = 70).
 DOCUMENTED = {
     "persistence.operations.successRate": (99, 95),
     "persistence.performance.p95Duration": (100, 200),
