@@ -32,7 +32,9 @@ class DecodedBody:
         return pa.ipc.open_stream(self.ipc).read_all()
 
 
-def decode_body(body: bytes, *, received_us: int, max_events: int, max_future_skew_us: int) -> DecodedBody:
+def decode_body(
+    body: bytes, *, received_us: int, max_events: int, max_future_skew_us: int, customer_id: str | None = None
+) -> DecodedBody:
     """`read_body`, then the accepted events as columns; raises what `read_body` raises.
 
     >>> decoded = decode_body(
@@ -45,7 +47,11 @@ def decode_body(body: bytes, *, received_us: int, max_events: int, max_future_sk
     [4.5]
     """
     intake = read_body(
-        body, received_us=received_us, max_events=max_events, max_future_skew_us=max_future_skew_us
+        body,
+        received_us=received_us,
+        max_events=max_events,
+        max_future_skew_us=max_future_skew_us,
+        customer_id=customer_id,
     )
     table, ids, sent = request_columns(intake.accepted, received_us)
     sink = pa.BufferOutputStream()

@@ -59,6 +59,23 @@ class UnsupportedMediaType(MonitorError):
     code = "unsupported_media_type"
 
 
+class Unauthorized(MonitorError):
+    """No credential, or one the server does not know (or has revoked)."""
+
+    status = 401
+    code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="widget-monitor"'}
+
+
+class Forbidden(MonitorError):
+    """A valid credential that lacks the role, the customer or the origin for this request."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(MonitorError):
     """The thing asked for does not exist."""
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from analytics.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
+
 MAX_DURATION_MS = 3_600_000
 MAX_BYTES = 2**40
 MAX_COUNT = 2**31 - 1
@@ -24,8 +26,9 @@ Percentage = Annotated[float, Meta(ge=0, le=100)]
 ByteSize = Annotated[int, Meta(ge=0, le=MAX_BYTES, description="bytes")]
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 HttpStatus = Annotated[int, Meta(ge=0, le=999)]
-Ident = Annotated[str, Meta(max_length=256)]
-Text = Annotated[str, Meta(max_length=4096)]
+# One line of text (no control characters, analytics.identifiers); free text may hold several.
+Ident = Annotated[str, Meta(max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)]
+Text = Annotated[str, Meta(max_length=MAX_TEXT_LENGTH)]
 # ISO 8601 / RFC 3339 string, or epoch milliseconds (Date.now()).
 Timestamp = datetime | Annotated[float, Meta(ge=0, le=1e14)]
 

@@ -83,8 +83,12 @@ def read_body(
     received_us: int,
     max_events: int = 1000,
     max_future_skew_us: int = 60_000_000,
+    customer_id: str | None = None,
 ) -> Intake:
     """Validate a body holding one event or an array of events.
+
+    With `customer_id` (the sender's ingest key names it), an event without a
+    `customerId` gets that one, and an event naming another customer is rejected.
 
     Raises `BadRequest` for an unreadable body, `PayloadTooLarge` for too many events
     and `InvalidEvents` when not a single event is acceptable.
@@ -107,9 +111,9 @@ def read_body(
         intake.is_batch = isinstance(decoded, list)
         _check_batch_size(len(events), max_events)
         for index, event in enumerate(events):
-            _accept(intake, index, event, received_us, max_future_skew_us)
+            _accept(intake, index, event, received_us, max_future_skew_us, customer_id)
     else:
-        _read_one_by_one(intake, body, received_us, max_events, max_future_skew_us)
+        _read_one_by_one(intake, body, received_us, max_events, max_future_skew_us, customer_id)
     if not intake.accepted:
         if not intake.rejected:
             raise BadRequest("empty batch: send at least one event")
@@ -118,7 +122,12 @@ def read_body(
 
 
 def _read_one_by_one(
-    intake: Intake, body: bytes, received_us: int, max_events: int, max_future_skew_us: int
+    intake: Intake,
+    body: bytes,
+    received_us: int,
+    max_events: int,
+    max_future_skew_us: int,
+    customer_id: str | None,
 ) -> None:
     raw_items: Sequence[msgspec.Raw | bytes | None]
     try:
@@ -144,7 +153,7 @@ def _read_one_by_one(
         except (msgspec.ValidationError, msgspec.DecodeError):
             intake.rejected.append(_single_event_error(raw, index=index, prefix=f"$[{index}]"))
             continue
-        _accept(intake, index, event, received_us, max_future_skew_us)
+        _accept(intake, index, event, received_us, max_future_skew_us, customer_id)
 
 
 def _check_utf8(body: bytes) -> None:
@@ -230,15 +239,29 @@ def _explain(message: str, path: str) -> str:
         return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
     if path.endswith(".timestamp"):
         return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"
+    if message.startswith("Expected `str` matching regex"):
+        return "holds a control character (CR, LF, TAB, C1, U+2028/9): identifiers are one line of text"
     if message == "Object missing required field `type`":
         return f"{message}: expected one of {', '.join(EVENT_TYPES)}"
     return message
 
 
 def _accept(
-    intake: Intake, index: int, event: WidgetEvent, received_us: int, max_future_skew_us: int
+    intake: Intake,
+    index: int,
+    event: WidgetEvent,
+    received_us: int,
+    max_future_skew_us: int,
+    customer_id: str | None,
 ) -> None:
     metric = event.metric
+    if customer_id is not None and metric.customerId != customer_id:
+        if metric.customerId is not None:
+            prefix = f"$[{index}]" if intake.is_batch else "$"
+            message = f"customerId {metric.customerId!r} is not this key's customer {customer_id!r}"
+            intake.rejected.append(Rejection(index, f"{prefix}.metric.customerId", message))
+            return
+        metric = msgspec.structs.replace(metric, customerId=customer_id)
     stamp = metric.timestamp
     clamped = False
     if stamp is None:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from analytics.alerts.config import load_config_file
 from analytics.alerts.system import AlertingSystem
 from analytics.notify.dispatch import Dispatcher, channels_for
+from analytics.outbound import OutboundPolicy
 from analytics.store import EventStore
 from ingest_api.settings import Settings
 
@@ -29,17 +30,23 @@ class AlertService:
 
     @classmethod
     def start(cls, settings: Settings, store: EventStore) -> AlertService:
-        """Load the config (a file given in the settings replaces the stored one) and start checking."""
-        config = load_config_file(settings.alerts_config) if settings.alerts_config else None
+        """Load the config (a file given in the settings replaces the stored one) and start checking.
+
+        `settings.outbound_allow` lists the internal hosts the webhook and SMTP channels may
+        reach; without it they may reach public hosts only.
+        """
+        policy = OutboundPolicy(settings.outbound_allow)  # refuses a malformed entry: no start
+        config = load_config_file(settings.alerts_config, policy=policy) if settings.alerts_config else None
         dispatcher = Dispatcher()
         system = AlertingSystem(
             store,
             config=config,
             notify=dispatcher.submit,
             future_skew=timedelta(milliseconds=settings.max_future_skew_ms),
+            policy=policy,
         )
-        dispatcher.configure(channels_for(system.config))
-        system.on_config(lambda new: dispatcher.configure(channels_for(new)))
+        dispatcher.configure(channels_for(system.config, policy))
+        system.on_config(lambda new: dispatcher.configure(channels_for(new, policy)))
         service = cls(system, dispatcher)
         loop = asyncio.get_running_loop()
         # config changes arrive on worker threads: wake the loop through the event loop

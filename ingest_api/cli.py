@@ -10,8 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ingest_api.access import is_loopback
+from ingest_api.credentials_cli import add_credential_commands
 from ingest_api.launcher import add_commands
+from ingest_api.log_redaction import install_log_redaction
 from ingest_api.settings import Settings
+
+log = logging.getLogger("widget_monitor")
 
 
 def serve_app(app: Any, *, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
@@ -23,6 +28,7 @@ def serve_app(app: Any, *, host: str, port: int, log_level: str = "info", access
     # commit; with the default 5 ms switch interval it waits that long behind a busy
     # event loop, every time.
     sys.setswitchinterval(0.0005)
+    install_log_redaction()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
 
 
@@ -38,9 +44,24 @@ def _tune_garbage_collector() -> None:
 def _serve(args: argparse.Namespace) -> int:
     from ingest_api.main import create_app
 
-    overrides = {"alerts_config": args.alerts_config} if args.alerts_config else {}
-    settings = Settings(data_dir=args.data_dir, host=args.host, port=args.port, **overrides)
+    # Flags given win over WIDGET_MONITOR_* variables; those over the defaults.
+    given = {
+        "data_dir": args.data_dir,
+        "host": args.host,
+        "port": args.port,
+        "alerts_config": args.alerts_config,
+        "insecure": args.insecure or None,
+    }
+    settings = Settings(**{name: value for name, value in given.items() if value is not None})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not is_loopback(settings.host) and settings.admin_token is None and not settings.insecure:
+        print(
+            f"widget-monitor serve: refusing to bind {settings.host} without an admin token. Set "
+            "WIDGET_MONITOR_ADMIN_TOKEN (python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+            "or bind 127.0.0.1, or pass --insecure to serve every network in open mode.",
+            file=sys.stderr,
+        )
+        return 2
     serve_app(
         create_app(settings),
         host=settings.host,
@@ -55,14 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="widget-monitor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the ingest and summary API")
-    serve.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, help="default: WIDGET_MONITOR_DATA_DIR, else ./data")
+    serve.add_argument("--host", help="default: WIDGET_MONITOR_HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: WIDGET_MONITOR_PORT, else 8000")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--access-log", action="store_true", help="log every request")
-    serve.add_argument("--alerts-config", type=Path, help="alerting config, JSON or TOML (see README)")
+    serve.add_argument("--alerts-config", type=Path, help="alerting config, JSON or TOML (docs/alerting.md)")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="bind a non-loopback address without WIDGET_MONITOR_ADMIN_TOKEN (open mode: anyone is admin)",
+    )
     serve.set_defaults(handler=_serve)
     add_commands(commands)
+    add_credential_commands(commands)
     return parser
 
 

@@ -55,27 +55,32 @@ class DecoderPool:
         return self._pool is not None and len(body) >= self.min_bytes
 
     async def decode(
-        self, body: bytes, *, received_us: int, max_events: int, max_future_skew_us: int
+        self,
+        body: bytes,
+        *,
+        received_us: int,
+        max_events: int,
+        max_future_skew_us: int,
+        customer_id: str | None = None,
     ) -> DecodedBody:
         """`decode_body` in a decoder process (in this one if the pool broke: a process died)."""
+        job = partial(
+            decode_body,
+            body,
+            received_us=received_us,
+            max_events=max_events,
+            max_future_skew_us=max_future_skew_us,
+            customer_id=customer_id,
+        )
         pool = self._pool
         if pool is not None:
-            job = partial(
-                decode_body,
-                body,
-                received_us=received_us,
-                max_events=max_events,
-                max_future_skew_us=max_future_skew_us,
-            )
             try:
                 return await asyncio.get_running_loop().run_in_executor(pool, job)
             except BrokenProcessPool:
                 if self._pool is pool:  # the first of the requests that were on it replaces it
                     log.warning("a decoder process died; starting a new pool")
                     self._replace_pool()
-        return decode_body(
-            body, received_us=received_us, max_events=max_events, max_future_skew_us=max_future_skew_us
-        )
+        return job()
 
     async def stop(self) -> None:
         """Stop taking bodies; the ones being decoded are finished first."""

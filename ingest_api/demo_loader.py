@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -11,6 +13,12 @@ import httpx
 from analytics.demo_data import generate_demo
 
 BATCH = 1000
+
+
+def admin_headers(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`Authorization` with WIDGET_MONITOR_ADMIN_TOKEN when it is set (none in open mode)."""
+    token = environ.get("WIDGET_MONITOR_ADMIN_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 class DemoLoadFailed(RuntimeError):
@@ -29,7 +37,7 @@ def load_demo(
     events = generate_demo(end=end or datetime.now(UTC), days=days, seed=seed)
     stored = 0
     url = api_url.rstrip("/") + "/api/monitoring/widget"
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, headers=admin_headers()) as client:
         for first in range(0, len(events), BATCH):
             batch = events[first : first + BATCH]
             try:
@@ -44,7 +52,7 @@ def load_demo(
         # Evaluate the alert rules now rather than at the next periodic check, so the
         # demo's ongoing render regression shows as an alert at once (older servers: 404).
         try:
-            client.post(api_url.rstrip("/") + "/api/monitoring/alerts/check")
+            client.post(api_url.rstrip("/") + "/api/monitoring/alerts/check", json={})
         except httpx.TransportError as exc:
             raise DemoLoadFailed(f"the data is stored, but the alert check failed: {exc}") from exc
     if out is not None:

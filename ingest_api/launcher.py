@@ -17,7 +17,7 @@ from types import FrameType
 
 import httpx
 
-from ingest_api.demo_loader import DemoLoadFailed, load_demo
+from ingest_api.demo_loader import DemoLoadFailed, admin_headers, load_demo
 from ingest_api.processes import stop_by_pid, wait_until_ready
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py"
@@ -83,7 +83,8 @@ def _up(args: argparse.Namespace) -> int:
         children.append(api)
         wait_until_ready(f"{api_url}/healthz", timeout_s=60, process=api)
         print(f"API on {api_url}", flush=True)
-        held = httpx.get(f"{api_url}/api/monitoring/widget/dimensions", timeout=30).json()["events"]
+        dimensions = f"{api_url}/api/monitoring/widget/dimensions"
+        held = httpx.get(dimensions, headers=admin_headers(), timeout=30).json()["events"]
         if held == 0 and args.demo_days > 0:
             print("empty store: loading the demo dataset first", flush=True)
             load_demo(api_url, days=args.demo_days)

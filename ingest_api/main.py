@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from ingest_api.cors import BrowserCORSMiddleware
+from ingest_api.cors import RouteCORSMiddleware
 from ingest_api.errors import install_error_handler
+from ingest_api.request_guard import RequestGuard
 from ingest_api.routes import (
+    access,
     alerts,
     baseline,
     dimensions,
@@ -43,14 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(
-        BrowserCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
-        allow_headers=["Content-Type"],
-        expose_headers=["Retry-After"],  # the browser SDK backs off as the server asks
-        max_age=86_400,
-    )
+    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RouteCORSMiddleware, read_origins=settings.cors_origins)
     install_error_handler(app)
     ingest.add_plain_route(app)  # first: widgets' POSTs are most requests, matched soonest
     app.include_router(ingest.router)
@@ -63,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(samples.router)
     app.include_router(dimensions.router)
     app.include_router(sdk.router)
+    app.include_router(access.router)
     return app

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics.access.credential_store import CredentialStore
 from analytics.alerts.config import AlertingConfig
+from analytics.file_modes import restrict_data_dir
 from analytics.group_commit import GroupCommitWriter
 from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
+from ingest_api.access import AccessControl
 from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog
 from ingest_api.decoders import DecoderPool
@@ -26,6 +29,7 @@ class Runtime:
     store: EventStore
     writer: GroupCommitWriter
     backlog: IngestBacklog
+    access: AccessControl
     summary_cache: SummaryCache = field(default_factory=SummaryCache)
     alerts: AlertService | None = None
     decoders: DecoderPool | None = None
@@ -34,6 +38,8 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
+        restrict_data_dir(settings.data_dir)
+        credentials = CredentialStore.open(settings.data_dir)
         store = EventStore.open(
             settings.data_dir,
             dedupe_horizon_s=settings.dedupe_horizon_hours * 3600,
@@ -43,6 +49,7 @@ class Runtime:
             alerts = AlertService.start(settings, store)  # refuses an invalid config file
         except BaseException:
             store.close()
+            credentials.close()
             raise
         inline = settings.inline_commit_max_events
         writer = (
@@ -50,7 +57,11 @@ class Runtime:
         )
         await writer.start()
         backlog = IngestBacklog(settings.max_backlog_bytes)
-        runtime = cls(settings, store, writer, backlog, SummaryCache(settings.summary_cache_seconds), alerts)
+        access = AccessControl(settings, credentials)
+        access.announce()
+        runtime = cls(
+            settings, store, writer, backlog, access, SummaryCache(settings.summary_cache_seconds), alerts
+        )
         if settings.decoder_processes > 0:
             runtime.decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
             try:
@@ -97,3 +108,4 @@ class Runtime:
             await self.decoders.stop()
         await self.writer.stop()
         self.store.close()
+        self.access.credentials.close()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# A list from the environment as `a,b,c` (a JSON array is read too).
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -29,9 +34,29 @@ class Settings(BaseSettings):
     # thread; unset: analytics.group_commit.INLINE_MAX_EVENTS).
     inline_commit_max_events: int | None = Field(None, ge=0)
     duckdb_memory_limit: str | None = None
-    cors_origins: list[str] = ["*"]
+    # Origins whose pages may call the read and admin routes (ingest, /sdk and /demo allow any).
+    cors_origins: CommaList = []
+    # An admin credential from the environment; with it (or any stored key or token) every
+    # route needs a credential. Without any, the server runs in open mode on loopback only.
+    admin_token: SecretStr | None = None
+    # Host header values served (DNS rebinding); empty: any, except in open mode (loopback names).
+    allowed_hosts: CommaList = []
+    # Outbound targets allowed although internal: host names, IP addresses, CIDR ranges.
+    outbound_allow: CommaList = []
+    # Bind a non-loopback address without an admin token (`--insecure`).
+    insecure: bool = False
     lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")
     alerts_config: Path | None = None  # JSON or TOML; replaces the alerting config stored in the database
+
+    @field_validator("cors_origins", "allowed_hosts", "outbound_allow", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
 
 @lru_cache

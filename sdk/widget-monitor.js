@@ -2,8 +2,13 @@
  *
  * One tag:
  *   <script src="https://monitor.example.com/sdk/widget-monitor.js"
- *           data-customer-id="acme" data-widget-version="2.4.1" data-sample-rate="0.25"></script>
- * or by hand:  WidgetMonitor.init({ endpoint, customerId, widgetVersion, sampleRate, enabled })
+ *           data-key="wmk_..." data-customer-id="acme" data-widget-version="2.4.1" data-sample-rate="0.25"></script>
+ * or by hand:  WidgetMonitor.init({ endpoint, key, customerId, widgetVersion, sampleRate, enabled })
+ *
+ * The key is the customer's public ingest key: it goes in the query (?key=...) of every
+ * request, never in a header, because sendBeacon cannot set one and a custom header would
+ * cost every fetch a CORS preflight. A server that answers 401 or 403 has rejected it: the
+ * SDK then warns once and sends nothing more from this page.
  *
  * Events go to the server as arrays of {"type": ..., "metric": {...}} (the wire schema of
  * analytics/events.py); every value is clamped and rounded into the server's bounds here,
@@ -36,6 +41,7 @@
 
   var DEFAULTS = {
     endpoint: null, // default: /api/monitoring/widget next to the script (or this page)
+    key: null, // the public ingest key (wmk_...), sent as ?key= on every request
     customerId: null,
     widgetVersion: null,
     sessionId: null,
@@ -168,6 +174,15 @@
     return n;
   }
 
+  // The endpoint with the ingest key in its query (URL-encoded), before any #fragment.
+  function withKey(endpoint, key) {
+    if (key === null || key === undefined || key === '') return endpoint;
+    var hash = endpoint.indexOf('#');
+    var base = hash < 0 ? endpoint : endpoint.slice(0, hash);
+    var glue = base.indexOf('?') < 0 ? '?' : /[?&]$/.test(base) ? '' : '&';
+    return base + glue + 'key=' + encodeURIComponent(String(key)) + (hash < 0 ? '' : endpoint.slice(hash));
+  }
+
   function retryAfterMs(response) {
     var header = response.headers && response.headers.get('Retry-After');
     if (!header) return null;
@@ -258,6 +273,8 @@
     config.endpoint = config.endpoint || defaultEndpoint();
     s = {
       config: config,
+      target: withKey(config.endpoint, config.key), // where events are posted
+      keyRejected: 0, // the status (401, 403) with which the server refused the key: final
       tabId: randomId(),
       sessionId: config.sessionId || tabSession(),
       seq: 0,
@@ -332,6 +349,7 @@
   // ---------------------------------------------------------------- events
 
   function record(type, metric) {
+    if (s.keyRejected) return; // the server refused the key: nothing more is sent from this page
     var schema = SCHEMA[type];
     var m = sanitize(schema.fields, metric || {});
     for (var i = 0; i < schema.required.length; i++) {
@@ -415,7 +433,7 @@
   }
 
   function sendNext() {
-    if (s.sending || s.retryTimer || !s.queue.length || !nativeFetch) return;
+    if (s.sending || s.retryTimer || !s.queue.length || !nativeFetch || s.keyRejected) return;
     var chunk = takeChunk(s.queue, s.config.maxBatchBytes);
     s.sending = true;
     s.inflight = chunk;
@@ -434,7 +452,7 @@
     if (keepalive) s.keepaliveBytes += size;
     var request;
     try {
-      request = nativeFetch.call(global, s.config.endpoint, {
+      request = nativeFetch.call(global, s.target, {
         method: 'POST',
         body: body,
         headers: { 'Content-Type': 'text/plain;charset=UTF-8' }, // a CORS-simple request: no preflight
@@ -470,11 +488,17 @@
     if (status === 429 || status === 503 || status >= 500) {
       return { retry: true, delay: retryAfterMs(response) };
     }
+    if (status === 401 || status === 403) return { keyRejected: status }; // the same for every batch
     if (status === 413 && chunk.length > 1) return { split: true };
     return { drop: true, status: status }; // 400/415/422: resending cannot succeed
   }
 
   function settle(chunk, outcome) {
+    if (s.keyRejected) return; // answers of requests sent before the refusal change nothing
+    if (outcome.keyRejected) {
+      refuseKey(outcome.keyRejected, chunk);
+      return;
+    }
     if (outcome.ok) {
       s.attempt = 0;
       s.stats.sent += chunk.length - outcome.rejected;
@@ -495,6 +519,34 @@
       return;
     }
     if (s.queue.length) scheduleFlush();
+  }
+
+  // A rejected key is final for the page: every later request would be refused the same way,
+  // so the queue goes, nothing new is queued, and no timer is left to try again. One warning,
+  // whatever the debug setting (it is a configuration error the developer must see), and
+  // without the key: a console may be shared in a bug report.
+  function refuseKey(status, chunk) {
+    var dropped = s.queue.length + s.pendingApi.length;
+    s.keyRejected = status;
+    s.stats.rejected += chunk.length;
+    s.stats.dropped += dropped;
+    s.queue = [];
+    s.inflight = [];
+    s.pendingApi = [];
+    [s.flushTimer, s.retryTimer, s.pendingTimer].forEach(function (t) { if (t) clearTimeout(t); });
+    [s.memoryTimer, s.tabSyncTimer].forEach(function (t) { if (t) clearInterval(t); });
+    s.flushTimer = s.retryTimer = s.pendingTimer = s.memoryTimer = s.tabSyncTimer = null;
+    s.flushSoon = false;
+    if (s.observer) s.observer.disconnect();
+    s.observer = null;
+    forgetSpill();
+    if (global.console) {
+      global.console.warn(
+        '[widget-monitor] the server rejected the ingest key (HTTP ' + status + '): ' +
+          (chunk.length + dropped) + ' event(s) dropped and nothing more is sent from this page. ' +
+          'Check the key given as data-key or the key option.'
+      );
+    }
   }
 
   function requeue(chunk) {
@@ -538,7 +590,7 @@
   // What the browser would not take (over its 64 KiB in flight), and everything while the
   // server has asked us to wait, is kept in localStorage for the next page of this site.
   function flushAll(unloading) {
-    if (!s.queue.length && !s.inflight.length) return;
+    if (s.keyRejected || (!s.queue.length && !s.inflight.length)) return;
     var items = s.inflight.concat(s.queue);
     if (s.retryTimer) {
       spill(items); // honour Retry-After: the next page load sends them
@@ -615,7 +667,7 @@
     if (nativeFetch && s.keepaliveBytes + size <= KEEPALIVE_BUDGET) {
       post(chunk, true).then(function (outcome) {
         if (!active) return;
-        if (outcome.network && beacon(chunk)) return;
+        if (outcome.network && !s.keyRejected && beacon(chunk)) return;
         settle(chunk, outcome);
       });
       return true;
@@ -628,7 +680,7 @@
     if (!nav || typeof nav.sendBeacon !== 'function') return false;
     var queued = false;
     try {
-      queued = nav.sendBeacon(s.config.endpoint, bodyOf(chunk)); // a string goes as text/plain
+      queued = nav.sendBeacon(s.target, bodyOf(chunk)); // a string goes as text/plain
     } catch (e) {
       queued = false;
     }
@@ -667,7 +719,7 @@
   function flush() {
     if (!active || !nativeFetch) return settled();
     try {
-      if (s.sending || s.retryTimer || !s.queue.length) return settled();
+      if (s.sending || s.retryTimer || !s.queue.length || s.keyRejected) return settled();
       if (s.flushTimer) {
         clearTimeout(s.flushTimer);
         s.flushTimer = null;
@@ -1031,7 +1083,10 @@
 
   function getStats() {
     if (!active) return DISABLED_STATS;
-    var out = { enabled: true, tabId: s.tabId, sessionId: s.sessionId, seq: s.seq, queued: s.queue.length, peers: peerCount() };
+    var out = {
+      enabled: true, tabId: s.tabId, sessionId: s.sessionId, seq: s.seq, queued: s.queue.length, peers: peerCount(),
+      keyRejected: s.keyRejected, // 0, or the status (401, 403) that refused the ingest key
+    };
     for (var k in s.stats) out[k] = s.stats[k];
     return out;
   }
@@ -1063,10 +1118,11 @@
   // One-tag integration: <script src=".../widget-monitor.js" data-customer-id="..." ...>
   try {
     var data = script && script.dataset;
-    if (data && (data.endpoint || data.customerId)) {
+    if (data && (data.endpoint || data.customerId || data.key)) {
       var numberOf = function (v) { return v === undefined || v === '' ? undefined : Number(v); };
       init({
         endpoint: data.endpoint,
+        key: data.key || undefined,
         customerId: data.customerId,
         widgetVersion: data.widgetVersion,
         sessionId: data.sessionId,

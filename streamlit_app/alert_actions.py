@@ -8,18 +8,22 @@ from typing import Any
 import streamlit as st
 
 from streamlit_app.api_client import ApiError
+from streamlit_app.text import literal
 
 _FLASH = "alert_flash"
 
 
 def act(call: Callable[[], Any], done: str) -> None:
-    """Run an alert action; say `done`, or the API's reason when it refuses (e.g. already resolved)."""
+    """Run an alert action; say `done`, or the API's reason when it refuses (e.g. already resolved).
+
+    `done` is plain text (it holds alert titles): it is shown as it is, never as Markdown.
+    """
     try:
         call()
     except ApiError as exc:
-        st.session_state[_FLASH] = ("warning", f"Not done: {exc.message}")
+        st.session_state[_FLASH] = ("warning", f"Not done: {literal(exc.message)}")
     else:
-        st.session_state[_FLASH] = ("success", done)
+        st.session_state[_FLASH] = ("success", literal(done))
     st.rerun()
 
 

@@ -180,7 +180,8 @@ class MonitorClient:
         return dict(self._request("POST", path, json={"by": by, "minutes": minutes}))
 
     def check_alerts(self) -> Any:
-        return self._request("POST", "/api/monitoring/alerts/check")
+        # JSON, though empty: the API takes changes only as application/json (no cross-site form)
+        return self._request("POST", "/api/monitoring/alerts/check", json={})
 
 
 def client_from_environment(argv: Sequence[str] | None = None) -> MonitorClient:

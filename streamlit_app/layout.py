@@ -18,6 +18,7 @@ from streamlit_app.shaping import (
     series_frame,
     with_derived_figures,
 )
+from streamlit_app.text import literal
 
 
 def load_summaries(ctx: PageContext) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -42,8 +43,9 @@ def show_no_data(ctx: PageContext) -> None:
             icon=":material/hourglass_empty:",
         )
     else:
+        window = literal(ctx.filters.describe())
         st.info(
-            f"**No events in the {ctx.filters.describe()}.** The store holds {dims['events']:,} events, "
+            f"**No events in the {window}.** The store holds {dims['events']:,} events, "
             f"the latest at {dims.get('lastEvent')} (UTC). Choose a longer time window in the sidebar.",
             icon=":material/hourglass_empty:",
         )
@@ -61,7 +63,8 @@ def open_figure_page(ctx: PageContext, title: str) -> tuple[dict[str, Any], dict
     st.title(title)
     current, previous = load_summaries(ctx)
     require_data(ctx, current)
-    st.caption(f"{ctx.filters.describe().capitalize()}; arrows: change against the window before.")
+    described = ctx.filters.describe()  # not .capitalize(): that would lowercase the customerId
+    st.caption(f"{literal(described[:1].upper() + described[1:])}; arrows: change against the window before.")
     return current, previous
 
 

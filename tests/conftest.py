@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.server import ServerProcess
+from tests.support.server import LOCAL, ServerProcess
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def settings(data_dir: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The app in-process (lifespan and all) over a fresh store."""
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as test_client:
         yield test_client
 
 

@@ -1,13 +1,20 @@
-"""The notification channels a config may list, and the webhook and SMTP settings they need."""
+"""The notification channels a config may list, and the webhook and SMTP settings they need.
+
+Their secrets (the SMTP password, the full webhook URL) are write-only: the wire form
+masks them, and a masked value sent back keeps the stored secret only where it is still
+meant to go.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from analytics.alerts.config_values import boolean, integer, mapping, no_unknown, string
 from analytics.errors import InvalidConfig
+from analytics.identifiers import identifier_problem
+from analytics.outbound import OutboundPolicy, is_masked_url, masked_url
 
 CHANNELS = ("console", "webhook", "email")
 MASK = "********"  # what GET shows instead of a password
@@ -15,16 +22,22 @@ MASK = "********"  # what GET shows instead of a password
 
 @dataclass(frozen=True, slots=True)
 class WebhookSettings:
-    """Where and how to POST Alertmanager-style notifications."""
+    """Where and how to POST Alertmanager-style notifications.
 
-    url: str
+    The full `url` is a secret (its path or query often holds the receiver's token): the
+    wire form shows it masked as scheme, host and port followed by `/…`, e.g.
+    `https://hooks.example.com/…` (see `analytics.outbound.masked_url`).
+    """
+
+    url: str = field(repr=False)
     timeout_ms: int = 5_000
     max_attempts: int = 5
     backoff_ms: int = 500
 
     def to_dict(self) -> dict[str, Any]:
+        """The wire form, the URL masked."""
         return {
-            "url": self.url,
+            "url": masked_url(self.url),
             "timeoutMs": self.timeout_ms,
             "maxAttempts": self.max_attempts,
             "backoffMs": self.backoff_ms,
@@ -40,20 +53,24 @@ class EmailSettings:
     recipients: tuple[str, ...]
     port: int = 25
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     starttls: bool = False
     ssl: bool = False
     timeout_ms: int = 10_000
 
-    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
-        """The wire form, the password masked unless `reveal_secrets`."""
+    def password_binding(self) -> tuple[Any, ...]:
+        """Where and how the password goes: a change to any of these drops a kept password."""
+        return (self.host, self.port, self.username, self.starttls, self.ssl)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form, the password masked (`MASK`, or null when there is none)."""
         return {
             "host": self.host,
             "port": self.port,
             "from": self.sender,
             "to": list(self.recipients),
             "username": self.username,
-            "password": self.password if reveal_secrets or not self.password else MASK,
+            "password": MASK if self.password else None,
             "starttls": self.starttls,
             "ssl": self.ssl,
             "timeoutMs": self.timeout_ms,
@@ -71,14 +88,29 @@ def read_channels(doc: Mapping[str, Any], default: tuple[str, ...]) -> tuple[str
     return tuple(dict.fromkeys(names))
 
 
-def read_webhook(raw: Any) -> WebhookSettings | None:
+def read_webhook(raw: Any, current: WebhookSettings | None = None) -> WebhookSettings | None:
+    """The webhook settings of a config document.
+
+    The masked URL GET shows keeps `current`'s URL when scheme, host and port are the same;
+    any other change needs the full new URL, which replaces the stored one with its secrets.
+    """
     if raw is None:
         return None
     doc = mapping(raw, "webhook")
     no_unknown(doc, {"url", "timeoutMs", "maxAttempts", "backoffMs"}, "webhook.")
     url = string(doc, "url", None, prefix="webhook.")
+    if is_masked_url(url):
+        if current is None or masked_url(current.url) != url:
+            raise InvalidConfig(
+                f"webhook.url: {url} is the masked form GET shows; it keeps the stored URL only for "
+                "the same scheme, host and port: give the full new URL"
+            )
+        url = current.url
+    problem = identifier_problem(url, max_length=2048)
+    if problem is not None:
+        raise InvalidConfig(f"webhook.url: {problem}")
     if not url.startswith(("http://", "https://")):
-        raise InvalidConfig(f"webhook.url: must start with http:// or https://, got {url!r}")
+        raise InvalidConfig(f"webhook.url: must start with http:// or https://, got {masked_url(url)}")
     return WebhookSettings(
         url=url,
         timeout_ms=integer(doc, "timeoutMs", 5_000, 100, 120_000, prefix="webhook."),
@@ -87,7 +119,13 @@ def read_webhook(raw: Any) -> WebhookSettings | None:
     )
 
 
-def read_email(raw: Any, current: EmailSettings | None) -> EmailSettings | None:
+def read_email(raw: Any, current: EmailSettings | None = None) -> EmailSettings | None:
+    """The SMTP settings of a config document.
+
+    The mask GET shows for the password keeps `current`'s password only while host, port,
+    username, `starttls` and `ssl` stay the same; a change to any of them without a new
+    password drops it, so the stored password is never sent to a server it was not meant for.
+    """
     if raw is None:
         return None
     doc = mapping(raw, "email")
@@ -98,25 +136,51 @@ def read_email(raw: Any, current: EmailSettings | None) -> EmailSettings | None:
         recipients = [recipients]
     if not isinstance(recipients, list) or not recipients or not all("@" in str(r) for r in recipients):
         raise InvalidConfig("email.to: must be a list of one or more e-mail addresses")
-    sender = string(doc, "from", None, prefix="email.")
+    for recipient in recipients:
+        _one_line(str(recipient), "email.to")
+    sender = _one_line(string(doc, "from", None, prefix="email."), "email.from")
     if "@" not in sender:
         raise InvalidConfig(f"email.from: not an e-mail address: {sender!r}")
-    password = doc.get("password")
-    if password == MASK:
-        password = current.password if current else None
-    if password is not None and not isinstance(password, str):
-        raise InvalidConfig("email.password: must be a string")
     username = doc.get("username")
     if username is not None and not isinstance(username, str):
         raise InvalidConfig("email.username: must be a string")
-    return EmailSettings(
-        host=string(doc, "host", None, prefix="email."),
+    settings = EmailSettings(
+        host=_one_line(string(doc, "host", None, prefix="email."), "email.host"),
         sender=sender,
         recipients=tuple(str(r) for r in recipients),
         port=integer(doc, "port", 25, 1, 65_535, prefix="email."),
-        username=username,
-        password=password,
+        username=None if username is None else _one_line(username, "email.username"),
         starttls=boolean(doc, "starttls", False, prefix="email."),
         ssl=boolean(doc, "ssl", False, prefix="email."),
         timeout_ms=integer(doc, "timeoutMs", 10_000, 100, 120_000, prefix="email."),
     )
+    password = doc.get("password")
+    if password == MASK:
+        same_server = current is not None and current.password_binding() == settings.password_binding()
+        password = current.password if same_server and current is not None else None
+    if password is not None and not isinstance(password, str):
+        raise InvalidConfig("email.password: must be a string")
+    return replace(settings, password=password or None)
+
+
+def check_targets(
+    webhook: WebhookSettings | None, email: EmailSettings | None, policy: OutboundPolicy
+) -> None:
+    """Refuse a webhook URL or SMTP host the outbound policy does not allow (named by host only)."""
+    if webhook is not None:
+        try:
+            policy.check_url(webhook.url)
+        except InvalidConfig as exc:
+            raise InvalidConfig(f"webhook.url: {exc.message}") from None
+    if email is not None:
+        try:
+            policy.check_host(email.host, email.port)
+        except InvalidConfig as exc:
+            raise InvalidConfig(f"email.host: {exc.message}") from None
+
+
+def _one_line(value: str, path: str) -> str:
+    problem = identifier_problem(value)
+    if problem is not None:
+        raise InvalidConfig(f"{path}: {problem}")
+    return value

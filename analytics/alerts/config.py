@@ -24,6 +24,7 @@ from typing import Any, Literal
 from analytics.alerts.channel_settings import (
     EmailSettings,
     WebhookSettings,
+    check_targets,
     read_channels,
     read_email,
     read_webhook,
@@ -37,6 +38,7 @@ from analytics.alerts.rules import (
     Level,
 )
 from analytics.errors import InvalidConfig
+from analytics.outbound import OutboundPolicy
 
 BaselineSource = Literal["auto", "captured", "rolling"]
 
@@ -83,8 +85,11 @@ class AlertingConfig:
         """The enabled rules."""
         return [rule for rule in RULES.values() if rule.id not in self.disabled_rules]
 
-    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
-        """The wire form (camelCase), with the SMTP password masked unless `reveal_secrets`."""
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form (camelCase); the SMTP password and the webhook URL are masked.
+
+        The channel secrets never leave in this form: `channel_secrets` keeps them apart.
+        """
         thresholds: dict[str, dict[str, Any]] = {}
         for rule in RULES.values():
             group, key = rule.config_key
@@ -93,7 +98,7 @@ class AlertingConfig:
                 levels[0].threshold if len(levels) == 1 else {lv.severity: lv.threshold for lv in levels}
             )
             thresholds.setdefault(group, {})[key] = value
-        email = None if self.email is None else self.email.to_dict(reveal_secrets=reveal_secrets)
+        email = None if self.email is None else self.email.to_dict()
         webhook = None if self.webhook is None else self.webhook.to_dict()
         return {
             "enabled": self.enabled,
@@ -134,10 +139,14 @@ for _rule in RULES.values():
     _BY_KEY.setdefault(_rule.config_key, []).append(_rule)
 
 
-def parse_config(raw: Any, *, current: AlertingConfig | None = None) -> AlertingConfig:
+def parse_config(
+    raw: Any, *, current: AlertingConfig | None = None, policy: OutboundPolicy | None = None
+) -> AlertingConfig:
     """Validate a config document; missing keys take the defaults.
 
-    `current` supplies the SMTP password when the document carries the mask GET shows.
+    `current` supplies the SMTP password and the webhook URL where the document carries the
+    masked values GET shows (see `channel_settings`). `policy` says which webhook and SMTP
+    hosts may be reached; the default refuses every internal address.
 
     >>> parse_config({"thresholds": {"persistence": {"successRate": 97}}}).levels["persistence.success_rate"]
     (Level(severity='error', threshold=97.0), Level(severity='critical', threshold=90.0))
@@ -145,6 +154,17 @@ def parse_config(raw: Any, *, current: AlertingConfig | None = None) -> Alerting
     Traceback (most recent call last):
     ...
     analytics.errors.InvalidConfig: minSamples: must be an integer from 1 to 1000000, got 0
+    """
+    config = read_config(raw, current=current)
+    check_targets(config.webhook, config.email, policy or OutboundPolicy())
+    return config
+
+
+def read_config(raw: Any, *, current: AlertingConfig | None = None) -> AlertingConfig:
+    """`parse_config` without asking where the channel hosts resolve to.
+
+    For a config stored earlier: its targets were checked when it was set, and every send
+    checks them again, so a restart never drops a config because DNS is down.
     """
     doc = mapping(raw, "config")
     no_unknown(doc, _TOP_KEYS, "")
@@ -165,7 +185,7 @@ def parse_config(raw: Any, *, current: AlertingConfig | None = None) -> Alerting
         levels=levels,
         disabled_rules=_disabled(doc.get("disabledRules", [])),
         channels=read_channels(doc, base.channels),
-        webhook=read_webhook(doc.get("webhook")),
+        webhook=read_webhook(doc.get("webhook"), current.webhook if current else None),
         email=read_email(doc.get("email"), current.email if current else None),
         external_url=string(doc, "externalUrl", "", allow_empty=True),
     )
@@ -173,8 +193,8 @@ def parse_config(raw: Any, *, current: AlertingConfig | None = None) -> Alerting
     return config
 
 
-def load_config_file(path: str | Path) -> AlertingConfig:
-    """Read a JSON (`.json`) or TOML (`.toml`) config file."""
+def load_config_file(path: str | Path, *, policy: OutboundPolicy | None = None) -> AlertingConfig:
+    """Read a JSON (`.json`) or TOML (`.toml`) config file; `policy` as for `parse_config`."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -184,7 +204,7 @@ def load_config_file(path: str | Path) -> AlertingConfig:
         raw = tomllib.loads(text) if file.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise InvalidConfig(f"alerting config {file} is not valid {file.suffix[1:].upper()}: {exc}") from exc
-    return parse_config(raw)
+    return parse_config(raw, policy=policy)
 
 
 def _check_channels(config: AlertingConfig) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -28,10 +29,19 @@ from analytics.alerts.baseline import (
     reference,
     rolling_ranges,
 )
-from analytics.alerts.config import AlertingConfig, parse_config
+from analytics.alerts.channel_secrets import (
+    SECRETS_FILENAME,
+    load_secrets,
+    restore_secrets,
+    save_secrets,
+    secrets_of,
+)
+from analytics.alerts.config import AlertingConfig, parse_config, read_config
 from analytics.alerts.evaluate import GLOBAL, Readings, TimeRange, empty_readings, measure
 from analytics.alerts.rules import BASELINE_FIGURES
-from analytics.errors import BadRequest, InvalidConfig, NotFound
+from analytics.errors import BadRequest, InvalidConfig, NotFound, StoreUnavailable
+from analytics.identifiers import one_line
+from analytics.outbound import OutboundPolicy
 from analytics.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -72,7 +82,10 @@ class AlertingSystem:
     """Alert rules evaluated over `store`, with their lifecycle kept in the same database.
 
     `config` (e.g. from a file) replaces the stored config; without it the config last
-    stored (through `set_config`) is used, else the defaults.
+    stored (through `set_config`) is used, else the defaults. The config is stored in the
+    event store with its channel secrets masked; the secrets go to `secrets_file` (default
+    `<data_dir>/channel-secrets.json`, see `channel_secrets`). `policy` says which webhook
+    and SMTP hosts a config may name (default: no internal address).
     """
 
     def __init__(
@@ -82,25 +95,34 @@ class AlertingSystem:
         config: AlertingConfig | None = None,
         notify: Notify | None = None,
         future_skew: timedelta = timedelta(seconds=60),
+        policy: OutboundPolicy | None = None,
+        secrets_file: Path | None = None,
     ) -> None:
         self._store = store
         self._notify = notify
         self._future_skew = future_skew
+        self._policy = policy or OutboundPolicy()
+        self._secrets_file = secrets_file or store.path.parent / SECRETS_FILENAME
         self._lock = threading.RLock()
         self._listeners: list[Callable[[AlertingConfig], None]] = []
         self._rolling: tuple[datetime, bool, dict[str, Readings]] | None = None
         with self._cursor() as cur:
             alert_store.create_tables(cur)
             if config is not None:
-                alert_store.save_config_body(cur, config.to_dict(reveal_secrets=True), _now(), "config file")
+                self._save(cur, config, _now(), "config file")
                 self._config = config
             else:
-                self._config = _stored_config(cur)
+                self._config = self._stored_config(cur)
 
     # -- config ---------------------------------------------------------------------------
     @property
     def config(self) -> AlertingConfig:
         return self._config
+
+    @property
+    def policy(self) -> OutboundPolicy:
+        """Which webhook and SMTP hosts may be reached (checked on every change and send)."""
+        return self._policy
 
     def on_config(self, listener: Callable[[AlertingConfig], None]) -> None:
         """Call `listener` with the new config after each change (e.g. to reconfigure channels)."""
@@ -109,9 +131,9 @@ class AlertingSystem:
     def set_config(self, raw: Any, *, by: str = "api", now: datetime | None = None) -> AlertingConfig:
         """Validate and store a new config document (missing keys take the defaults)."""
         with self._lock:
-            new = parse_config(raw, current=self._config)
+            new = parse_config(raw, current=self._config, policy=self._policy)
             with self._cursor() as cur:
-                alert_store.save_config_body(cur, new.to_dict(reveal_secrets=True), now or _now(), by)
+                self._save(cur, new, now or _now(), by)
             self._config = new
         for listener in self._listeners:
             listener(new)
@@ -366,20 +388,33 @@ class AlertingSystem:
             raise NotFound(f"no alert with id {alert_id!r}")
         return alert
 
+    def _save(self, cur: duckdb.DuckDBPyConnection, config: AlertingConfig, at: datetime, by: str) -> None:
+        """Secrets to their own file first, then the config, masked, to the event store."""
+        try:
+            save_secrets(self._secrets_file, secrets_of(config))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot write the channel secrets file: {exc.strerror}") from exc
+        alert_store.save_config_body(cur, config.to_dict(), at, by)
+
+    def _stored_config(self, cur: duckdb.DuckDBPyConnection) -> AlertingConfig:
+        body = alert_store.load_config_body(cur)
+        if body is None:
+            return AlertingConfig()
+        doc, plain = restore_secrets(body, load_secrets(self._secrets_file))
+        try:
+            config = read_config(doc)
+        except InvalidConfig as exc:  # e.g. a rule renamed by an upgrade: say so, keep running
+            reason = one_line(exc.message)
+            log.error("stored alerting config is no longer valid (%s); using the defaults", reason)
+            return AlertingConfig()
+        if plain:  # written by a version that kept the secrets in the event store
+            self._save(cur, config, _now(), "secrets moved out of the event store")
+            log.warning("moved the channel secrets out of the event store into %s", self._secrets_file)
+        return config
+
     def _send(self, notifications: Sequence[Notification]) -> None:
         if notifications and self._notify is not None:
             self._notify(list(notifications))
-
-
-def _stored_config(cur: duckdb.DuckDBPyConnection) -> AlertingConfig:
-    body = alert_store.load_config_body(cur)
-    if body is None:
-        return AlertingConfig()
-    try:
-        return parse_config(body)
-    except InvalidConfig as exc:  # e.g. a rule renamed by an upgrade: say so, keep running
-        log.error("stored alerting config is no longer valid (%s); using the defaults", exc.message)
-        return AlertingConfig()
 
 
 def _now() -> datetime:

@@ -14,8 +14,12 @@ from typing import Protocol
 import httpx
 
 from analytics.alerts.alert import Notification
-from analytics.alerts.channel_settings import EmailSettings, WebhookSettings
+from analytics.alerts.channel_settings import MASK, EmailSettings, WebhookSettings
+from analytics.errors import InvalidConfig
+from analytics.identifiers import one_line
 from analytics.notify.payload import alertmanager_payload
+from analytics.notify.redaction import redact_httpx_log
+from analytics.outbound import OutboundPolicy, masked_url
 
 log = logging.getLogger("widget_monitor.alerts")
 
@@ -44,13 +48,28 @@ class Channel(Protocol):
 
 
 def headline(n: Notification) -> str:
-    """One line about a notification, e.g. `FIRING critical: Conversation data lost (acme)`."""
+    """One line about a notification, e.g. `FIRING critical: Conversation data lost (acme)`.
+
+    Control characters in what a user chose (a customer id in the title, the actor who
+    resolved) are escaped, so the line is safe for a log or a mail subject.
+    """
     a = n.alert
     if n.kind == "resolved":
-        return f"RESOLVED {a['severity']}: {a['title']} (by {a['resolvedBy']})"
-    if n.kind == "severity_changed":
-        return f"SEVERITY {n.previous_severity} -> {a['severity']}: {a['title']}"
-    return f"FIRING {a['severity']}: {a['title']}"
+        text = f"RESOLVED {a['severity']}: {a['title']} (by {a['resolvedBy']})"
+    elif n.kind == "severity_changed":
+        text = f"SEVERITY {n.previous_severity} -> {a['severity']}: {a['title']}"
+    else:
+        text = f"FIRING {a['severity']}: {a['title']}"
+    return one_line(text)
+
+
+def _refusal(check: Callable[[], None]) -> str | None:
+    """Why the outbound policy refuses a target now (DNS may have changed since the config was set)."""
+    try:
+        check()
+    except InvalidConfig as exc:
+        return exc.message
+    return None
 
 
 class ConsoleChannel:
@@ -61,14 +80,17 @@ class ConsoleChannel:
     def send(self, notifications: Sequence[Notification]) -> None:
         for n in notifications:
             level = logging.INFO if n.kind == "resolved" else _LOG_LEVEL[n.alert["severity"]]
-            log.log(level, "%s. %s [%s]", headline(n), n.alert["message"], n.alert["id"])
+            log.log(level, "%s. %s [%s]", headline(n), one_line(n.alert["message"]), one_line(n.alert["id"]))
 
 
 class WebhookChannel:
     """POSTs an Alertmanager webhook body, retrying with exponential backoff.
 
     Attempt k (from 0) waits `backoff_ms * 2**(k-1)` before it; transport errors, 429 and
-    5xx are retried, any other 4xx is a permanent refusal.
+    5xx are retried, any other 4xx and every redirect (never followed) is a permanent
+    refusal. Before each attempt the URL's host is checked against `policy` again; a
+    refused target is never contacted. Errors and httpx's request log name the URL by
+    scheme and host only.
     """
 
     name = "webhook"
@@ -78,30 +100,41 @@ class WebhookChannel:
         settings: WebhookSettings,
         external_url: str = "",
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.external_url = external_url
+        self.policy = policy or OutboundPolicy()
         self._sleep = sleep
+        redact_httpx_log()
 
     def send(self, notifications: Sequence[Notification]) -> None:
         s = self.settings
+        shown = masked_url(s.url)
         body = alertmanager_payload(notifications, self.external_url)
         last = ""
-        with httpx.Client(timeout=s.timeout_ms / 1000, verify=_tls_context()) as client:
+        client = httpx.Client(timeout=s.timeout_ms / 1000, verify=_tls_context(), follow_redirects=False)
+        with client:
             for attempt in range(s.max_attempts):
                 if attempt:
                     self._sleep(s.backoff_ms / 1000 * 2 ** (attempt - 1))
+                refused = _refusal(lambda: self.policy.check_url(s.url))
+                if refused is not None:
+                    raise DeliveryFailed(f"webhook {shown} not sent: {refused}")
                 try:
                     answer = client.post(s.url, json=body)
                 except httpx.TransportError as exc:
-                    last = f"{type(exc).__name__}: {exc}"
+                    last = f"{type(exc).__name__}: {_scrub(str(exc), s.url, shown)}"
                     continue
                 if answer.is_success:
                     return
                 last = f"HTTP {answer.status_code}"
+                if answer.is_redirect:
+                    raise DeliveryFailed(f"webhook {shown} answered with a redirect, not followed: {last}")
                 if answer.status_code < 500 and answer.status_code != 429:
-                    raise DeliveryFailed(f"webhook {s.url} refused the notification: {last}")
-        raise DeliveryFailed(f"webhook {s.url} failed {s.max_attempts} attempts; last: {last}")
+                    raise DeliveryFailed(f"webhook {shown} refused the notification: {last}")
+        raise DeliveryFailed(f"webhook {shown} failed {s.max_attempts} attempts; last: {last}")
 
 
 class EmailChannel:
@@ -109,23 +142,28 @@ class EmailChannel:
 
     name = "email"
 
-    def __init__(self, settings: EmailSettings) -> None:
+    def __init__(self, settings: EmailSettings, *, policy: OutboundPolicy | None = None) -> None:
         self.settings = settings
+        self.policy = policy or OutboundPolicy()
 
     def message(self, notifications: Sequence[Notification]) -> EmailMessage:
         s = self.settings
         mail = EmailMessage()
+        # Headers hold only the config's addresses and one-line text (`headline` escapes
+        # control characters): a CR/LF from a customer id can neither add a header nor
+        # make the message unsendable. Free text (the alert's message) goes to the body.
         mail["From"] = s.sender
         mail["To"] = ", ".join(s.recipients)
         if len(notifications) == 1:
-            mail["Subject"] = f"[widget-monitor] {headline(notifications[0])}"
+            subject = f"[widget-monitor] {headline(notifications[0])}"
         else:
             kinds = sorted({n.kind for n in notifications})
-            mail["Subject"] = f"[widget-monitor] {len(notifications)} alert changes ({', '.join(kinds)})"
+            subject = f"[widget-monitor] {len(notifications)} alert changes ({', '.join(kinds)})"
+        mail["Subject"] = one_line(subject)
         parts = []
         for n in notifications:
             a = n.alert
-            scope = a["customerId"] or "all customers"
+            scope = one_line(a["customerId"]) if a["customerId"] else "all customers"
             parts.append(
                 f"{headline(n)}\n{a['message']}\n"
                 f"rule: {a['ruleId']}   category: {a['category']}   scope: {scope}\n"
@@ -138,6 +176,10 @@ class EmailChannel:
     def send(self, notifications: Sequence[Notification]) -> None:
         s = self.settings
         timeout = s.timeout_ms / 1000
+        refused = _refusal(lambda: self.policy.check_host(s.host, s.port))
+        if refused is not None:
+            raise DeliveryFailed(f"e-mail via {s.host}:{s.port} not sent: {refused}")
+        mail = self.message(notifications)
         try:
             if s.ssl:
                 server: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -150,6 +192,15 @@ class EmailChannel:
                     server.starttls(context=_tls_context())
                 if s.username:
                     server.login(s.username, s.password or "")
-                server.send_message(self.message(notifications))
+                # the envelope comes from the config, never from the message's headers
+                server.send_message(mail, from_addr=s.sender, to_addrs=list(s.recipients))
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryFailed(f"e-mail via {s.host}:{s.port} failed: {exc}") from exc
+            reason = _scrub(str(exc), s.password, MASK)
+            raise DeliveryFailed(f"e-mail via {s.host}:{s.port} failed: {reason}") from None
+
+
+def _scrub(text: str, secret: str | None, shown: str) -> str:
+    """`text` on one line, without `secret` (a URL or a password an error message might echo)."""
+    if secret:
+        text = text.replace(secret, shown)
+    return one_line(text)

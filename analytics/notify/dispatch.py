@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from analytics.alerts.alert import Notification
 from analytics.alerts.config import AlertingConfig
+from analytics.identifiers import one_line
 from analytics.notify.channels import Channel, ConsoleChannel, DeliveryFailed, EmailChannel, WebhookChannel
+from analytics.outbound import OutboundPolicy
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +30,17 @@ class ChannelStats:
     last_error: str | None = None
 
 
-def channels_for(config: AlertingConfig) -> list[Channel]:
-    """The channels a config asks for."""
+def channels_for(config: AlertingConfig, policy: OutboundPolicy | None = None) -> list[Channel]:
+    """The channels a config asks for; `policy` guards each send (default: no internal host)."""
+    policy = policy or OutboundPolicy()
     out: list[Channel] = []
     for name in config.channels:
         if name == "console":
             out.append(ConsoleChannel())
         elif name == "webhook" and config.webhook is not None:
-            out.append(WebhookChannel(config.webhook, config.external_url))
+            out.append(WebhookChannel(config.webhook, config.external_url, policy=policy))
         elif name == "email" and config.email is not None:
-            out.append(EmailChannel(config.email))
+            out.append(EmailChannel(config.email, policy=policy))
     return out
 
 
@@ -56,12 +59,14 @@ class _Worker:
                 self.stats.delivered += len(batch)
             except DeliveryFailed as exc:
                 self.stats.failed += len(batch)
-                self.stats.last_error = str(exc)
-                log.error("notification of %d alert change(s) lost: %s", len(batch), exc)
+                self.stats.last_error = one_line(str(exc))
+                log.error("notification of %d alert change(s) lost: %s", len(batch), self.stats.last_error)
             except Exception as exc:  # a bug in a channel must not kill its worker
                 self.stats.failed += len(batch)
-                self.stats.last_error = repr(exc)
-                log.exception("channel %s crashed", self.channel.name)
+                self.stats.last_error = one_line(repr(exc))
+                # the message may quote user strings: one escaped line; the traceback at debug
+                log.error("channel %s crashed: %s", self.channel.name, self.stats.last_error)
+                log.debug("channel %s crash", self.channel.name, exc_info=True)
 
 
 class Dispatcher:

@@ -9,10 +9,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field, model_validator
 
-from analytics.alerts.alert import Status
+from analytics.access.roles import Principal
+from analytics.alerts.alert import Alert, Status
 from analytics.alerts.rules import Category, Severity
-from analytics.alerts.system import MAX_SNOOZE
-from ingest_api.deps import AlertsDep, RuntimeDep
+from analytics.alerts.system import MAX_SNOOZE, AlertingSystem
+from analytics.errors import NotFound
+from analytics.identifiers import MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
+from ingest_api.deps import (
+    Admin,
+    AlertsDep,
+    CustomerFilter,
+    Editor,
+    GlobalEditor,
+    Identifier,
+    RuntimeDep,
+    Viewer,
+    actor,
+)
 
 router = APIRouter(prefix="/api/monitoring/alerts", tags=["alerts"])
 
@@ -23,8 +36,13 @@ _CONFLICT = {409: {"description": "The alert is already resolved"}}
 class Action(BaseModel):
     """Who acts on an alert, and why."""
 
-    by: str = Field("api", min_length=1, max_length=256, description="who: a name or e-mail")
-    note: str | None = Field(None, max_length=4096)
+    by: Identifier | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_IDENTIFIER_LENGTH,
+        description="who (open mode); with a credential the actor is the token's name and this a note",
+    )
+    note: str | None = Field(None, max_length=MAX_TEXT_LENGTH)
 
 
 class Snooze(Action):
@@ -47,13 +65,26 @@ def _listing(alerts: list[Any]) -> dict[str, Any]:
     return {"data": data, "count": len(data)}
 
 
+async def _visible(system: AlertingSystem, alert_id: str, principal: Principal) -> Alert:
+    """The alert, if the caller may see it: a customer-scoped token sees its customer's only."""
+    alert = await asyncio.to_thread(system.alert, alert_id)
+    if principal.customer_id is not None and alert.customer_id != principal.customer_id:
+        raise NotFound(f"no alert {alert_id!r}")
+    return alert
+
+
+def _combined(note: str | None, extra: str | None) -> str | None:
+    return "; ".join(part for part in (extra, note) if part) or None
+
+
 @router.get("")
 async def list_alerts(
     system: AlertsDep,
+    principal: Viewer,
+    customer_id: CustomerFilter,
     resolved: bool | None = None,
     severity: Severity | None = None,
     category: Category | None = None,
-    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> dict[str, Any]:
@@ -71,7 +102,7 @@ async def list_alerts(
 
 
 @router.post("/check")
-async def check_now(system: AlertsDep, runtime: RuntimeDep) -> dict[str, Any]:
+async def check_now(system: AlertsDep, runtime: RuntimeDep, principal: GlobalEditor) -> dict[str, Any]:
     """Evaluate every rule now; answers what fired, changed and resolved, and the open alerts."""
     report = await asyncio.to_thread(system.check)
     runtime.summary_cache.clear()
@@ -79,32 +110,38 @@ async def check_now(system: AlertsDep, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/config")
-async def get_config(system: AlertsDep) -> dict[str, Any]:
-    """The alerting config in force (the SMTP password is masked)."""
+async def get_config(system: AlertsDep, principal: Admin) -> dict[str, Any]:
+    """The alerting config in force (secrets masked)."""
     return system.config.to_dict()
 
 
 @router.put("/config", responses={422: {"description": "Refused: the message says why"}})
 async def put_config(
     system: AlertsDep,
+    runtime: RuntimeDep,
+    principal: Admin,
     document: Annotated[dict[str, Any], Body()],
-    by: Annotated[str, Query(min_length=1, max_length=256)] = "api",
+    by: Annotated[Identifier | None, Query(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)] = None,
 ) -> dict[str, Any]:
     """Replace the alerting config (missing keys take the defaults); it is stored and survives restarts."""
-    config = await asyncio.to_thread(system.set_config, document, by=by)
-    return config.to_dict()
+    who, note = actor(principal, by)
+    config = await asyncio.to_thread(system.set_config, document, by=who)
+    wire = config.to_dict()
+    detail = {"note": note} if note else {}
+    await asyncio.to_thread(runtime.access.credentials.record, who, "alerts.config", None, detail | wire)
+    return wire
 
 
 @router.get("/{alert_id}", responses=_NOT_FOUND)
-async def get_alert(system: AlertsDep, alert_id: str) -> dict[str, Any]:
+async def get_alert(system: AlertsDep, principal: Viewer, alert_id: str) -> dict[str, Any]:
     """One alert."""
-    alert = await asyncio.to_thread(system.alert, alert_id)
-    return alert.to_wire()
+    return (await _visible(system, alert_id, principal)).to_wire()
 
 
 @router.get("/{alert_id}/history", responses=_NOT_FOUND)
-async def alert_history(system: AlertsDep, alert_id: str) -> dict[str, Any]:
+async def alert_history(system: AlertsDep, principal: Viewer, alert_id: str) -> dict[str, Any]:
     """Every transition of an alert (who, when, from and to which status), oldest first."""
+    await _visible(system, alert_id, principal)
     steps = await asyncio.to_thread(system.history, alert_id)
     data = [t.to_wire() for t in steps]
     return {"data": data, "count": len(data)}
@@ -112,33 +149,39 @@ async def alert_history(system: AlertsDep, alert_id: str) -> dict[str, Any]:
 
 @router.post("/{alert_id}/resolve", responses={**_NOT_FOUND, **_CONFLICT})
 async def resolve_alert(
-    system: AlertsDep, runtime: RuntimeDep, alert_id: str, action: Action | None = None
+    system: AlertsDep, runtime: RuntimeDep, principal: Editor, alert_id: str, action: Action | None = None
 ) -> dict[str, Any]:
-    """Resolve an open alert; `resolvedBy` is the body's `by`."""
+    """Resolve an open alert; `resolvedBy` is the token's name (in open mode the body's `by`)."""
     action = action or Action()
-    alert = await asyncio.to_thread(system.resolve, alert_id, by=action.by, note=action.note)
+    await _visible(system, alert_id, principal)
+    who, note = actor(principal, action.by)
+    alert = await asyncio.to_thread(system.resolve, alert_id, by=who, note=_combined(action.note, note))
     runtime.summary_cache.clear()
     return alert.to_wire()
 
 
 @router.post("/{alert_id}/acknowledge", responses={**_NOT_FOUND, **_CONFLICT})
 async def acknowledge_alert(
-    system: AlertsDep, runtime: RuntimeDep, alert_id: str, action: Action | None = None
+    system: AlertsDep, runtime: RuntimeDep, principal: Editor, alert_id: str, action: Action | None = None
 ) -> dict[str, Any]:
     """Acknowledge an open alert: it stays open and its notifications are muted."""
     action = action or Action()
-    alert = await asyncio.to_thread(system.acknowledge, alert_id, by=action.by)
+    await _visible(system, alert_id, principal)
+    who, _ = actor(principal, action.by)
+    alert = await asyncio.to_thread(system.acknowledge, alert_id, by=who)
     runtime.summary_cache.clear()
     return alert.to_wire()
 
 
 @router.post("/{alert_id}/snooze", responses={**_NOT_FOUND, **_CONFLICT})
 async def snooze_alert(
-    system: AlertsDep, runtime: RuntimeDep, alert_id: str, snooze: Snooze
+    system: AlertsDep, runtime: RuntimeDep, principal: Editor, alert_id: str, snooze: Snooze
 ) -> dict[str, Any]:
     """Mute an open alert until `until` (or for `minutes`); then it fires again if still true."""
+    await _visible(system, alert_id, principal)
     now = datetime.now(UTC)
     until = snooze.until or now + timedelta(minutes=snooze.minutes or 0)
-    alert = await asyncio.to_thread(system.snooze, alert_id, by=snooze.by, until=until, now=now)
+    who, _ = actor(principal, snooze.by)
+    alert = await asyncio.to_thread(system.snooze, alert_id, by=who, until=until, now=now)
     runtime.summary_cache.clear()
     return alert.to_wire()

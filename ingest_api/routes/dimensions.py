@@ -8,17 +8,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from analytics.dimensions import list_dimensions
-from ingest_api.deps import RuntimeDep
+from ingest_api.deps import CustomerFilter, RuntimeDep
 
 router = APIRouter(tags=["dimensions"])
 
 
 @router.get("/api/monitoring/widget/dimensions")
-async def dimensions(runtime: RuntimeDep) -> dict[str, Any]:
+async def dimensions(runtime: RuntimeDep, customer_id: CustomerFilter) -> dict[str, Any]:
     """How many events the store holds, their time span, and the customers and versions seen."""
 
     def run() -> dict[str, Any]:
         with runtime.store.cursor() as cur:
-            return list_dimensions(cur)
+            return list_dimensions(cur, customer_id)
 
     return await asyncio.to_thread(run)

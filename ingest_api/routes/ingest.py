@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -25,6 +26,10 @@ _encode = msgspec.json.Encoder().encode
     responses={
         200: {"description": "Committed: `stored`, `duplicates`, `rejected` (by index)"},
         400: {"description": "Empty or unreadable body"},
+        401: {
+            "description": "No ingest key (`?key=` or `X-Widget-Monitor-Key`), or an unknown or revoked one"
+        },
+        403: {"description": "The key does not accept this Origin"},
         413: {"description": "Body over 1 MiB or batch over 1000 events"},
         415: {"description": "Neither application/json nor text/plain"},
         422: {"description": "No event in the body is valid; `rejected` says why"},
@@ -32,8 +37,10 @@ _encode = msgspec.json.Encoder().encode
     },
 )
 async def ingest(request: Request) -> Response:
-    """Record one widget event, or a JSON array of up to 1000 events."""
+    """Record one widget event, or a JSON array of up to 1000 events (`?key=` names the sender)."""
     runtime: Runtime = request.app.state.runtime
+    sender = runtime.access.sender(request.scope["headers"], request.scope["query_string"])
+    customer_id = sender.customer_id if sender is not None else None
     limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
     _refuse_declared_over(request, limit)
@@ -42,17 +49,18 @@ async def ingest(request: Request) -> Response:
     body = await _read_body(request, limit)
     runtime.backlog.admit(len(body))
     try:
-        return await _store(runtime, body)
+        return await _store(runtime, body, customer_id)
     finally:
         runtime.backlog.release(len(body))
 
 
-async def _store(runtime: Runtime, body: bytes) -> Response:
+async def _store(runtime: Runtime, body: bytes, customer_id: str | None) -> Response:
     settings = runtime.settings
     received_us = time.time_ns() // 1000
-    limits = {
+    limits: dict[str, Any] = {
         "max_events": settings.max_batch_events,
         "max_future_skew_us": settings.max_future_skew_ms * 1000,
+        "customer_id": customer_id,
     }
     decoders = runtime.decoders
     if decoders is not None and decoders.takes(body):

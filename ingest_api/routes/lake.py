@@ -6,13 +6,13 @@ import asyncio
 
 from fastapi import APIRouter
 
-from ingest_api.deps import RuntimeDep
+from ingest_api.deps import Admin, GlobalViewer, RuntimeDep
 
 router = APIRouter(prefix="/api/monitoring/lake", tags=["lake"])
 
 
 @router.get("")
-async def lake_partitions(runtime: RuntimeDep) -> dict[str, object]:
+async def lake_partitions(runtime: RuntimeDep, principal: GlobalViewer) -> dict[str, object]:
     """The days exported to the Parquet lake, oldest first."""
     partitions = await asyncio.to_thread(runtime.lake_partitions)
     return {
@@ -23,7 +23,7 @@ async def lake_partitions(runtime: RuntimeDep) -> dict[str, object]:
 
 
 @router.post("/export")
-async def export_lake(runtime: RuntimeDep) -> dict[str, object]:
+async def export_lake(runtime: RuntimeDep, principal: Admin) -> dict[str, object]:
     """Export every closed UTC day that changed since its last export (also runs hourly)."""
     written = await asyncio.to_thread(runtime.export_lake)
     return {"data": [p.to_dict() for p in written], "count": len(written)}

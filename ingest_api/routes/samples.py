@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from analytics.samples import MAX_SAMPLES, SampleQuery, read_samples
 from analytics.timeseries import as_utc
-from ingest_api.deps import QueryMoment, RuntimeDep
+from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, WidgetVersionFilter
 
 router = APIRouter(tags=["samples"])
 
@@ -18,19 +18,19 @@ router = APIRouter(tags=["samples"])
 @router.get("/api/monitoring/widget/samples")
 async def samples(
     runtime: RuntimeDep,
+    customer_id: CustomerFilter,
     metric: str,
     start: Annotated[
         QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")
     ] = None,
     end: Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")] = None,
-    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
-    widget_version: Annotated[str | None, Query(alias="widgetVersion", max_length=256)] = None,
+    widget_version: WidgetVersionFilter = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 5000,
 ) -> dict[str, Any]:
     """The metric's value per event (a seeded reservoir sample above `limit`)."""
     end_utc = as_utc(end) if end else datetime.now(UTC)
     start_utc = as_utc(start) if start else end_utc - timedelta(hours=24)
-    query = SampleQuery(metric, start_utc, end_utc, customer_id or None, widget_version or None, limit)
+    query = SampleQuery(metric, start_utc, end_utc, customer_id, widget_version or None, limit)
 
     def run() -> dict[str, Any]:
         with runtime.store.cursor() as cur:

@@ -23,6 +23,9 @@ _CROSS_ORIGIN = {"Timing-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cr
 # widgets loading fast while a new version rolls out.
 SCRIPT_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=86400"
 
+# An ingest key for the demo's widget to send (`/demo?key=wmk_...`), when the server enforces keys.
+DemoKey = Annotated[str, Query(pattern=r"^[\w.-]{0,128}$", description="an ingest key for the widget")]
+
 _DEMO_ASSETS = {"demo.js": JS_MEDIA, "demo.css": "text/css; charset=utf-8"}
 _DEMO_PAGES = {"home": "Home", "pricing": "Pricing", "docs": "Docs"}
 
@@ -81,9 +84,10 @@ async def demo_home(
     enabled: bool = True,
     sample_rate: Annotated[float, Query(alias="sampleRate", ge=0, le=1)] = 1.0,
     flush_interval_ms: Annotated[int, Query(alias="flushIntervalMs", ge=100, le=600_000)] = 2000,
+    key: DemoKey = "",
 ) -> Response:
     """A demo chat widget on a host page, monitored by the SDK (settings from the query)."""
-    return _demo_page("home", customer_id, enabled, sample_rate, flush_interval_ms)
+    return _demo_page("home", customer_id, enabled, sample_rate, flush_interval_ms, key)
 
 
 @router.get("/demo/{page}", response_class=Response)
@@ -93,15 +97,19 @@ async def demo_page(
     enabled: bool = True,
     sample_rate: Annotated[float, Query(alias="sampleRate", ge=0, le=1)] = 1.0,
     flush_interval_ms: Annotated[int, Query(alias="flushIntervalMs", ge=100, le=600_000)] = 2000,
+    key: DemoKey = "",
 ) -> Response:
     """Another page of the demo site, to switch to with the conversation kept."""
     if page not in _DEMO_PAGES:
         raise NotFound(f"no demo page {page!r}: try {', '.join(_DEMO_PAGES)}")
-    return _demo_page(page, customer_id, enabled, sample_rate, flush_interval_ms)
+    return _demo_page(page, customer_id, enabled, sample_rate, flush_interval_ms, key)
 
 
-def _demo_page(page: str, customer_id: str, enabled: bool, sample_rate: float, flush_ms: int) -> Response:
+def _demo_page(
+    page: str, customer_id: str, enabled: bool, sample_rate: float, flush_ms: int, key: str
+) -> Response:
     values = {
+        "key": key,
         "page": page,
         "page_title": _DEMO_PAGES[page],
         "customer_id": customer_id,

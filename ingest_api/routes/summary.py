@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from analytics.export import export_metrics, to_prometheus
 from analytics.summary import Window, summarize_window
 from analytics.telemetry import telemetry_section
-from ingest_api.deps import QueryMoment, RuntimeDep
+from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer
 from ingest_api.runtime import Runtime
 
 router = APIRouter(tags=["summary"])
@@ -25,17 +25,18 @@ _encode = msgspec.json.Encoder().encode
 async def widget_summary(
     request: Request,
     runtime: RuntimeDep,
+    principal: Viewer,
+    customer_id: CustomerFilter,
     window: Annotated[int, Query(gt=0, le=MAX_WINDOW_MS, description="ms")] = 300_000,
     format: Literal["json", "export", "prometheus"] = "json",
     alerts: bool = True,
-    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
     end: Annotated[
         QueryMoment | None, Query(description="ISO 8601: summarize the window ending here (default now)")
     ] = None,
 ) -> Response:
     """Health scores and every figure of the last `window` ms, cached 30 s."""
-    customer_id = customer_id or None  # `customerId=` means every customer
-    key = (window, format, alerts, customer_id, end)
+    # Keyed by the caller's scope too: no answer computed for one scope is served to another.
+    key = (principal.customer_id, window, format, alerts, customer_id, end)
     cache = runtime.summary_cache
     bypass = "no-cache" in request.headers.get("cache-control", "").lower()
     cached = None if bypass else cache.get(key)

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from analytics.errors import StoreUnavailable
-from ingest_api.deps import RuntimeDep
+from analytics.access.roles import Role
+from analytics.errors import MonitorError, StoreUnavailable
+from ingest_api.deps import RuntimeDep, Viewer, get_principal
 
 router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz")
-async def healthz(runtime: RuntimeDep) -> dict[str, object]:
-    """Answer 200 once the store is open and the writer runs, 503 otherwise."""
+async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
+    """Public: 200 once the store is open and the writer runs, 503 otherwise; details for a viewer."""
     if not runtime.writer.running:
         raise StoreUnavailable("the writer is not running")
+    try:
+        signed_in = get_principal(request).may(Role.viewer)
+    except MonitorError:
+        signed_in = False
+    if not signed_in:
+        return {"status": "ok"}
     return {
         "status": "ok",
         "commits": runtime.writer.commits,
@@ -23,3 +30,9 @@ async def healthz(runtime: RuntimeDep) -> dict[str, object]:
         "backlogBytes": runtime.backlog.bytes,
         "refusedOverloaded": runtime.backlog.refused,
     }
+
+
+@router.get("/api/monitoring/whoami")
+async def whoami(principal: Viewer) -> dict[str, object]:
+    """Who this credential is: its name, role and customer (null: every customer)."""
+    return principal.to_wire() | {"openMode": not principal.credential}

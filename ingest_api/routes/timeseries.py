@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from analytics.metric_catalogue import METRICS
 from analytics.timeseries import BUCKETS, compute_timeseries, series_query, threshold_in_force
-from ingest_api.deps import QueryMoment, RuntimeDep
+from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer, WidgetVersionFilter
 
 router = APIRouter(tags=["timeseries"])
 
@@ -17,6 +17,7 @@ router = APIRouter(tags=["timeseries"])
 @router.get("/api/monitoring/widget/timeseries")
 async def timeseries(
     runtime: RuntimeDep,
+    customer_id: CustomerFilter,
     metric: Annotated[str, Query(description="e.g. render.renderTime; see /timeseries/metrics")],
     stat: Annotated[str | None, Query(description="count avg min max p50 p95 p99 | rate")] = None,
     bucket: Annotated[str, Query(description=" ".join(BUCKETS))] = "1h",
@@ -24,8 +25,7 @@ async def timeseries(
         QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")
     ] = None,
     end: Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")] = None,
-    customer_id: Annotated[str | None, Query(alias="customerId", max_length=256)] = None,
-    widget_version: Annotated[str | None, Query(alias="widgetVersion", max_length=256)] = None,
+    widget_version: WidgetVersionFilter = None,
     group_by: Annotated[str | None, Query(alias="groupBy", description="widgetVersion | customerId")] = None,
 ) -> dict[str, Any]:
     """A statistic of one metric per time bucket, optionally one series per group."""
@@ -35,7 +35,7 @@ async def timeseries(
         bucket=bucket,
         start=start,
         end=end,
-        customer_id=customer_id or None,
+        customer_id=customer_id,
         widget_version=widget_version or None,
         group_by=group_by or None,
     )
@@ -50,7 +50,7 @@ async def timeseries(
 
 
 @router.get("/api/monitoring/widget/timeseries/metrics")
-async def metric_catalogue(runtime: RuntimeDep) -> dict[str, Any]:
+async def metric_catalogue(runtime: RuntimeDep, principal: Viewer) -> dict[str, Any]:
     """Every metric the time-series and samples endpoints know, with unit, stats and threshold."""
     alerting = runtime.alerting_config
     metrics = []

@@ -16,6 +16,7 @@ from streamlit_app.shaping import (
     severity_badge,
     sort_alerts,
 )
+from streamlit_app.text import literal
 
 SNOOZE_MINUTES = {"15 min": 15, "1 hour": 60, "4 hours": 240, "24 hours": 1440}
 
@@ -38,7 +39,7 @@ except ApiError as exc:
 
 top = st.columns([3, 1])
 whose = f"{customer} and over all customers" if customer else "all customers"
-top[0].caption(f"Alerts for {whose}, as the API's alert engine raised them.")
+top[0].caption(f"Alerts for {literal(whose)}, as the API's alert engine raised them.")
 if top[1].button("Run alert check now", icon=":material/policy:"):
     act(client.check_alerts, "Alert rules checked against the latest data.")
 
@@ -73,15 +74,17 @@ for alert in unresolved:
     sev_label, sev_colour = severity_badge(alert.get("severity"))
     with st.container(border=True):
         head = st.columns([5, 1])
-        head[0].markdown(f"**{alert.get('title', '')}**")
+        head[0].markdown(f"**{literal(alert.get('title', ''))}**")
         with head[1]:
             st.badge(sev_label, color=sev_colour)  # type: ignore[arg-type]
-        st.write(alert.get("message", ""))
+        st.markdown(literal(alert.get("message", "")))
         st.caption(
-            f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
-            f"value {alert.get('value')} vs threshold {alert.get('threshold')} · "
-            f"status {alert.get('status')} · "
-            f"first {alert.get('createdAt')} · last {alert.get('lastSeenAt')}"
+            literal(
+                f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
+                f"value {alert.get('value')} vs threshold {alert.get('threshold')} · "
+                f"status {alert.get('status')} · "
+                f"first {alert.get('createdAt')} · last {alert.get('lastSeenAt')}"
+            )
         )
         actions = st.columns([1, 1, 1, 2])
         title = alert.get("title")

@@ -9,6 +9,7 @@ from streamlit_app.charts import comparison_chart
 from streamlit_app.compare import COMPARE_FIGURES, Side, compare_samples, comparison_row
 from streamlit_app.context import page_context
 from streamlit_app.layout import show_no_data
+from streamlit_app.text import literal
 
 MODES = ("Widget versions", "Customers", "Time ranges")
 SAMPLE_LIMIT = 2000
@@ -31,7 +32,7 @@ if mode == "Time ranges":
         "the same window a week earlier": timedelta(days=7),
     }
     choice = st.selectbox("A (baseline)", list(earlier), key="compare_a_time")
-    st.caption(f"B is the {f.describe()}; A is {choice}.")
+    st.caption(f"B is the {literal(f.describe())}; A is {choice}.")
     past = f.shifted(earlier[choice])
     a = Side(choice.removeprefix("the "), past.start, past.end, f.customer_id)
     b = Side("the chosen window", f.start, f.end, f.customer_id)
@@ -44,7 +45,7 @@ else:
     # A: the busiest (the baseline), B: the next one (e.g. the version being rolled out)
     pick_a = cols[0].selectbox("A (baseline)", options, index=0, key=f"compare_a_{mode}")
     pick_b = cols[1].selectbox("B", options, index=1, key=f"compare_b_{mode}")
-    st.caption(f"Both over the {f.describe()}.")
+    st.caption(f"Both over the {literal(f.describe())}.")
     if mode == "Widget versions":
         a = Side(pick_a, f.start, f.end, f.customer_id, pick_a)
         b = Side(pick_b, f.start, f.end, f.customer_id, pick_b)
@@ -71,7 +72,7 @@ with st.spinner("Comparing…"):
         result = compare_samples(samples(a, figure.metric), samples(b, figure.metric), figure)
         rows.append(comparison_row(figure, result))
 table = pd.DataFrame(rows)
-st.markdown(f"**A = {a.label}, B = {b.label}**")
+st.markdown(f"**A = {literal(a.label)}, B = {literal(b.label)}**")
 st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)
 
 chartable = table.dropna(subset=["B − A (%)"]).copy()

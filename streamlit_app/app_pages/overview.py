@@ -21,10 +21,12 @@ from streamlit_app.shaping import (
     status_of,
     telemetry_view,
 )
+from streamlit_app.text import literal
 
 ctx = page_context()
 st.title("Overview")
-st.caption(f"Health of the chat widget over the {ctx.filters.describe()}; changes against the window before.")
+window = literal(ctx.filters.describe())
+st.caption(f"Health of the chat widget over the {window}; changes against the window before.")
 current, previous = load_summaries(ctx)
 require_data(ctx, current)
 label = ctx.filters.window_label
@@ -73,10 +75,12 @@ for alert in alerts[:10]:
         row = st.columns([6, 1])
         with row[0]:
             st.badge(sev_label, color=sev_colour)  # type: ignore[arg-type]
-            st.markdown(f"**{alert.get('title', '')}** — {alert.get('message', '')}")
+            st.markdown(f"**{literal(alert.get('title', ''))}** — {literal(alert.get('message', ''))}")
             st.caption(
-                f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
-                f"{alert.get('createdAt')}"
+                literal(
+                    f"{alert.get('category')} · {alert.get('customerId') or 'all customers'} · "
+                    f"{alert.get('createdAt')}"
+                )
             )
         alert_id = str(alert.get("id"))
         if row[1].button("Resolve", key=f"overview-resolve-{alert_id}"):

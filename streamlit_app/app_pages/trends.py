@@ -8,13 +8,14 @@ from streamlit_app.charts import trend_chart
 from streamlit_app.context import page_context
 from streamlit_app.layout import show_no_data
 from streamlit_app.shaping import auto_bucket, bucket_options, series_frame
+from streamlit_app.text import literal
 
 SPLITS = {"No split": None, "Widget version": "widgetVersion", "Customer": "customerId"}
 
 ctx = page_context()
 f = ctx.filters
 st.title("Trends")
-st.caption(f"One figure over the {f.describe()} (UTC buckets). Change the range in the sidebar.")
+st.caption(f"One figure over the {literal(f.describe())} (UTC buckets). Change the range in the sidebar.")
 
 catalogue = {m["name"]: m for m in ctx.client.metric_catalogue()}
 cols = st.columns([4, 1, 1])
@@ -58,7 +59,7 @@ if frame.empty:
     if (ctx.dimensions or {}).get("events", 0) == 0:
         show_no_data(ctx)
     else:
-        st.info(f"No {metric['label'].lower()} events in the {f.describe()}.")
+        st.info(f"No {metric['label'].lower()} events in the {literal(f.describe())}.")
     st.stop()
 
 threshold = payload["threshold"]

@@ -17,7 +17,7 @@ from analytics.errors import InvalidConfig
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.analytics.notify.receivers import webhook_receiver
-from tests.support.server import ServerProcess
+from tests.support.server import LOCAL, ServerProcess
 
 WIDGET = "/api/monitoring/widget"
 ALERTS = "/api/monitoring/alerts"
@@ -60,7 +60,7 @@ DATA_LOSS = {
 
 def fire(client: TestClient) -> dict[str, Any]:
     assert client.post(WIDGET, json=[*slow_renders(), DATA_LOSS]).status_code == 200
-    answer = client.post(f"{ALERTS}/check")
+    answer = client.post(f"{ALERTS}/check", json={})
     assert answer.status_code == 200
     return dict(answer.json())
 
@@ -138,7 +138,7 @@ def test_resolve_acknowledge_snooze_and_history(client: TestClient) -> None:
     ],
 )
 def test_unknown_ids_are_404(client: TestClient, method: str, path: str) -> None:
-    answer = client.request(method, f"{ALERTS}{path}")
+    answer = client.request(method, f"{ALERTS}{path}", json={} if method == "post" else None)
     assert answer.status_code == 404
     assert answer.json() == {"error": "not_found", "message": "no alert with id 'alert_missing'"}
 
@@ -170,7 +170,7 @@ def test_config_get_put_and_refusals(client: TestClient) -> None:
     assert client.put(f"{ALERTS}/config", json=config, params={"by": "alice"}).status_code == 200
     assert client.get(f"{ALERTS}/config").json() == config
     client.post(WIDGET, json=slow_renders(n=5))  # 30 ms: fine under the new 40 ms threshold
-    assert client.post(f"{ALERTS}/check").json()["count"] == 0
+    assert client.post(f"{ALERTS}/check", json={}).json()["count"] == 0
 
 
 def test_baseline_capture_and_report(client: TestClient) -> None:
@@ -205,7 +205,7 @@ def test_an_invalid_config_file_stops_the_server_from_starting(tmp_path: Path) -
     bad = tmp_path / "alerts.json"
     bad.write_text(json.dumps({"thresholds": {"scroll": {"fps": 0}}}))
     app = create_app(Settings(data_dir=tmp_path / "data", alerts_config=bad))
-    with pytest.raises(InvalidConfig, match="can never fire"), TestClient(app):
+    with pytest.raises(InvalidConfig, match="can never fire"), TestClient(app, base_url=LOCAL):
         pass
 
 
@@ -233,7 +233,7 @@ def test_a_real_server_checks_in_the_background_and_keeps_history(
         'checkIntervalMs = 1000\nperCustomer = true\nchannels = ["console", "webhook"]\n'
         f'[webhook]\nurl = "{receiver.url}"\nbackoffMs = 50\n'
     )
-    env = {"WIDGET_MONITOR_ALERTS_CONFIG": str(config)}
+    env = {"WIDGET_MONITOR_ALERTS_CONFIG": str(config), "WIDGET_MONITOR_OUTBOUND_ALLOW": "127.0.0.1"}
     with ServerProcess(data_dir, env=env) as server:
         assert httpx.post(f"{server.url}{WIDGET}", json=[DATA_LOSS]).status_code == 200
         # nobody calls /check: the loop does, and the webhook hears about it (after one 503)
@@ -277,7 +277,7 @@ def test_the_cache_hit_alert_uses_the_summarys_definition(client: TestClient) ->
     assert client.post("/api/monitoring/widget", json=calls).status_code == 200
     summary = client.get("/api/monitoring/widget").json()
     assert summary["performance"]["api"]["cacheHitRate"] == 25.0
-    assert client.post("/api/monitoring/alerts/check").status_code == 200
+    assert client.post("/api/monitoring/alerts/check", json={}).status_code == 200
     fired = [
         a for a in client.get("/api/monitoring/alerts").json()["data"] if a["ruleId"] == "api.cache_hit_rate"
     ]
@@ -299,7 +299,7 @@ def test_snooze_checks_the_id_first_and_caps_until_like_minutes(client: TestClie
         }
     ]
     assert client.post("/api/monitoring/widget", json=saves).status_code == 200
-    fired = client.post("/api/monitoring/alerts/check").json()["fired"]
+    fired = client.post("/api/monitoring/alerts/check", json={}).json()["fired"]
     assert fired
     forever = client.post(
         f"/api/monitoring/alerts/{fired[0]}/snooze", json={"by": "me", "until": "9999-12-31T23:59:59Z"}
@@ -313,3 +313,26 @@ def test_snooze_checks_the_id_first_and_caps_until_like_minutes(client: TestClie
         ).status_code
         == 200
     )
+
+
+def test_a_webhook_to_an_internal_address_is_refused_by_default(client: TestClient) -> None:
+    token_url = "http://169.254.169.254/latest/meta-data/iam?token=s3cr3t"
+    answer = client.put(f"{ALERTS}/config", json={"channels": ["webhook"], "webhook": {"url": token_url}})
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error"] == "invalid_config"
+    assert body["message"].startswith("webhook.url: host '169.254.169.254' is a link-local address")
+    assert "meta-data" not in body["message"] and "s3cr3t" not in body["message"]
+
+
+def test_the_outbound_allow_list_admits_a_target_and_get_masks_it(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, decoder_processes=0, outbound_allow=["127.0.0.1"])
+    hook = "http://127.0.0.1:9093/hooks/T0/s3cr3t?key=k3y"
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as client:
+        answer = client.put(f"{ALERTS}/config", json={"channels": ["webhook"], "webhook": {"url": hook}})
+        assert answer.status_code == 200
+        assert answer.json()["webhook"]["url"] == "http://127.0.0.1:9093/…"
+        shown = client.get(f"{ALERTS}/config").json()
+        assert shown["webhook"]["url"] == "http://127.0.0.1:9093/…" and "s3cr3t" not in json.dumps(shown)
+        assert client.put(f"{ALERTS}/config", json=shown).status_code == 200  # the mask keeps the URL
+        assert client.app.state.runtime.alerts.system.config.webhook.url == hook  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from ingest_api.backlog import IngestBacklog
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.events import event
-from tests.support.server import ServerProcess
+from tests.support.server import LOCAL, ServerProcess
 
 URL = "/api/monitoring/widget"
 
@@ -42,7 +42,7 @@ def test_a_request_is_admitted_when_nothing_waits_however_big() -> None:
 
 def test_past_the_backlog_a_request_gets_503_with_retry_after_and_nothing_is_stored(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=0, max_backlog_bytes=1)
-    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(1) as sender:
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as client, ThreadPoolExecutor(1) as sender:
         store = client.app.state.runtime.store
         store._write_lock.acquire()  # the store is busy (a slow disk, a checkpoint): commits wait
         try:

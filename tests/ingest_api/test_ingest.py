@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.events import COMMON, FULL_METRICS, event, without
-from tests.support.server import ServerProcess
+from tests.support.server import LOCAL, ServerProcess
 
 URL = "/api/monitoring/widget"
 MIB = 1_048_576
@@ -329,12 +329,44 @@ def test_cors_preflight_is_answered(client: TestClient) -> None:
     assert int(answer.headers["access-control-max-age"]) > 0
 
 
-def test_cors_headers_are_on_post_and_get(client: TestClient) -> None:
+def test_any_page_may_post_events_but_not_read_the_summary(client: TestClient) -> None:
     origin = {"Origin": "https://shop.example"}
     posted = client.post(URL, json=event("render"), headers=origin)
-    assert posted.headers["access-control-allow-origin"] in ("*", "https://shop.example")
+    assert posted.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in posted.headers
+    # The summary shares ingest's path; a foreign page may not read it (CORS origins default to none).
     got = client.get(URL, headers=origin)
-    assert got.headers["access-control-allow-origin"] in ("*", "https://shop.example")
+    assert got.status_code == 200  # the browser, not the server, withholds the answer
+    assert "access-control-allow-origin" not in got.headers
+    preflight = client.options(
+        URL,
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_read_routes_answer_the_listed_origins_only(settings: Settings) -> None:
+    listed = settings.model_copy(update={"cors_origins": ["https://ops.example"]})
+    with TestClient(base_url=LOCAL, app=create_app(listed)) as client:
+        ok = client.get(URL, headers={"Origin": "https://ops.example"})
+        assert ok.headers["access-control-allow-origin"] == "https://ops.example"
+        assert "access-control-allow-credentials" not in ok.headers
+        other = client.get("/api/monitoring/alerts", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        preflight = client.options(
+            "/api/monitoring/alerts/config",
+            headers={
+                "Origin": "https://ops.example",
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
 
 
 def test_a_get_without_origin_still_says_it_varies_by_origin(client: TestClient) -> None:
@@ -415,7 +447,7 @@ def test_a_rejected_event_does_not_burn_its_event_id(client: TestClient) -> None
 
 def test_when_a_decoder_process_dies_its_request_and_the_next_are_still_stored(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=1, decoder_min_bytes=0)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as client:
         decoders = client.app.state.runtime.decoders
         [first_pid] = decoders.pids()
         assert client.post(URL, json=[event("render", eventId="before")]).json()["stored"] == 1
@@ -433,7 +465,7 @@ def test_requests_on_a_pool_whose_decoder_died_are_all_stored_and_one_new_pool_s
 ) -> None:
     settings = Settings(data_dir=data_dir, summary_cache_seconds=0, decoder_processes=1, decoder_min_bytes=0)
     caplog.set_level(logging.WARNING, logger="ingest_api.decoders")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as client:
         decoders = client.app.state.runtime.decoders
         [first_pid] = decoders.pids()
         os.kill(first_pid, signal.SIGKILL)
@@ -455,7 +487,7 @@ def test_a_batch_near_the_body_limit_crosses_to_the_decoder_whole_and_is_stored(
     batch = [event("persistence", eventId=f"big-{k}", errorMessage=padding) for k in range(1000)]
     body = json.dumps(batch).encode()
     assert 0.8 * MIB < len(body) <= MIB
-    with TestClient(create_app(settings)) as client:
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as client:
         pool = client.app.state.runtime.decoders._pool
         pipes = [pool._call_queue._writer, pool._result_queue._writer]
         # the whole body fits in the pipe, rather than crossing 64 KiB at a time

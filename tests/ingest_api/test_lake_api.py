@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
+from tests.support.server import LOCAL
 
 
 def test_export_then_list(client: TestClient, data_dir: Path) -> None:
@@ -19,7 +20,7 @@ def test_export_then_list(client: TestClient, data_dir: Path) -> None:
         {"type": "api", "metric": {"duration": 50.0, "success": True, "timestamp": "2024-05-02T09:00:00Z"}},
     ]
     assert client.post("/api/monitoring/widget", json=events).status_code == 200
-    exported = client.post("/api/monitoring/lake/export").json()
+    exported = client.post("/api/monitoring/lake/export", json={}).json()
     assert [(p["day"], p["rows"]) for p in exported["data"]] == [("2024-05-01", 2), ("2024-05-02", 1)]
     listed = client.get("/api/monitoring/lake").json()
     assert listed["count"] == 2
@@ -32,7 +33,7 @@ def test_the_server_exports_closed_days_on_its_own_schedule(tmp_path: Path) -> N
     """Regression: the periodic export was never scheduled (an early return in Runtime.start)."""
     settings = Settings(data_dir=tmp_path / "data", summary_cache_seconds=0, lake_export_interval_s=0.2)
     event = {"type": "render", "metric": {"renderTime": 7.5, "timestamp": "2024-05-03T12:00:00Z"}}
-    with TestClient(create_app(settings)) as client:
+    with TestClient(base_url=LOCAL, app=create_app(settings)) as client:
         assert client.post("/api/monitoring/widget", json=event).status_code == 200
         target = tmp_path / "data" / "lake" / "events" / "day=2024-05-03" / "events.parquet"
         deadline = time.monotonic() + 10

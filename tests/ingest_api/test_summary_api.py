@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.events import FULL_METRICS, event
+from tests.support.server import LOCAL
 
 URL = "/api/monitoring/widget"
 FRESH = {"Cache-Control": "no-cache"}
@@ -395,7 +396,9 @@ def test_format_prometheus_leaves_out_figures_without_data(client: TestClient) -
 
 @pytest.fixture
 def cached_client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings.model_copy(update={"summary_cache_seconds": 30.0}))) as client:
+    with TestClient(
+        base_url=LOCAL, app=create_app(settings.model_copy(update={"summary_cache_seconds": 30.0}))
+    ) as client:
         yield client
 
 

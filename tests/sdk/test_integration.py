@@ -95,7 +95,7 @@ def test_the_fetch_wrapper_times_calls_and_sees_cache_hits(
       const second = await W.fetch(url);  // max-age=30: from the browser's HTTP cache
       // a URL new to the browser, the same summary to the server: its 30 s cache answers
       const third = await W.fetch(url + '&format=json');
-      const missing = await W.fetch('/nowhere', {method: 'post'});
+      const missing = await W.fetch('/nowhere');
       let networkError = null;
       try { await W.fetch('http://127.0.0.1:9/'); } catch (e) { networkError = e.name; }
       return {xCache: [first, second, third].map(r => r.headers.get('X-Cache')),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
 import pytest
 
 from analytics.demo_data import generate_demo
@@ -27,4 +29,46 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess
 def empty_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("empty") / "data"
     with ServerProcess(data_dir, env=NO_CACHE) as server:
+        yield server
+
+
+# A customerId, widget version and error type as an attacker would send them: a Markdown
+# link dressed as a sign-in prompt, and an image every viewer's browser would fetch.
+HOSTILE_CUSTOMER = (
+    "[Session expired - sign in again](https://evil.example/login) ![x](https://evil.example/pixel.png)"
+)
+HOSTILE_VERSION = "![v](https://evil.example/version.png)"
+HOSTILE_ERROR = "[QuotaExceededError](https://evil.example/help)"
+PLAIN_CUSTOMER = "acme"
+
+
+def _hostile_events() -> list[dict[str, Any]]:
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    events: list[dict[str, Any]] = []
+    for customer, version in ((HOSTILE_CUSTOMER, HOSTILE_VERSION), (PLAIN_CUSTOMER, "2.4.0")):
+        common = {"customerId": customer, "widgetVersion": version, "sessionId": f"s-{customer}"}
+        for i in range(40):
+            at = now_ms - i * 100
+            events.append(
+                {"type": "render", "metric": {"renderTime": 4.0 + i % 7, "timestamp": at, **common}}
+            )
+            lost = customer == HOSTILE_CUSTOMER and i % 4 == 0
+            save = {"operation": "save", "success": not lost, "duration": 30.0, "dataLoss": lost}
+            if lost:
+                save["errorType"] = HOSTILE_ERROR
+            events.append({"type": "persistence", "metric": {**save, "timestamp": at, **common}})
+    return events
+
+
+@pytest.fixture(scope="module")
+def hostile_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real API whose data names a customer, a version and an error type in Markdown, with an
+    unresolved data-loss alert of that customer (alerts per customer: its title names it)."""
+    root = tmp_path_factory.mktemp("hostile")
+    config = root / "alerts.toml"
+    config.write_text("perCustomer = true\n")
+    env = {**NO_CACHE, "WIDGET_MONITOR_ALERTS_CONFIG": str(config)}
+    with ServerProcess(root / "data", env=env) as server:
+        post_events(server.url, _hostile_events())
+        httpx.post(f"{server.url}/api/monitoring/alerts/check", json={}, timeout=30).raise_for_status()
         yield server

@@ -41,7 +41,7 @@ def fire_data_loss_alert(api_url: str, customer: str = "acme") -> dict[str, Any]
         for i in range(40)
     ]
     post_events(api_url, saves)
-    httpx.post(f"{api_url}/api/monitoring/alerts/check", timeout=30).raise_for_status()
+    httpx.post(f"{api_url}/api/monitoring/alerts/check", json={}, timeout=30).raise_for_status()
     alerts = httpx.get(f"{api_url}/api/monitoring/alerts", params={"resolved": "false"}, timeout=30).json()
     losses = [a for a in alerts["data"] if a["ruleId"] == "persistence.data_loss"]
     assert losses, f"no data-loss alert fired: {alerts}"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from ingest_api.processes import free_port, stop_by_pid, wait_until_ready
 
-__all__ = ["REPO", "ServerProcess", "free_port", "stop_by_pid", "wait_until_ready"]
+__all__ = ["LOCAL", "REPO", "ServerProcess", "free_port", "stop_by_pid", "wait_until_ready"]
 
 REPO = Path(__file__).resolve().parents[2]
+# The base URL of in-process test clients: a loopback Host, as open mode asks (DNS rebinding).
+LOCAL = "http://127.0.0.1"
 
 
 class ServerProcess:

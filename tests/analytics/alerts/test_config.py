@@ -13,8 +13,11 @@ from analytics.alerts.config import AlertingConfig, load_config_file, parse_conf
 from analytics.alerts.rules import Level
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import InvalidConfig
+from analytics.outbound import OutboundPolicy
 from analytics.store import EventStore
 from tests.analytics.alerts.conftest import NOW, ev, put
+
+LOOPBACK = OutboundPolicy(["127.0.0.1"])  # the examples name loopback hosts
 
 SEED_EXAMPLE = {  # "Advanced: Custom Alerting" in the seed, plus the webhook's address
     "enabled": True,
@@ -29,7 +32,7 @@ SEED_EXAMPLE = {  # "Advanced: Custom Alerting" in the seed, plus the webhook's 
 
 
 def test_the_seed_example_is_accepted() -> None:
-    config = parse_config(SEED_EXAMPLE)
+    config = parse_config(SEED_EXAMPLE, policy=LOOPBACK)
     assert config.levels["persistence.success_rate"] == (Level("error", 97.0), Level("critical", 90.0))
     assert config.levels["persistence.restore_time"] == (Level("warning", 150.0),)
     assert config.levels["render.message_time"] == (Level("warning", 12.0),)
@@ -136,15 +139,15 @@ def test_config_files_json_and_toml(tmp_path: Path) -> None:
         "[thresholds.persistence]\nsuccessRate = { error = 98, critical = 93 }\n\n"
         '[email]\nhost = "127.0.0.1"\nport = 2525\nfrom = "alerts@example.com"\nto = ["oncall@example.com"]\n'
     )
-    assert load_config_file(json_file) == parse_config(SEED_EXAMPLE)
-    toml = load_config_file(toml_file)
+    assert load_config_file(json_file, policy=LOOPBACK) == parse_config(SEED_EXAMPLE, policy=LOOPBACK)
+    toml = load_config_file(toml_file, policy=LOOPBACK)
     assert (toml.check_interval_ms, toml.min_samples, toml.per_customer) == (60_000, 20, True)
     assert toml.levels["persistence.success_rate"] == (Level("error", 98.0), Level("critical", 93.0))
     assert toml.email is not None and toml.email.port == 2525
     bad = tmp_path / "bad.toml"
     bad.write_text("minSamples = ")
     with pytest.raises(InvalidConfig, match="not valid TOML"):
-        load_config_file(bad)
+        load_config_file(bad, policy=LOOPBACK)
     with pytest.raises(InvalidConfig, match="cannot read"):
         load_config_file(tmp_path / "missing.json")
 
@@ -152,7 +155,7 @@ def test_config_files_json_and_toml(tmp_path: Path) -> None:
 def test_run_time_config_is_stored_and_the_password_never_shown(tmp_path: Path) -> None:
     store = EventStore.open(tmp_path / "data")
     email = {"host": "127.0.0.1", "from": "a@example.com", "to": ["b@example.com"], "password": "s3cret"}
-    system = AlertingSystem(store)
+    system = AlertingSystem(store, policy=LOOPBACK)
     system.set_config({"minSamples": 30, "email": email})
     shown = system.config.to_dict()
     assert shown["email"]["password"] == MASK
@@ -161,7 +164,7 @@ def test_run_time_config_is_stored_and_the_password_never_shown(tmp_path: Path) 
     store.close()
     store = EventStore.open(tmp_path / "data")
     try:
-        restarted = AlertingSystem(store)
+        restarted = AlertingSystem(store, policy=LOOPBACK)
         assert restarted.config.min_samples == 30
         assert restarted.config.email is not None and restarted.config.email.password == "s3cret"
         # a config given at start (the config file) replaces what was stored

@@ -12,9 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+from analytics.outbound import OutboundPolicy
 from tests.support.server import free_port
+
+# The receivers listen on loopback, which the default policy refuses: the tests allow it.
+LOOPBACK = OutboundPolicy(["127.0.0.1"])
 
 
 @dataclass
@@ -23,6 +27,7 @@ class WebhookReceiver:
 
     fail_first: int = 0
     fail_status: int = 503
+    location: str | None = None  # a Location header for the failing answers (a redirect)
     delay_s: float = 0.0
     requests: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     url: str = ""
@@ -44,6 +49,8 @@ def webhook_receiver(**kwargs: Any) -> Iterator[WebhookReceiver]:
             time.sleep(receiver.delay_s)
             failing = len(receiver.requests) <= receiver.fail_first
             self.send_response(receiver.fail_status if failing else 200)
+            if failing and receiver.location:
+                self.send_header("Location", receiver.location)
             self.send_header("Content-Length", "0")
             self.end_headers()
             if not failing:
@@ -65,11 +72,19 @@ def webhook_receiver(**kwargs: Any) -> Iterator[WebhookReceiver]:
 
 
 class MailBox:
-    """An aiosmtpd handler that keeps every envelope it receives."""
+    """An aiosmtpd handler that keeps every envelope it receives (and every login tried)."""
 
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
+        self.logins: list[tuple[bytes, bytes]] = []
         self.got = threading.Event()
+
+    def refuse_login(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        """An aiosmtpd authenticator that records the credentials and refuses them."""
+        self.logins.append((data.login, data.password))
+        return AuthResult(success=False, handled=False)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.envelopes.append(envelope)
@@ -78,10 +93,13 @@ class MailBox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[MailBox, int]]:
+def smtp_server(*, refuse_logins: bool = False) -> Iterator[tuple[MailBox, int]]:
     box = MailBox()
     port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    auth: dict[str, Any] = (
+        {"authenticator": box.refuse_login, "auth_require_tls": False} if refuse_logins else {}
+    )
+    controller = Controller(box, hostname="127.0.0.1", port=port, **auth)
     controller.start()
     try:
         yield box, port

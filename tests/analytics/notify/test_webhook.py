@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from datetime import timedelta
 
 import pytest
 
+from analytics.alerts.alert import Notification
 from analytics.alerts.channel_settings import WebhookSettings
 from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
 from analytics.notify.channels import DeliveryFailed, WebhookChannel
-from analytics.notify.dispatch import Dispatcher, channels_for
+from analytics.notify.dispatch import ChannelStats, Dispatcher, channels_for
 from analytics.notify.payload import ZERO_TIME
 from analytics.store import EventStore
 from tests.analytics.alerts.conftest import NOW, ev, put
-from tests.analytics.notify.receivers import webhook_receiver
+from tests.analytics.notify.receivers import LOOPBACK, webhook_receiver
 
 MIN = timedelta(minutes=1)
 
@@ -36,7 +38,9 @@ def fire_and_resolve(store: EventStore) -> list:  # type: ignore[type-arg]
 def test_retries_with_exponential_backoff_until_the_receiver_accepts(store: EventStore) -> None:
     firing, _ = fire_and_resolve(store)
     with webhook_receiver(fail_first=3) as receiver:
-        WebhookChannel(WebhookSettings(receiver.url, backoff_ms=50, max_attempts=5)).send([firing])
+        WebhookChannel(WebhookSettings(receiver.url, backoff_ms=50, max_attempts=5), policy=LOOPBACK).send(
+            [firing]
+        )
         times = [t for t, _ in receiver.requests]
         bodies = receiver.bodies()
     assert len(bodies) == 4 and all(b == bodies[0] for b in bodies)
@@ -50,7 +54,9 @@ def test_gives_up_after_max_attempts(store: EventStore) -> None:
     firing, _ = fire_and_resolve(store)
     with webhook_receiver(fail_first=99) as receiver:
         with pytest.raises(DeliveryFailed, match="failed 3 attempts; last: HTTP 503"):
-            WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1, max_attempts=3)).send([firing])
+            WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1, max_attempts=3), policy=LOOPBACK).send(
+                [firing]
+            )
         assert len(receiver.requests) == 3
 
 
@@ -58,7 +64,7 @@ def test_a_client_error_is_not_retried(store: EventStore) -> None:
     firing, _ = fire_and_resolve(store)
     with webhook_receiver(fail_first=99, fail_status=400) as receiver:
         with pytest.raises(DeliveryFailed, match="refused the notification: HTTP 400"):
-            WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1)).send([firing])
+            WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1), policy=LOOPBACK).send([firing])
         assert len(receiver.requests) == 1
 
 
@@ -67,13 +73,15 @@ def test_an_unreachable_receiver_fails_cleanly(store: EventStore) -> None:
     with webhook_receiver() as receiver:
         url = receiver.url
     with pytest.raises(DeliveryFailed, match="ConnectError"):
-        WebhookChannel(WebhookSettings(url, backoff_ms=1, max_attempts=2)).send([firing])
+        WebhookChannel(WebhookSettings(url, backoff_ms=1, max_attempts=2), policy=LOOPBACK).send([firing])
 
 
 def test_payload_follows_alertmanager_webhook_format(store: EventStore) -> None:
     firing, resolved = fire_and_resolve(store)
     with webhook_receiver() as receiver:
-        channel = WebhookChannel(WebhookSettings(receiver.url), external_url="http://monitor.example:8000")
+        channel = WebhookChannel(
+            WebhookSettings(receiver.url), external_url="http://monitor.example:8000", policy=LOOPBACK
+        )
         channel.send([firing])
         channel.send([resolved])
     first, second = receiver.bodies()
@@ -102,8 +110,8 @@ def test_payload_follows_alertmanager_webhook_format(store: EventStore) -> None:
 def test_dispatch_never_blocks_on_a_slow_receiver(store: EventStore) -> None:
     firing, resolved = fire_and_resolve(store)
     with webhook_receiver(delay_s=1.0) as receiver:
-        config = parse_config({"channels": ["webhook"], "webhook": {"url": receiver.url}})
-        dispatcher = Dispatcher(channels_for(config))
+        config = parse_config({"channels": ["webhook"], "webhook": {"url": receiver.url}}, policy=LOOPBACK)
+        dispatcher = Dispatcher(channels_for(config, LOOPBACK))
         started = time.monotonic()
         dispatcher.submit([firing])
         dispatcher.submit([resolved])
@@ -116,10 +124,11 @@ def test_dispatch_never_blocks_on_a_slow_receiver(store: EventStore) -> None:
 def test_a_check_notifies_the_webhook_once_per_change(store: EventStore) -> None:
     with webhook_receiver(fail_first=1) as receiver:
         config = parse_config(
-            {"channels": ["console", "webhook"], "webhook": {"url": receiver.url, "backoffMs": 10}}
+            {"channels": ["console", "webhook"], "webhook": {"url": receiver.url, "backoffMs": 10}},
+            policy=LOOPBACK,
         )
-        dispatcher = Dispatcher(channels_for(config))
-        system = AlertingSystem(store, config=config, notify=dispatcher.submit)
+        dispatcher = Dispatcher(channels_for(config, LOOPBACK))
+        system = AlertingSystem(store, config=config, notify=dispatcher.submit, policy=LOOPBACK)
         put(store, [ev("render", renderTime=40.0)] * 20)
         put(store, [ev("api", duration=90.0, success=i >= 6, cached=True) for i in range(100)])  # 6 % errors
         system.check(now=NOW)
@@ -131,3 +140,72 @@ def test_a_check_notifies_the_webhook_once_per_change(store: EventStore) -> None
     assert names == ["api.error_rate", "render.message_time"]
     severities = {a["labels"]["alertname"]: a["labels"]["severity"] for a in bodies[-1]["alerts"]}
     assert severities == {"api.error_rate": "error", "render.message_time": "warning"}
+
+
+def test_a_refused_target_is_checked_at_send_and_never_contacted(
+    store: EventStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The config was accepted under another policy (or DNS changed since): the send checks again."""
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver() as receiver:
+        dispatcher = Dispatcher([WebhookChannel(WebhookSettings(receiver.url))])  # default policy
+        with caplog.at_level(logging.ERROR):
+            dispatcher.submit([firing])
+            dispatcher.stop(timeout_s=10)
+        assert receiver.requests == []
+    assert dispatcher.stats["webhook"].failed == 1 and dispatcher.stats["webhook"].delivered == 0
+    port = receiver.url.split(":")[2].split("/")[0]
+    assert (
+        f"webhook http://127.0.0.1:{port}/… not sent: host '127.0.0.1' is a loopback address" in caplog.text
+    )
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(store: EventStore) -> None:
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver() as elsewhere, webhook_receiver(fail_first=99, fail_status=307) as receiver:
+        receiver.location = elsewhere.url
+        channel = WebhookChannel(WebhookSettings(receiver.url, backoff_ms=1), policy=LOOPBACK)
+        with pytest.raises(DeliveryFailed, match="answered with a redirect, not followed: HTTP 307"):
+            channel.send([firing])
+        assert len(receiver.requests) == 1 and elsewhere.requests == []
+
+
+SECRET_PATH = "/services/T0/B0/xoxb-s3cr3t"
+
+
+@pytest.mark.parametrize(
+    ("fail_first", "outcome"),
+    [
+        pytest.param(0, "delivered", id="delivered"),
+        pytest.param(99, "HTTP 503", id="refused"),
+        pytest.param(None, "ConnectError", id="unreachable"),
+    ],
+)
+def test_the_webhook_token_never_reaches_a_log_line(
+    store: EventStore, caplog: pytest.LogCaptureFixture, fail_first: int | None, outcome: str
+) -> None:
+    firing, _ = fire_and_resolve(store)
+    with webhook_receiver(fail_first=fail_first or 0) as receiver:
+        origin = receiver.url.removesuffix("/hook")
+        url = f"{origin}{SECRET_PATH}?token=q-s3cr3t"
+        if fail_first is not None:
+            stats = _deliver(url, firing, caplog)
+    if fail_first is None:  # the receiver is gone: nothing listens on its port
+        stats = _deliver(url, firing, caplog)
+    text = caplog.text + str(stats.last_error)
+    assert "s3cr3t" not in text and "xoxb" not in text and "services" not in text
+    if outcome == "delivered":
+        assert stats.delivered == 1
+        assert f'HTTP Request: POST {origin}/… "HTTP/1.0 200 OK"' in caplog.text
+    else:
+        assert stats.failed == 1 and outcome in text and f"webhook {origin}/… failed 2 attempts" in text
+
+
+def _deliver(url: str, firing: Notification, caplog: pytest.LogCaptureFixture) -> ChannelStats:
+    dispatcher = Dispatcher(
+        [WebhookChannel(WebhookSettings(url, backoff_ms=1, max_attempts=2), policy=LOOPBACK)]
+    )
+    with caplog.at_level(logging.DEBUG):
+        dispatcher.submit([firing])
+        dispatcher.stop(timeout_s=10)
+    return dispatcher.stats["webhook"]

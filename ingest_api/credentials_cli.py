@@ -1,0 +1,92 @@
+"""`widget-monitor keys|tokens create|list|revoke`: manage credentials offline, with `--data-dir`.
+
+They write the access file directly (not the event store), so they work whether the
+server runs or not; a running server picks the change up within a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from analytics.access.credential_store import CredentialStore
+from analytics.errors import MonitorError
+
+CLI_ACTOR = "cli"
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _run(args: argparse.Namespace) -> int:
+    store = CredentialStore.open(args.data_dir)
+    try:
+        _print(args.action(store, args))
+        return 0
+    except MonitorError as exc:
+        print(f"{args.prog}: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+
+
+def _create_key(store: CredentialStore, args: argparse.Namespace) -> dict[str, Any]:
+    key, secret = store.create_key(args.customer_id, args.allowed_origin or [], by=CLI_ACTOR)
+    return {**key.to_wire(), "key": secret}
+
+
+def _create_token(store: CredentialStore, args: argparse.Namespace) -> dict[str, Any]:
+    token, secret = store.create_token(args.name, args.role, args.customer_id, by=CLI_ACTOR)
+    return {**token.to_wire(), "token": secret}
+
+
+def _list_keys(store: CredentialStore, args: argparse.Namespace) -> list[dict[str, Any]]:
+    return [key.to_wire() for key in store.ingest_keys()]
+
+
+def _list_tokens(store: CredentialStore, args: argparse.Namespace) -> list[dict[str, Any]]:
+    return [token.to_wire() for token in store.api_tokens()]
+
+
+def _revoke_key(store: CredentialStore, args: argparse.Namespace) -> dict[str, Any]:
+    return store.revoke_key(args.id, by=CLI_ACTOR).to_wire()
+
+
+def _revoke_token(store: CredentialStore, args: argparse.Namespace) -> dict[str, Any]:
+    return store.revoke_token(args.id, by=CLI_ACTOR).to_wire()
+
+
+def add_credential_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `keys` and `tokens` on the `widget-monitor` parser."""
+    keys = commands.add_parser("keys", help="ingest keys (public, one customer each)")
+    tokens = commands.add_parser("tokens", help="API tokens (viewer, editor, admin)")
+    for parser, noun in ((keys, "key"), (tokens, "token")):
+        actions = parser.add_subparsers(dest="action_name", required=True)
+        made = actions.add_parser("create", help=f"create a {noun}; its secret is printed this once")
+        listed = actions.add_parser("list", help=f"every {noun}, without secrets")
+        revoked = actions.add_parser(
+            "revoke", help=f"revoke a {noun} by id (at once, also for a running server)"
+        )
+        revoked.add_argument("id")
+        for sub in (made, listed, revoked):
+            sub.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+            sub.set_defaults(handler=_run, prog=f"widget-monitor {noun}s")
+        if noun == "key":
+            made.add_argument("--customer-id", required=True)
+            made.add_argument("--allowed-origin", action="append", help="e.g. https://shop.example (repeat)")
+            made.set_defaults(action=_create_key)
+            listed.set_defaults(action=_list_keys)
+            revoked.set_defaults(action=_revoke_key)
+        else:
+            made.add_argument("--name", required=True)
+            made.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
+            made.add_argument("--customer-id", help="scope the token to one customer")
+            made.set_defaults(action=_create_token)
+            listed.set_defaults(action=lambda store, args: [t.to_wire() for t in store.tokens()])
+            revoked.set_defaults(
+                action=lambda store, args: store.revoke_token(args.id, by=CLI_ACTOR).to_wire()
+            )
