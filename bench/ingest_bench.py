@@ -144,9 +144,11 @@ def _process_tree(pid: int) -> list[int]:
     return tree
 
 
-def run_wrk(wrk: str, url: str, phase: Phase, tag: str, duration_s: float, server: str, pid: int) -> WrkRun:
+def run_wrk(
+    wrk: str, url: str, phase: Phase, tag: str, duration_s: float, server: str, pid: int, path: str = PATH
+) -> WrkRun:
     argv = [wrk, "-t1", f"-c{phase.connections}", f"-d{round(duration_s)}s", "--timeout", "10s"]
-    argv += ["-s", str(LUA), url + PATH, "--", str(phase.templates), tag]
+    argv += ["-s", str(LUA), url + path, "--", str(phase.templates), tag]
     cpu_before = cpu_seconds(pid)
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
     server_cpu_s = cpu_seconds(pid) - cpu_before

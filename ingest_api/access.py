@@ -14,7 +14,7 @@ import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from analytics.access.credential_store import CredentialStore, IngestKey
 from analytics.access.roles import ENVIRONMENT_ADMIN, OPEN_MODE, Principal, Role
@@ -155,7 +155,13 @@ class AccessControl:
 
 
 def _query_value(query_string: bytes, name: str) -> str | None:
-    pairs = parse_qsl(
-        query_string.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace"
-    )
-    return next((value for key, value in pairs if key == name), None)
+    """The first value of `name` in a query string, percent-decoded.
+
+    >>> _query_value(b"x=1&key=wmk_0123456789ab_a%2Db&key=second", "key")
+    'wmk_0123456789ab_a-b'
+    """
+    prefix = name.encode() + b"="
+    for pair in query_string.split(b"&"):
+        if pair.startswith(prefix):
+            return unquote(pair[len(prefix) :].decode("latin-1"), errors="replace")
+    return None

@@ -20,8 +20,15 @@ LOCAL = "http://127.0.0.1"
 class ServerProcess:
     """`widget-monitor serve` in a subprocess of its own."""
 
-    def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = ("--log-level", "warning"),
+    ) -> None:
         self.data_dir = data_dir
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
@@ -40,8 +47,7 @@ class ServerProcess:
                 str(self.data_dir),
                 "--port",
                 str(self.port),
-                "--log-level",
-                "warning",
+                *self.args,
             ],
             cwd=REPO,
             env=self.env,
