@@ -33,7 +33,13 @@ class DecodedBody:
 
 
 def decode_body(
-    body: bytes, *, received_us: int, max_events: int, max_future_skew_us: int, customer_id: str | None = None
+    body: bytes,
+    *,
+    received_us: int,
+    max_events: int,
+    max_future_skew_us: int,
+    customer_id: str | None = None,
+    max_age_us: int | None = None,
 ) -> DecodedBody:
     """`read_body`, then the accepted events as columns; raises what `read_body` raises.
 
@@ -52,6 +58,7 @@ def decode_body(
         max_events=max_events,
         max_future_skew_us=max_future_skew_us,
         customer_id=customer_id,
+        max_age_us=max_age_us,
     )
     table, ids, sent = request_columns(intake.accepted, received_us)
     sink = pa.BufferOutputStream()

@@ -67,6 +67,18 @@ class Rejection:
         return {"index": self.index, "path": self.path, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What the sender may post: the limits of `read_body`, resolved once per body."""
+
+    received_us: int
+    max_events: int
+    max_future_skew_us: int
+    customer_id: str | None
+    oldest_us: int  # earliest timestamp taken
+    oldest_reason: str
+
+
 @dataclass(slots=True)
 class Intake:
     """The outcome of reading one body."""
@@ -84,11 +96,14 @@ def read_body(
     max_events: int = 1000,
     max_future_skew_us: int = 60_000_000,
     customer_id: str | None = None,
+    max_age_us: int | None = None,
 ) -> Intake:
     """Validate a body holding one event or an array of events.
 
     With `customer_id` (the sender's ingest key names it), an event without a
     `customerId` gets that one, and an event naming another customer is rejected.
+    With `max_age_us`, an event stamped earlier than that before `received_us` is
+    rejected (ingest keys; an admin backfills older events).
 
     Raises `BadRequest` for an unreadable body, `PayloadTooLarge` for too many events
     and `InvalidEvents` when not a single event is acceptable.
@@ -101,6 +116,7 @@ def read_body(
         raise BadRequest("empty body: send one event or a JSON array of events")
     if not body.isascii():
         _check_utf8(body)
+    rules = _rules(received_us, max_events, max_future_skew_us, customer_id, max_age_us)
     intake = Intake()
     try:
         decoded = body_decoder.decode(body)
@@ -111,9 +127,9 @@ def read_body(
         intake.is_batch = isinstance(decoded, list)
         _check_batch_size(len(events), max_events)
         for index, event in enumerate(events):
-            _accept(intake, index, event, received_us, max_future_skew_us, customer_id)
+            _accept(intake, index, event, rules)
     else:
-        _read_one_by_one(intake, body, received_us, max_events, max_future_skew_us, customer_id)
+        _read_one_by_one(intake, body, rules)
     if not intake.accepted:
         if not intake.rejected:
             raise BadRequest("empty batch: send at least one event")
@@ -121,14 +137,24 @@ def read_body(
     return intake
 
 
-def _read_one_by_one(
-    intake: Intake,
-    body: bytes,
+def _rules(
     received_us: int,
     max_events: int,
     max_future_skew_us: int,
     customer_id: str | None,
-) -> None:
+    max_age_us: int | None,
+) -> _Rules:
+    oldest_us, reason = MIN_TIMESTAMP_US, "timestamp is before 2000-01-01"
+    if max_age_us is not None and received_us - max_age_us > MIN_TIMESTAMP_US:
+        oldest_us = received_us - max_age_us
+        reason = (
+            f"timestamp is more than {max_age_us / 86_400e6:g} days old: an ingest key posts recent "
+            "events only (backfill with an admin token)"
+        )
+    return _Rules(received_us, max_events, max_future_skew_us, customer_id, oldest_us, reason)
+
+
+def _read_one_by_one(intake: Intake, body: bytes, rules: _Rules) -> None:
     raw_items: Sequence[msgspec.Raw | bytes | None]
     try:
         raw_items = raw_list_decoder.decode(body)
@@ -142,7 +168,7 @@ def _read_one_by_one(
             raise _unreadable(body, exc) from exc
         raw_items = elements
     intake.is_batch = True
-    _check_batch_size(len(raw_items), max_events)
+    _check_batch_size(len(raw_items), rules.max_events)
     for index, raw in enumerate(raw_items):
         if raw is None:
             message = "invalid unicode: a lone surrogate escape (\\ud800-\\udfff) names no character"
@@ -153,7 +179,7 @@ def _read_one_by_one(
         except (msgspec.ValidationError, msgspec.DecodeError):
             intake.rejected.append(_single_event_error(raw, index=index, prefix=f"$[{index}]"))
             continue
-        _accept(intake, index, event, received_us, max_future_skew_us, customer_id)
+        _accept(intake, index, event, rules)
 
 
 def _check_utf8(body: bytes) -> None:
@@ -240,21 +266,15 @@ def _explain(message: str, path: str) -> str:
     if path.endswith(".timestamp"):
         return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"
     if message.startswith("Expected `str` matching regex"):
-        return "holds a control character (CR, LF, TAB, C1, U+2028/9): identifiers are one line of text"
+        return "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9): one line of text only"
     if message == "Object missing required field `type`":
         return f"{message}: expected one of {', '.join(EVENT_TYPES)}"
     return message
 
 
-def _accept(
-    intake: Intake,
-    index: int,
-    event: WidgetEvent,
-    received_us: int,
-    max_future_skew_us: int,
-    customer_id: str | None,
-) -> None:
+def _accept(intake: Intake, index: int, event: WidgetEvent, rules: _Rules) -> None:
     metric = event.metric
+    customer_id = rules.customer_id
     if customer_id is not None and metric.customerId != customer_id:
         if metric.customerId is not None:
             prefix = f"$[{index}]" if intake.is_batch else "$"
@@ -265,17 +285,15 @@ def _accept(
     stamp = metric.timestamp
     clamped = False
     if stamp is None:
-        ts_us = received_us
+        ts_us = rules.received_us
     else:
         ts_us = _epoch_us(stamp)
-        if ts_us < MIN_TIMESTAMP_US:
+        if ts_us < rules.oldest_us:
             prefix = f"$[{index}]" if intake.is_batch else "$"
-            intake.rejected.append(
-                Rejection(index, f"{prefix}.metric.timestamp", "timestamp is before 2000-01-01")
-            )
+            intake.rejected.append(Rejection(index, f"{prefix}.metric.timestamp", rules.oldest_reason))
             return
-        if ts_us > received_us + max_future_skew_us:
-            ts_us = received_us
+        if ts_us > rules.received_us + rules.max_future_skew_us:
+            ts_us = rules.received_us
             clamped = True
             intake.clamped += 1
     intake.accepted.append(AcceptedEvent(_TYPE_TAG[type(event)], metric, ts_us, clamped))

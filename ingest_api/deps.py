@@ -46,7 +46,9 @@ def require(role: Role, *, unscoped: bool = False) -> Callable[[Principal], Prin
 
     def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
         if not principal.may(role):
-            raise Forbidden(f"this needs the {role.name} role; {principal.name!r} is a {principal.role.name}")
+            raise Forbidden(
+                f"this needs the {role.name} role; {principal.name!r} has the {principal.role.name} role"
+            )
         if unscoped and principal.customer_id is not None:
             raise Forbidden("a token scoped to one customer cannot do this: it concerns every customer")
         return principal

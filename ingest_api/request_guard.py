@@ -7,7 +7,8 @@
   `Content-Type: application/json`. A foreign page can send a form or a text/plain
   POST without a preflight, never a JSON one, so it can never resolve an alert or
   change the config, even in open mode. Ingest takes text/plain on purpose
-  (sendBeacon) and is guarded by its keys instead.
+  (sendBeacon) and is guarded by its keys instead. DELETE (revoking a key or token)
+  is never a simple request: a browser preflights it, and CORS refuses foreign pages.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, gt=0)
     max_batch_events: int = Field(1000, gt=0)
     max_future_skew_ms: int = Field(60_000, ge=0)
+    # Events an ingest key posts may be this old at most (admin tokens backfill older ones).
+    max_event_age_days: float = Field(7.0, gt=0)
     # Bodies admitted and not yet answered; beyond, 503 + Retry-After (nothing stored).
     max_backlog_bytes: int = Field(128 * 1_048_576, gt=0)
     summary_cache_seconds: float = Field(30.0, ge=0)

@@ -2,7 +2,11 @@
 
 The API process owns the store, so the dashboard never opens the DuckDB file. A
 connection failure or a 5xx raises `ApiUnavailable` (the page says the API is down
-and recovers on the next run); a 4xx raises `ApiError` with the API's message.
+and recovers on the next run); a 4xx raises `ApiError` with the API's message (401:
+no or a bad token, 403: the token lacks the role or the customer).
+
+A client made with a `token` sends it as `Authorization: Bearer` on every call; the
+token is left out of the client's repr, so it shows in no traceback or `st.write`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +22,7 @@ import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ENV_API_URL = "WIDGET_MONITOR_API_URL"
+ENV_API_TOKEN = "WIDGET_MONITOR_API_TOKEN"  # a wall screen's token: every call sends it
 
 
 class ApiUnavailable(Exception):
@@ -63,11 +68,21 @@ class MonitorClient:
 
     base_url: str
     timeout_s: float = 15.0
+    token: str | None = field(default=None, repr=False)
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def with_token(self, token: str | None) -> MonitorClient:
+        """The same API, called with `token` (None: without one)."""
+        return replace(self, token=token or None)
+
+    def _request(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Any:
         url = self.base_url + path
+        sent = dict(headers or {})
+        if self.token is not None:
+            sent["Authorization"] = f"Bearer {self.token}"
         try:
-            answer = httpx.request(method, url, timeout=self.timeout_s, **kwargs)
+            answer = httpx.request(method, url, timeout=self.timeout_s, headers=sent, **kwargs)
         except httpx.TransportError as exc:
             raise ApiUnavailable(self.base_url, f"{type(exc).__name__}: {exc}") from exc
         if answer.status_code >= 500:
@@ -87,6 +102,10 @@ class MonitorClient:
     # -- reading -----------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         return dict(self._get("/healthz"))
+
+    def whoami(self) -> dict[str, Any]:
+        """Who this client's credential is: `{name, role, customerId, openMode}`; 401 without one."""
+        return dict(self._get("/api/monitoring/whoami"))
 
     def summary(
         self,
@@ -185,7 +204,8 @@ class MonitorClient:
 
 
 def client_from_environment(argv: Sequence[str] | None = None) -> MonitorClient:
-    """The client for the URL given on the command line or in the environment."""
+    """The client for the URL given on the command line or in the environment, with its token if set."""
     import sys
 
-    return MonitorClient(api_url_from(sys.argv[1:] if argv is None else argv, os.environ))
+    url = api_url_from(sys.argv[1:] if argv is None else argv, os.environ)
+    return MonitorClient(url, token=os.environ.get(ENV_API_TOKEN, "").strip() or None)

@@ -2,6 +2,8 @@
 
 Every page reads the API (the API process owns the store). The sidebar is drawn here
 once for all pages; a page that cannot reach the API shows a plain message instead.
+When the API asks for a credential and no token is set, a sign-in form stands in for
+the pages (streamlit_app/sign_in.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import streamlit as st
 from streamlit_app.api_client import ApiUnavailable, client_from_environment
 from streamlit_app.context import PageContext, set_page_context
 from streamlit_app.sidebar import render_sidebar
+from streamlit_app.sign_in import sign_in_form, signed_in
 
 st.set_page_config(page_title="widget-monitor", page_icon=":material/monitor_heart:", layout="wide")
 
@@ -24,10 +27,16 @@ PAGES = [
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
 
+configured = client_from_environment()
+session = signed_in(configured)
+if session is None:
+    st.navigation(PAGES, position="hidden")  # no menu, but the link keeps its page for after sign-in
+    sign_in_form(configured)
+    st.stop()
+client, whoami = session
 page = st.navigation(PAGES)
-client = client_from_environment()
-filters, dimensions, fresh = render_sidebar(client)
-set_page_context(PageContext(client, filters, dimensions, fresh))
+filters, dimensions, fresh = render_sidebar(client, whoami)
+set_page_context(PageContext(client, filters, dimensions, fresh, whoami))
 
 try:
     page.run()

@@ -1,14 +1,15 @@
-"""What the entry script hands every page: the API client, the sidebar's filters, the store's extent."""
+"""What the entry script hands every page: the API client and who it is, the filters, the store's extent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from streamlit_app.api_client import MonitorClient
 from streamlit_app.filters import Filters
+from streamlit_app.session import UNGUARDED
 
 _KEY = "_page_context"
 
@@ -19,6 +20,7 @@ class PageContext:
     filters: Filters
     dimensions: dict[str, Any] | None  # None when the API could not be asked
     fresh: bool = False  # the user asked for a refresh: bypass the API's 30 s cache
+    whoami: dict[str, Any] = field(default_factory=lambda: dict(UNGUARDED))  # streamlit_app/session.py
 
 
 def set_page_context(context: PageContext) -> None:

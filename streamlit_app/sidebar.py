@@ -1,4 +1,4 @@
-"""The sidebar every page shares: time window, customer, auto-refresh."""
+"""The sidebar every page shares: who is signed in, time window, customer, auto-refresh."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import streamlit as st
 
 from streamlit_app.api_client import ApiError, ApiUnavailable, MonitorClient
 from streamlit_app.filters import (
-    ALL_CUSTOMERS,
     CUSTOM,
     DEFAULT_WINDOW,
     WINDOWS,
@@ -21,27 +20,35 @@ from streamlit_app.filters import (
     window_code,
     window_from_code,
 )
+from streamlit_app.session import customer_choices
+from streamlit_app.sign_in import show_identity
 
 REFRESH_EVERY_S = {"15 s": 15, "30 s": 30, "1 min": 60, "5 min": 300}
 
 
-def render_sidebar(client: MonitorClient) -> tuple[Filters, dict[str, Any] | None, bool]:
-    """Draw the sidebar; return the filters, the store's dimensions (None if unknown) and `fresh`."""
+def render_sidebar(
+    client: MonitorClient, whoami: dict[str, Any]
+) -> tuple[Filters, dict[str, Any] | None, bool]:
+    """Draw the sidebar; return the filters, the store's dimensions (None if unknown) and `fresh`.
+
+    The customers offered are those `whoami` may see: a customer-scoped token's own alone.
+    """
     try:
         dimensions: dict[str, Any] | None = client.dimensions()
     except (ApiUnavailable, ApiError):
         dimensions = None
-    customers = [ALL_CUSTOMERS] + [c["id"] for c in (dimensions or {}).get("customers", [])]
-    _start_from_url()
+    customers = customer_choices(whoami, [c["id"] for c in (dimensions or {}).get("customers", [])])
+    _start_from_url(customers[0])
     with st.sidebar:
         st.markdown("### widget-monitor")
+        show_identity(whoami)
         label = st.selectbox("Time window", [*WINDOWS, CUSTOM], key="window")
         if label == CUSTOM:
             today = datetime.now(UTC).date()
             first = st.date_input("From (UTC)", max_value=today, key="from_day")
             last = st.date_input("To (UTC)", max_value=today, key="to_day")
         if st.session_state.get("customer") not in customers:
-            st.session_state["customer"] = ALL_CUSTOMERS
+            st.session_state["customer"] = customers[0]
         customer = st.selectbox("Customer", customers, key="customer")
         auto = st.toggle("Auto-refresh", key="auto_refresh", help="Reload the data periodically")
         every = st.selectbox("Every", list(REFRESH_EVERY_S), index=2, key="refresh_every", disabled=not auto)
@@ -52,13 +59,13 @@ def render_sidebar(client: MonitorClient) -> tuple[Filters, dict[str, Any] | Non
             st.caption(f"API {client.base_url} · {dimensions['events']:,} events stored")
     if auto:
         _schedule_refresh(REFRESH_EVERY_S[every])
-    _keep_in_url(label, customer)
+    _keep_in_url(label, customer, customers[0])
     if label == CUSTOM:
         return custom_filters(first, last, customer), dimensions, fresh  # type: ignore[arg-type]
     return filters_for(label, customer), dimensions, fresh
 
 
-def _start_from_url() -> None:
+def _start_from_url(default_customer: str) -> None:
     """On a session's first run, take the window and customer from the link (so links can be shared)."""
     state = st.session_state
     if state.get("_started"):
@@ -66,7 +73,7 @@ def _start_from_url() -> None:
     state["_started"] = True
     today = datetime.now(UTC).date()
     state["window"], state["from_day"], state["to_day"] = DEFAULT_WINDOW, today - timedelta(days=6), today
-    state["customer"] = ALL_CUSTOMERS
+    state["customer"] = default_customer
     chosen = window_from_code(st.query_params.get("window", ""))
     if chosen is not None:
         state["window"] = chosen
@@ -77,11 +84,11 @@ def _start_from_url() -> None:
         state["customer"] = st.query_params["customer"]
 
 
-def _keep_in_url(label: str, customer: str) -> None:
+def _keep_in_url(label: str, customer: str, default_customer: str) -> None:
     params = {"window": window_code(label)}
     if label == CUSTOM:
         params |= {"from": str(st.session_state["from_day"]), "to": str(st.session_state["to_day"])}
-    if customer != ALL_CUSTOMERS:
+    if customer != default_customer:
         params["customer"] = customer
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
 
+from analytics.access.credential_store import IngestKey
 from analytics.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from analytics.intake import read_body
 from analytics.store import IngestBatch
@@ -40,7 +41,7 @@ async def ingest(request: Request) -> Response:
     """Record one widget event, or a JSON array of up to 1000 events (`?key=` names the sender)."""
     runtime: Runtime = request.app.state.runtime
     sender = runtime.access.sender(request.scope["headers"], request.scope["query_string"])
-    customer_id = sender.customer_id if sender is not None else None
+    key = sender.key if sender is not None else None
     limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
     _refuse_declared_over(request, limit)
@@ -49,18 +50,20 @@ async def ingest(request: Request) -> Response:
     body = await _read_body(request, limit)
     runtime.backlog.admit(len(body))
     try:
-        return await _store(runtime, body, customer_id)
+        return await _store(runtime, body, key)
     finally:
         runtime.backlog.release(len(body))
 
 
-async def _store(runtime: Runtime, body: bytes, customer_id: str | None) -> Response:
+async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Response:
     settings = runtime.settings
     received_us = time.time_ns() // 1000
     limits: dict[str, Any] = {
         "max_events": settings.max_batch_events,
         "max_future_skew_us": settings.max_future_skew_ms * 1000,
-        "customer_id": customer_id,
+        # An ingest key posts for its own customer, recent events only.
+        "customer_id": key.customer_id if key is not None else None,
+        "max_age_us": round(settings.max_event_age_days * 86_400e6) if key is not None else None,
     }
     decoders = runtime.decoders
     if decoders is not None and decoders.takes(body):

@@ -1,4 +1,7 @@
-"""Alerts: statistics, the unresolved list with Resolve / Acknowledge / Snooze, the resolved history."""
+"""Alerts: statistics, the unresolved list with Resolve / Acknowledge / Snooze, the resolved history.
+
+The actions show only for a token that may take them (an editor's); a viewer reads the list.
+"""
 
 from functools import partial
 
@@ -8,6 +11,7 @@ from streamlit_app.alert_actions import act, show_outcome
 from streamlit_app.api_client import ApiError
 from streamlit_app.charts import bar_chart
 from streamlit_app.context import page_context
+from streamlit_app.session import may_act_on_alerts, may_run_alert_check, scoped_customer
 from streamlit_app.shaping import (
     alert_stats,
     alerts_for_customer,
@@ -23,6 +27,7 @@ SNOOZE_MINUTES = {"15 min": 15, "1 hour": 60, "4 hours": 240, "24 hours": 1440}
 ctx = page_context()
 client = ctx.client
 customer = ctx.filters.customer_id
+acts = may_act_on_alerts(ctx.whoami)
 st.title("Alerts")
 
 show_outcome()
@@ -39,8 +44,10 @@ except ApiError as exc:
 
 top = st.columns([3, 1])
 whose = f"{customer} and over all customers" if customer else "all customers"
+if scoped_customer(ctx.whoami) is not None:
+    whose = str(customer)  # the alerts over every customer are not this token's to see
 top[0].caption(f"Alerts for {literal(whose)}, as the API's alert engine raised them.")
-if top[1].button("Run alert check now", icon=":material/policy:"):
+if may_run_alert_check(ctx.whoami) and top[1].button("Run alert check now", icon=":material/policy:"):
     act(client.check_alerts, "Alert rules checked against the latest data.")
 
 stats = alert_stats(unresolved + resolved)
@@ -64,9 +71,14 @@ if stats["total"]:
         )
 
 st.subheader(f"Unresolved ({len(unresolved)})")
-by = st.text_input(
-    "Acting as", value="dashboard", key="alert_actor", help="Recorded as who resolved or acknowledged"
-)
+if acts:
+    by = st.text_input(
+        "Acting as",
+        value="dashboard",
+        key="alert_actor",
+        help="In open mode, recorded as who acted. Signed in, your token's name is recorded, "
+        "and this name is kept as a note on a resolve.",
+    )
 if not unresolved:
     st.success("Nothing unresolved.", icon=":material/check_circle:")
 for alert in unresolved:
@@ -86,6 +98,8 @@ for alert in unresolved:
                 f"first {alert.get('createdAt')} · last {alert.get('lastSeenAt')}"
             )
         )
+        if not acts:
+            continue
         actions = st.columns([1, 1, 1, 2])
         title = alert.get("title")
         if actions[0].button("Resolve", key=f"resolve-{alert_id}", type="primary"):

@@ -9,6 +9,7 @@ from streamlit_app.charts import comparison_chart
 from streamlit_app.compare import COMPARE_FIGURES, Side, compare_samples, comparison_row
 from streamlit_app.context import page_context
 from streamlit_app.layout import show_no_data
+from streamlit_app.session import may_compare_customers
 from streamlit_app.text import literal
 
 MODES = ("Widget versions", "Customers", "Time ranges")
@@ -22,7 +23,9 @@ if dims.get("events", 0) == 0:
     show_no_data(ctx)
     st.stop()
 
-mode = st.segmented_control("Compare", MODES, default=MODES[0], key="compare_mode") or MODES[0]
+# a customer-scoped token sees one customer: nothing to set beside it
+modes = MODES if may_compare_customers(ctx.whoami) else tuple(m for m in MODES if m != "Customers")
+mode = st.segmented_control("Compare", modes, default=modes[0], key="compare_mode") or modes[0]
 versions = [v["id"] for v in dims.get("widgetVersions", [])]
 customers = [c["id"] for c in dims.get("customers", [])]
 if mode == "Time ranges":

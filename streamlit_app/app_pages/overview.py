@@ -10,6 +10,7 @@ from streamlit_app.api_client import ApiError
 from streamlit_app.context import page_context
 from streamlit_app.figures import KEY_FIGURES
 from streamlit_app.layout import load_summaries, require_data, show_figures
+from streamlit_app.session import may_act_on_alerts
 from streamlit_app.shaping import (
     Figure,
     alerts_for_customer,
@@ -67,6 +68,7 @@ if ctx.filters.customer_id is not None:
     with contextlib.suppress(ApiError):
         active = alerts_for_customer(ctx.client.alerts(resolved=False), ctx.filters.customer_id)
 alerts = sort_alerts(active)
+acts = may_act_on_alerts(ctx.whoami)
 if not alerts:
     st.success("No active alerts.", icon=":material/check_circle:")
 for alert in alerts[:10]:
@@ -83,14 +85,14 @@ for alert in alerts[:10]:
                 )
             )
         alert_id = str(alert.get("id"))
-        if row[1].button("Resolve", key=f"overview-resolve-{alert_id}"):
+        if acts and row[1].button("Resolve", key=f"overview-resolve-{alert_id}"):
             act(
                 partial(ctx.client.resolve_alert, alert_id, by="dashboard"), f"Resolved: {alert.get('title')}"
             )
 if alerts:
     st.page_link(
         "app_pages/alerts.py",
-        label=f"Manage {len(alerts)} alert(s) on the Alerts page",
+        label=f"{'Manage' if acts else 'See'} {len(alerts)} alert(s) on the Alerts page",
         icon=":material/arrow_forward:",
     )
 

@@ -489,3 +489,69 @@ def test_a_batch_of_one_event_is_still_a_batch() -> None:
     with pytest.raises(InvalidEvents) as caught:
         read([event("render", renderTime=-1)])
     assert caught.value.details["rejected"][0]["path"] == "$[0].metric.renderTime"
+
+
+IDENTIFIER_FIELDS = [
+    ("render", "customerId"),
+    ("render", "widgetVersion"),
+    ("render", "sessionId"),
+    ("render", "tabId"),
+    ("render", "messageId"),
+    ("persistence", "conversationId"),
+    ("persistence", "errorType"),
+]
+CONTROL_CHARACTERS = [
+    pytest.param("acme\r\n2026-01-01 INFO forged", id="crlf"),
+    pytest.param("acme\n", id="trailing-lf"),
+    pytest.param("a\tb", id="tab"),
+    pytest.param("a\x00b", id="nul"),
+    pytest.param("a\x7fb", id="del"),
+    pytest.param("a\x85b", id="c1-next-line"),
+    pytest.param("a\u2028b", id="line-separator"),
+    pytest.param("a\u2029b", id="paragraph-separator"),
+]
+
+
+def _with(kind: str, field: str, value: str) -> dict[str, Any]:
+    base = {
+        "render": {"renderTime": 1.0},
+        "persistence": {"operation": "save", "success": False, "duration": 1.0},
+    }[kind]
+    return {"type": kind, "metric": {**base, field: value}}
+
+
+@pytest.mark.parametrize(("kind", "field"), IDENTIFIER_FIELDS)
+@pytest.mark.parametrize("value", CONTROL_CHARACTERS)
+def test_an_identifier_with_a_control_character_is_rejected_by_index(
+    kind: str, field: str, value: str
+) -> None:
+    good = _with(kind, field, "acme-eu 🚀 café")
+    intake = read([good, _with(kind, field, value), good])
+    assert [getattr(e.metric, field) for e in intake.accepted] == ["acme-eu 🚀 café"] * 2
+    assert [r.to_dict() for r in intake.rejected] == [
+        {
+            "index": 1,
+            "path": f"$[1].metric.{field}",
+            "message": "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9): "
+            "one line of text only",
+        }
+    ]
+
+
+def test_free_text_may_hold_several_lines_and_is_stored_as_sent() -> None:
+    text = "save failed\nQuotaExceededError: the quota has been exceeded\r\n\tat save (widget.js:10)"
+    intake = read(_with("persistence", "errorMessage", text))
+    assert intake.accepted[0].metric.errorMessage == text
+    too_long = read(
+        [_with("persistence", "errorMessage", "x" * 4097), _with("persistence", "errorMessage", "ok")]
+    )
+    assert [r.index for r in too_long.rejected] == [0]
+
+
+def test_an_identifier_is_capped_at_256_characters() -> None:
+    intake = read([render_with_customer("x" * 256), render_with_customer("x" * 257)])
+    assert len(intake.accepted) == 1 and [r.index for r in intake.rejected] == [1]
+
+
+def render_with_customer(customer: str) -> dict[str, Any]:
+    return _with("render", "customerId", customer)

@@ -431,3 +431,25 @@ def test_allowed_hosts_apply_with_credentials_too(settings: Settings) -> None:
         assert client.get("/api/monitoring/widget/dimensions", headers=ADMIN).status_code == 200
         other = client.get("/api/monitoring/widget/dimensions", headers={**ADMIN, "Host": "other.example"})
         assert other.status_code == 421
+
+
+def test_an_ingest_key_posts_recent_events_only_and_an_admin_backfills(secured: TestClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    key = new_key(secured, "acme")["key"]
+    now = datetime.now(UTC)
+
+    def at(days: float) -> dict[str, Any]:
+        return render(5.0, timestamp=(now - timedelta(days=days)).isoformat().replace("+00:00", "Z"))
+
+    answer = secured.post(WIDGET, params={"key": key}, json=[at(6.9), at(7.1), at(365 * 30)])
+    assert answer.status_code == 200
+    assert answer.json()["stored"] == 1
+    assert [(r["index"], r["path"]) for r in answer.json()["rejected"]] == [
+        (1, "$[1].metric.timestamp"),
+        (2, "$[2].metric.timestamp"),
+    ]
+    assert "more than 7 days old" in answer.json()["rejected"][0]["message"]
+    backfill = secured.post(WIDGET, json=[at(7.1), at(365 * 30)], headers=ADMIN)
+    assert backfill.json()["stored"] == 1  # 30 years back is before 2000, for anyone
+    assert backfill.json()["rejected"][0]["message"] == "timestamp is before 2000-01-01"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from analytics.demo_data import generate_demo
-from tests.support.dashboard import post_events
+from tests.support.dashboard import bearer, create_token, post_events
 from tests.support.server import ServerProcess
 
 NO_CACHE = {"WIDGET_MONITOR_SUMMARY_CACHE_SECONDS": "0"}
@@ -72,3 +73,66 @@ def hostile_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         post_events(server.url, _hostile_events())
         httpx.post(f"{server.url}/api/monitoring/alerts/check", json={}, timeout=30).raise_for_status()
         yield server
+
+
+# -- access control: a server that asks for a credential ------------------------------------
+ADMIN_TOKEN = "dashboard-test-admin-token-0123456789abcdef"
+CUSTOMERS = ("acme", "globex")
+# name -> (role, customer scope): the tokens the dashboard signs in with
+TOKENS = {
+    "viewer-acme": ("viewer", "acme"),
+    "viewer-all": ("viewer", None),
+    "editor-all": ("editor", None),
+    "editor-acme": ("editor", "acme"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SecuredApi:
+    """A real API with WIDGET_MONITOR_ADMIN_TOKEN set, data of two customers, and one token per role."""
+
+    server: ServerProcess
+    tokens: dict[str, str]  # name -> secret
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def _two_customers() -> list[dict[str, Any]]:
+    """Renders and saves (a quarter of them losing data) of acme and globex, just now."""
+    now_ms = datetime.now(UTC).timestamp() * 1000
+    events: list[dict[str, Any]] = []
+    for customer in CUSTOMERS:
+        for i in range(40):
+            common = {
+                "customerId": customer,
+                "widgetVersion": "2.4.0" if i % 2 else "2.5.0",
+                "sessionId": f"s-{customer}-{i % 3}",
+                "timestamp": now_ms - i * 100,
+            }
+            events.append({"type": "render", "metric": {"renderTime": 4.0 + i % 7, **common}})
+            lost = i % 4 == 0
+            save = {"operation": "save", "success": not lost, "duration": 30.0, "dataLoss": lost}
+            events.append({"type": "persistence", "metric": {**save, **common}})
+    return events
+
+
+@pytest.fixture(scope="package")
+def secured_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredApi]:
+    """One enforcing API for the sign-in tests, with a data-loss alert per customer (its title names it)."""
+    root = tmp_path_factory.mktemp("secured")
+    config = root / "alerts.toml"
+    config.write_text("perCustomer = true\n")
+    env = {**NO_CACHE, "WIDGET_MONITOR_ALERTS_CONFIG": str(config), "WIDGET_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN}
+    with ServerProcess(root / "data", env=env) as server:
+        post_events(server.url, _two_customers(), ADMIN_TOKEN)
+        checked = httpx.post(
+            f"{server.url}/api/monitoring/alerts/check", json={}, headers=bearer(ADMIN_TOKEN), timeout=30
+        )
+        checked.raise_for_status()
+        tokens = {
+            name: create_token(server.url, ADMIN_TOKEN, name, role, customer)
+            for name, (role, customer) in TOKENS.items()
+        }
+        yield SecuredApi(server, tokens)

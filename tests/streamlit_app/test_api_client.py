@@ -1,4 +1,4 @@
-"""The dashboard's API client against a real server: answers, refusals, and a server that is down."""
+"""The dashboard's API client against a real server: answers, refusals, tokens, and a server that is down."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streamlit_app.api_client import ApiError, ApiUnavailable, MonitorClient, api_url_from
+from streamlit_app.api_client import (
+    ApiError,
+    ApiUnavailable,
+    MonitorClient,
+    api_url_from,
+    client_from_environment,
+)
+from tests.streamlit_app.conftest import ADMIN_TOKEN, SecuredApi
 from tests.support.server import ServerProcess, free_port
 
 
@@ -35,3 +42,34 @@ def test_reads_and_refusals_against_a_real_server(server: ServerProcess) -> None
         client.timeseries("nope", stat=None, bucket="1h", start=now - timedelta(hours=1), end=now)
     assert refused.value.status == 422
     assert client.summary(300_000, fresh=True)["health"]["status"] == "no_data"
+
+
+def test_a_client_with_a_token_sends_it_as_a_bearer_header(secured_api: SecuredApi) -> None:
+    anonymous = MonitorClient(secured_api.url)
+    with pytest.raises(ApiError) as refused:
+        anonymous.dimensions()
+    assert refused.value.status == 401
+    admin = anonymous.with_token(ADMIN_TOKEN)
+    assert admin.whoami() == {"name": "admin", "role": "admin", "customerId": None, "openMode": False}
+    assert {c["id"] for c in admin.dimensions()["customers"]} == {"acme", "globex"}
+    scoped = anonymous.with_token(secured_api.tokens["viewer-acme"])
+    assert scoped.whoami()["customerId"] == "acme"
+    assert [c["id"] for c in scoped.dimensions()["customers"]] == ["acme"]
+    with pytest.raises(ApiError) as forbidden:
+        scoped.resolve_alert("any", by="me")  # a viewer acts on nothing
+    assert forbidden.value.status == 403
+    with pytest.raises(ApiError, match="unknown or revoked") as bad:
+        anonymous.with_token("not-a-token").whoami()
+    assert bad.value.status == 401
+
+
+def test_the_token_is_left_out_of_the_clients_repr() -> None:
+    client = MonitorClient("http://127.0.0.1:1", token="s3cret-token")
+    assert "s3cret-token" not in repr(client) and "s3cret-token" not in str(client)
+
+
+def test_the_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIDGET_MONITOR_API_TOKEN", " wall-token \n")
+    assert client_from_environment([]).token == "wall-token"
+    monkeypatch.delenv("WIDGET_MONITOR_API_TOKEN")
+    assert client_from_environment([]).token is None
