@@ -112,6 +112,21 @@ class Overloaded(MonitorError):
         return {"Retry-After": str(self.retry_after_s)}
 
 
+class RateLimited(MonitorError):
+    """This key sent more requests or events per second than it may; nothing of this request
+    was stored: send it again after `retry_after_s` seconds (the `Retry-After` header)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_s)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
 class Conflict(MonitorError):
     """The action does not apply to the thing in its current state (e.g. resolving a resolved alert)."""
 

@@ -119,22 +119,31 @@ def read_body(
     rules = _rules(received_us, max_events, max_future_skew_us, customer_id, max_age_us)
     intake = Intake()
     try:
+        _read(intake, body, rules)
+    except RecursionError:  # msgspec and json recurse per level: nesting of any depth is a 400
+        raise BadRequest(
+            "body is nested too deeply: an event is an object of fields, a batch an array of events"
+        ) from None
+    if not intake.accepted:
+        if not intake.rejected:
+            raise BadRequest("empty batch: send at least one event")
+        raise InvalidEvents(_summary(intake.rejected), rejected=[r.to_dict() for r in intake.rejected])
+    return intake
+
+
+def _read(intake: Intake, body: bytes, rules: _Rules) -> None:
+    try:
         decoded = body_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError):
         decoded = None
     if decoded is not None:
         events = decoded if isinstance(decoded, list) else [decoded]
         intake.is_batch = isinstance(decoded, list)
-        _check_batch_size(len(events), max_events)
+        _check_batch_size(len(events), rules.max_events)
         for index, event in enumerate(events):
             _accept(intake, index, event, rules)
     else:
         _read_one_by_one(intake, body, rules)
-    if not intake.accepted:
-        if not intake.rejected:
-            raise BadRequest("empty batch: send at least one event")
-        raise InvalidEvents(_summary(intake.rejected), rejected=[r.to_dict() for r in intake.rejected])
-    return intake
 
 
 def _rules(

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from analytics.access.credential_store import CredentialStore, IngestKey
+from analytics.access.rate_limit import KeyUsage, TokenBucket, retry_after_s
 from analytics.access.roles import ENVIRONMENT_ADMIN, OPEN_MODE, Principal, Role
 from analytics.access.secrets import digest_of
-from analytics.errors import Forbidden, Unauthorized
+from analytics.errors import Forbidden, RateLimited, Unauthorized
 from ingest_api.settings import Settings
 
 KEY_HEADER = b"x-widget-monitor-key"
@@ -55,11 +56,58 @@ class Sender:
         return self.key.customer_id if self.key is not None else None
 
 
+class KeyLimiter:
+    """The token buckets and usage counters of each ingest key, in memory (per server process)."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[IngestKey, TokenBucket, TokenBucket]] = {}
+        self.usage: dict[str, KeyUsage] = {}
+
+    def admit_request(self, key: IngestKey) -> None:
+        """Take a request token, or raise `RateLimited` (429)."""
+        requests, _ = self._of(key)
+        self._usage(key).requests += 1
+        self._refuse_if_waiting(key, requests.take(1), "requests")
+
+    def admit_events(self, key: IngestKey, count: int) -> None:
+        """Take `count` event tokens, or raise `RateLimited` (429): nothing is stored then."""
+        _, events = self._of(key)
+        self._refuse_if_waiting(key, events.take(count), "events")
+
+    def record(self, key: IngestKey, *, accepted: int, rejected: int) -> None:
+        usage = self._usage(key)
+        usage.events_accepted += accepted
+        usage.events_rejected += rejected
+
+    def _refuse_if_waiting(self, key: IngestKey, wait_s: float, what: str) -> None:
+        if wait_s > 0:
+            self._usage(key).throttled += 1
+            rate = key.requests_per_s if what == "requests" else key.events_per_s
+            raise RateLimited(
+                f"this key may send {rate:g} {what} per second: slow down",
+                retry_after_s=retry_after_s(wait_s),
+            )
+
+    def _of(self, key: IngestKey) -> tuple[TokenBucket, TokenBucket]:
+        held = self._buckets.get(key.id)
+        if held is None or held[0] != key:  # new, or its limits changed
+            held = (key, TokenBucket(key.requests_per_s), TokenBucket(key.events_per_s))
+            self._buckets[key.id] = held
+        return held[1], held[2]
+
+    def _usage(self, key: IngestKey) -> KeyUsage:
+        usage = self.usage.get(key.id)
+        if usage is None:
+            usage = self.usage[key.id] = KeyUsage()
+        return usage
+
+
 class AccessControl:
     """The credentials of one server, and the rules that turn a request into a principal."""
 
     def __init__(self, settings: Settings, credentials: CredentialStore) -> None:
         self.credentials = credentials
+        self.limits = KeyLimiter()
         self.loopback = is_loopback(settings.host)
         self.insecure = settings.insecure
         token = settings.admin_token.get_secret_value() if settings.admin_token else None

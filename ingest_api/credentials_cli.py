@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.access.credential_store import CredentialStore
+from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
 from analytics.errors import MonitorError
 
 CLI_ACTOR = "cli"
@@ -35,7 +36,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _create_key(store: CredentialStore, args: argparse.Namespace) -> dict[str, Any]:
-    key, secret = store.create_key(args.customer_id, args.allowed_origin or [], by=CLI_ACTOR)
+    key, secret = store.create_key(
+        args.customer_id,
+        args.allowed_origin or [],
+        by=CLI_ACTOR,
+        requests_per_s=args.requests_per_second,
+        events_per_s=args.events_per_second,
+    )
     return {**key.to_wire(), "key": secret}
 
 
@@ -78,6 +85,8 @@ def add_credential_commands(commands: argparse._SubParsersAction[argparse.Argume
         if noun == "key":
             made.add_argument("--customer-id", required=True)
             made.add_argument("--allowed-origin", action="append", help="e.g. https://shop.example (repeat)")
+            made.add_argument("--requests-per-second", type=float, default=DEFAULT_REQUESTS_PER_S)
+            made.add_argument("--events-per-second", type=float, default=DEFAULT_EVENTS_PER_S)
             made.set_defaults(action=_create_key)
             listed.set_defaults(action=_list_keys)
             revoked.set_defaults(action=_revoke_key)

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(1_048_576, gt=0)
+    # Request bodies of every other route (alert config, actions, keys): a few KB each.
+    max_request_bytes: int = Field(262_144, gt=0)
     max_batch_events: int = Field(1000, gt=0)
     max_future_skew_ms: int = Field(60_000, ge=0)
     # Events an ingest key posts may be this old at most (admin tokens backfill older ones).

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from analytics.access import secrets
+from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
 from analytics.access.roles import Principal, Role
 from analytics.errors import InvalidConfig, NotFound
 from analytics.identifiers import identifier_problem
@@ -30,11 +31,13 @@ from analytics.identifiers import identifier_problem
 FILE_NAME = "access.sqlite3"
 RELOAD_INTERVAL_S = 1.0
 MAX_ORIGINS = 50
+MAX_RATE = 1e9
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingest_keys (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, customer_id TEXT NOT NULL,
-    allowed_origins TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT
+    allowed_origins TEXT NOT NULL, created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT,
+    requests_per_s REAL NOT NULL DEFAULT 500, events_per_s REAL NOT NULL DEFAULT 50000
 );
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY, digest TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
@@ -57,6 +60,8 @@ class IngestKey:
     created_at: str
     created_by: str
     revoked_at: str | None = None
+    requests_per_s: float = DEFAULT_REQUESTS_PER_S
+    events_per_s: float = DEFAULT_EVENTS_PER_S
 
     def allows_origin(self, origin: str | None) -> bool:
         """A request without `Origin` is not a browser's; with one, it must be listed (if any are)."""
@@ -67,6 +72,7 @@ class IngestKey:
             "id": self.id,
             "customerId": self.customer_id,
             "allowedOrigins": list(self.allowed_origins),
+            "rateLimit": {"requestsPerSecond": self.requests_per_s, "eventsPerSecond": self.events_per_s},
             "createdAt": self.created_at,
             "createdBy": self.created_by,
             "revokedAt": self.revoked_at,
@@ -185,7 +191,13 @@ class CredentialStore:
 
     # -- changes --------------------------------------------------------------------------
     def create_key(
-        self, customer_id: str, allowed_origins: Sequence[str] = (), *, by: str
+        self,
+        customer_id: str,
+        allowed_origins: Sequence[str] = (),
+        *,
+        by: str,
+        requests_per_s: float = DEFAULT_REQUESTS_PER_S,
+        events_per_s: float = DEFAULT_EVENTS_PER_S,
     ) -> tuple[IngestKey, str]:
         """A new key for `customer_id`, and its secret string (shown this once)."""
         _check_identifier("customerId", customer_id)
@@ -194,15 +206,37 @@ class CredentialStore:
             raise InvalidConfig(
                 f"allowedOrigins lists {len(origins)} origins, over the limit of {MAX_ORIGINS}"
             )
+        _check_rates(requests_per_s, events_per_s)
         made = secrets.new_secret(secrets.KEY_PREFIX)
-        key = IngestKey(made.id, customer_id, origins, _now(), by)
+        key = IngestKey(made.id, customer_id, origins, _now(), by, None, requests_per_s, events_per_s)
         with self._write() as db:
             db.execute(
-                "INSERT INTO ingest_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (key.id, made.digest, customer_id, json.dumps(origins), key.created_at, by),
+                "INSERT INTO ingest_keys VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                (
+                    *(key.id, made.digest, customer_id, json.dumps(origins), key.created_at, by),
+                    *(requests_per_s, events_per_s),
+                ),
             )
-            _audit(db, by, "key.create", key.id, {"customerId": customer_id, "allowedOrigins": list(origins)})
+            _audit(db, by, "key.create", key.id, key.to_wire())
         return key, made.value
+
+    def set_key_limits(
+        self, key_id: str, *, requests_per_s: float, events_per_s: float, by: str
+    ) -> IngestKey:
+        """Change an active key's rate limits; a running server applies them within a second."""
+        _check_rates(requests_per_s, events_per_s)
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE ingest_keys SET requests_per_s = ?, events_per_s = ? "
+                "WHERE id = ? AND revoked_at IS NULL RETURNING *",
+                (requests_per_s, events_per_s, key_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no active ingest key {key_id!r}")
+            key = _key(row)
+            limits = {"requestsPerSecond": requests_per_s, "eventsPerSecond": events_per_s}
+            _audit(db, by, "key.limits", key_id, limits)
+        return key
 
     def revoke_key(self, key_id: str, *, by: str) -> IngestKey:
         with self._write() as db:
@@ -308,6 +342,8 @@ def _key(row: sqlite3.Row) -> IngestKey:
         row["created_at"],
         row["created_by"],
         row["revoked_at"],
+        row["requests_per_s"],
+        row["events_per_s"],
     )
 
 
@@ -330,6 +366,12 @@ def _audit(
         "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
         (_now(), actor, action, target, json.dumps(detail)),
     )
+
+
+def _check_rates(requests_per_s: float, events_per_s: float) -> None:
+    for name, value in (("requestsPerSecond", requests_per_s), ("eventsPerSecond", events_per_s)):
+        if not 0 < value <= MAX_RATE:
+            raise InvalidConfig(f"rateLimit.{name} must be over 0 and at most {MAX_RATE:g}")
 
 
 def _check_identifier(name: str, value: Any) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from analytics.access.credential_store import MAX_ORIGINS
+from analytics.access.credential_store import MAX_ORIGINS, MAX_RATE
+from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S, KeyUsage
 from analytics.identifiers import MAX_IDENTIFIER_LENGTH
 from ingest_api.deps import Admin, Identifier, RuntimeDep
 
@@ -17,11 +18,25 @@ router = APIRouter(prefix="/api/monitoring", tags=["access"])
 _NOT_FOUND = {404: {"description": "No active credential with this id"}}
 
 
+class RateLimit(BaseModel):
+    """A key's limits: token buckets that refill at these rates and hold one second's worth."""
+
+    requestsPerSecond: float = Field(DEFAULT_REQUESTS_PER_S, gt=0, le=MAX_RATE)
+    eventsPerSecond: float = Field(DEFAULT_EVENTS_PER_S, gt=0, le=MAX_RATE)
+
+
 class NewKey(BaseModel):
     """An ingest key for one customer, optionally limited to the origins its widget runs on."""
 
     customerId: Identifier = Field(max_length=MAX_IDENTIFIER_LENGTH)
     allowedOrigins: list[str] = Field([], max_length=MAX_ORIGINS, description="e.g. https://shop.example")
+    rateLimit: RateLimit = Field(default_factory=RateLimit)
+
+
+class KeyChange(BaseModel):
+    """What may change on a key without rotating it."""
+
+    rateLimit: RateLimit
 
 
 class NewToken(BaseModel):
@@ -41,16 +56,35 @@ async def create_key(runtime: RuntimeDep, principal: Admin, new: NewKey) -> dict
     """Create an ingest key; `key` is shown in this answer only."""
     store = runtime.access.credentials
     key, secret = await asyncio.to_thread(
-        store.create_key, new.customerId, new.allowedOrigins, by=principal.name
+        store.create_key,
+        new.customerId,
+        new.allowedOrigins,
+        by=principal.name,
+        requests_per_s=new.rateLimit.requestsPerSecond,
+        events_per_s=new.rateLimit.eventsPerSecond,
     )
     return {"key": secret} | key.to_wire()
 
 
 @router.get("/keys")
 async def list_keys(runtime: RuntimeDep, principal: Admin) -> dict[str, Any]:
-    """Every ingest key, revoked ones too, without secrets."""
+    """Every ingest key, revoked ones too, without secrets; `usage` counts what each sent since start."""
     keys = await asyncio.to_thread(runtime.access.credentials.ingest_keys)
-    return _listing([k.to_wire() for k in keys])
+    usage = runtime.access.limits.usage
+    return _listing([k.to_wire() | {"usage": usage.get(k.id, KeyUsage()).to_wire()} for k in keys])
+
+
+@router.patch("/keys/{key_id}", responses=_NOT_FOUND)
+async def change_key(runtime: RuntimeDep, principal: Admin, key_id: str, change: KeyChange) -> dict[str, Any]:
+    """Change a key's rate limits; they apply at once."""
+    key = await asyncio.to_thread(
+        runtime.access.credentials.set_key_limits,
+        key_id,
+        requests_per_s=change.rateLimit.requestsPerSecond,
+        events_per_s=change.rateLimit.eventsPerSecond,
+        by=principal.name,
+    )
+    return key.to_wire()
 
 
 @router.delete("/keys/{key_id}", responses=_NOT_FOUND)

@@ -9,7 +9,7 @@ import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from analytics.access.credential_store import IngestKey
-from analytics.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge, UnsupportedMediaType
 from analytics.intake import read_body
 from analytics.store import IngestBatch
 from ingest_api.runtime import Runtime
@@ -17,6 +17,8 @@ from ingest_api.runtime import Runtime
 router = APIRouter(tags=["ingest"])
 
 PATH = "/api/monitoring/widget"
+# A refused body is read (and dropped) up to this size, so that its sender can read the 413.
+DRAIN_MAX_BYTES = 64 * 1_048_576
 _ACCEPTED_MEDIA = ("application/json", "text/plain")  # text/plain: navigator.sendBeacon
 _encode = msgspec.json.Encoder().encode
 
@@ -33,6 +35,9 @@ _encode = msgspec.json.Encoder().encode
         403: {"description": "The key does not accept this Origin"},
         413: {"description": "Body over 1 MiB or batch over 1000 events"},
         415: {"description": "Neither application/json nor text/plain"},
+        429: {
+            "description": "The key's requests or events per second are spent: nothing stored; retry after"
+        },
         422: {"description": "No event in the body is valid; `rejected` says why"},
         503: {"description": "Overloaded or the store failed: nothing stored; retry (after `Retry-After`)"},
     },
@@ -42,9 +47,11 @@ async def ingest(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     sender = runtime.access.sender(request.scope["headers"], request.scope["query_string"])
     key = sender.key if sender is not None else None
+    if key is not None:
+        runtime.access.limits.admit_request(key)
     limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
-    _refuse_declared_over(request, limit)
+    await _refuse_declared_over(request, limit)
     # Admitted once read, by what arrived: a client that declares a size and sends
     # nothing (or sends slowly) holds no share of the backlog.
     body = await _read_body(request, limit)
@@ -66,14 +73,22 @@ async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Respon
         "max_age_us": round(settings.max_event_age_days * 86_400e6) if key is not None else None,
     }
     decoders = runtime.decoders
-    if decoders is not None and decoders.takes(body):
-        decoded = await decoders.decode(body, received_us=received_us, **limits)
-        batch = IngestBatch.of_table(decoded.table(), decoded.event_ids, received_us, decoded.sent_index)
-        rejected, clamped = decoded.rejected, decoded.clamped
-    else:
-        intake = read_body(body, received_us=received_us, **limits)
-        batch = IngestBatch.of_events(intake.accepted, received_us)
-        rejected, clamped = intake.rejected, intake.clamped
+    try:
+        if decoders is not None and decoders.takes(body):
+            decoded = await decoders.decode(body, received_us=received_us, **limits)
+            batch = IngestBatch.of_table(decoded.table(), decoded.event_ids, received_us, decoded.sent_index)
+            rejected, clamped = decoded.rejected, decoded.clamped
+        else:
+            intake = read_body(body, received_us=received_us, **limits)
+            batch = IngestBatch.of_events(intake.accepted, received_us)
+            rejected, clamped = intake.rejected, intake.clamped
+    except InvalidEvents as refused:
+        if key is not None:
+            runtime.access.limits.record(key, accepted=0, rejected=len(refused.details["rejected"]))
+        raise
+    if key is not None:
+        runtime.access.limits.admit_events(key, len(batch))  # 429 before anything is stored
+        runtime.access.limits.record(key, accepted=len(batch), rejected=len(rejected))
     duplicates = await runtime.writer.write(batch)
     answer = {
         "accepted": len(batch),
@@ -107,8 +122,8 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-def _refuse_declared_over(request: Request, limit: int) -> None:
-    """413 before reading a body whose Content-Length is over `limit`."""
+async def _refuse_declared_over(request: Request, limit: int) -> None:
+    """413 for a body whose Content-Length is over `limit`, once the client could read it."""
     declared = request.headers.get("content-length")
     if declared is None:
         return
@@ -117,7 +132,8 @@ def _refuse_declared_over(request: Request, limit: int) -> None:
     except ValueError as exc:
         raise BadRequest("Content-Length is not a number") from exc
     if size > limit:
-        raise PayloadTooLarge(f"body of {size} bytes is over the limit of {limit}")
+        await _drain(request)
+        raise PayloadTooLarge(f"body of {size} bytes is over the limit of {limit}: split the batch")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -127,6 +143,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
+            await _drain(request)
+            raise PayloadTooLarge(f"body is over the limit of {limit} bytes: split the batch")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop the rest of a refused body, up to `DRAIN_MAX_BYTES`.
+
+    Closing a connection with unread bytes in its receive buffer makes the kernel send a
+    reset, which discards the 413 before the client reads it: a browser sees a network
+    error and retries the same batch forever. Reading the rest first (nginx's "lingering
+    close") lets the client read the 413 and split the batch, as the SDK does.
+    """
+    drained = 0
+    while drained <= DRAIN_MAX_BYTES:
+        message = await request.receive()  # the raw ASGI channel: `stream()` is already taken
+        if message["type"] != "http.request":  # http.disconnect
+            return
+        drained += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return

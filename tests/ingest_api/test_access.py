@@ -453,3 +453,87 @@ def test_an_ingest_key_posts_recent_events_only_and_an_admin_backfills(secured: 
     backfill = secured.post(WIDGET, json=[at(7.1), at(365 * 30)], headers=ADMIN)
     assert backfill.json()["stored"] == 1  # 30 years back is before 2000, for anyone
     assert backfill.json()["rejected"][0]["message"] == "timestamp is before 2000-01-01"
+
+
+def test_every_route_caps_its_request_body(client: TestClient) -> None:
+    # Regression: PUT /alerts/config accepted a 5 MB body.
+    huge = json.dumps({"enabled": True, "padding": "x" * 5_000_000})
+    answer = client.put(f"{ALERTS}/config", content=huge, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert "262144" in answer.json()["message"]
+    chunked = client.put(
+        f"{ALERTS}/config",
+        content=iter([huge[i : i + 65536].encode() for i in range(0, len(huge), 65536)]),
+        headers={"Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 413
+    assert client.get(f"{ALERTS}/config").json()["enabled"] is True
+    small = client.put(f"{ALERTS}/config", json={"enabled": False})
+    assert small.status_code == 200 and small.json()["enabled"] is False
+
+
+# -- rate limits ----------------------------------------------------------------------------
+def test_a_key_over_its_requests_per_second_gets_429_and_nothing_is_stored(secured: TestClient) -> None:
+    made = secured.post(
+        "/api/monitoring/keys",
+        json={"customerId": "acme", "rateLimit": {"requestsPerSecond": 2, "eventsPerSecond": 1000}},
+        headers=ADMIN,
+    ).json()
+    assert made["rateLimit"] == {"requestsPerSecond": 2, "eventsPerSecond": 1000}
+    post = [secured.post(WIDGET, params={"key": made["key"]}, json=render(5.0)) for _ in range(3)]
+    assert [a.status_code for a in post] == [200, 200, 429]  # a full bucket holds one second: 2
+    assert post[2].headers["retry-after"] == "1"
+    assert post[2].json()["error"] == "rate_limited"
+    dims = secured.get("/api/monitoring/widget/dimensions", headers=ADMIN).json()
+    assert dims["events"] == 2
+    listed = secured.get("/api/monitoring/keys", headers=ADMIN).json()["data"][0]
+    assert listed["usage"] == {"requests": 3, "eventsAccepted": 2, "eventsRejected": 0, "throttled": 1}
+
+
+def test_a_key_over_its_events_per_second_gets_429_for_the_whole_batch(secured: TestClient) -> None:
+    key = secured.post(
+        "/api/monitoring/keys",
+        json={"customerId": "acme", "rateLimit": {"eventsPerSecond": 10}},
+        headers=ADMIN,
+    ).json()
+    first = secured.post(WIDGET, params={"key": key["key"]}, json=[render(1.0)] * 8)
+    assert first.status_code == 200 and first.json()["stored"] == 8
+    second = secured.post(WIDGET, params={"key": key["key"]}, json=[render(2.0)] * 8)
+    assert second.status_code == 429  # 2 tokens left of 10: none of the 8 is stored
+    assert int(second.headers["retry-after"]) == 1  # 6 more tokens come in 0.6 s
+    assert secured.get("/api/monitoring/widget/dimensions", headers=ADMIN).json()["events"] == 8
+
+
+def test_a_keys_limits_change_at_once_without_rotation(secured: TestClient) -> None:
+    key = secured.post(
+        "/api/monitoring/keys",
+        json={"customerId": "acme", "rateLimit": {"requestsPerSecond": 1}},
+        headers=ADMIN,
+    ).json()
+    assert secured.post(WIDGET, params={"key": key["key"]}, json=render(1.0)).status_code == 200
+    assert secured.post(WIDGET, params={"key": key["key"]}, json=render(1.0)).status_code == 429
+    changed = secured.patch(
+        f"/api/monitoring/keys/{key['id']}", json={"rateLimit": {"requestsPerSecond": 100}}, headers=ADMIN
+    )
+    assert changed.status_code == 200 and changed.json()["rateLimit"]["requestsPerSecond"] == 100
+    assert secured.post(WIDGET, params={"key": key["key"]}, json=render(1.0)).status_code == 200
+    assert secured.get("/api/monitoring/audit", headers=ADMIN).json()["data"][0]["action"] == "key.limits"
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [{"requestsPerSecond": 0}, {"eventsPerSecond": -5}, {"requestsPerSecond": "fast"}],
+    ids=["zero", "negative", "text"],
+)
+def test_bad_rate_limits_are_422(secured: TestClient, limit: dict[str, Any]) -> None:
+    answer = secured.post(
+        "/api/monitoring/keys", json={"customerId": "acme", "rateLimit": limit}, headers=ADMIN
+    )
+    assert answer.status_code == 422
+
+
+def test_keys_get_generous_defaults(secured: TestClient) -> None:
+    key = new_key(secured, "acme")
+    assert key["rateLimit"] == {"requestsPerSecond": 500.0, "eventsPerSecond": 50000.0}
+    answers = [secured.post(WIDGET, params={"key": key["key"]}, json=[render(1.0)] * 100) for _ in range(20)]
+    assert {a.status_code for a in answers} == {200}

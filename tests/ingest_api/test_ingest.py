@@ -275,6 +275,33 @@ def test_a_real_server_answers_413_to_an_oversized_chunked_body(live: ServerProc
     assert "over the limit" in answer.json()["message"]
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_regression_a_4_mb_batch_got_a_connection_reset_instead_of_a_readable_413(
+    live: ServerProcess, chunked: bool
+) -> None:
+    # Bigger than the socket buffers: answered before it was read, the connection was reset.
+    body = _body_over_limit() * 4
+    assert len(body) > 4 * MIB
+    content: bytes | Iterator[bytes] = (
+        iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    )
+    for _ in range(3):
+        answer = httpx.post(
+            live.url + URL, content=content, headers={"Content-Type": "text/plain"}, timeout=30
+        )
+        assert answer.status_code == 413
+        assert "split the batch" in answer.json()["message"]
+        content = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+
+
+def test_a_body_nested_100000_levels_deep_is_400(client: TestClient) -> None:
+    for body in (b"[" * 100_000 + b"]" * 100_000, b"[" + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"]"):
+        answer = client.post(URL, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 400
+        assert "nested too deeply" in answer.json()["message"]
+    assert stored_count(client) == 0
+
+
 def test_a_real_server_accepts_a_small_chunked_body(live: ServerProcess) -> None:
     body = json.dumps([event("bundle", eventId=None) for _ in range(50)]).encode()
     answer = httpx.post(live.url + URL, content=iter([body[:100], body[100:]]))
