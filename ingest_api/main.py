@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(
+        RequestGuard, allowed_hosts=settings.allowed_hosts, max_request_bytes=settings.max_request_bytes
+    )
     app.add_middleware(RouteCORSMiddleware, read_origins=settings.cors_origins)
     install_error_handler(app)
     ingest.add_plain_route(app)  # first: widgets' POSTs are most requests, matched soonest
