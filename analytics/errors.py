@@ -96,6 +96,9 @@ class StoreUnavailable(MonitorError):
     status = 503
     code = "store_unavailable"
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}  # a full disk or a failing store: not worth a retry sooner
+
 
 class Overloaded(MonitorError):
     """More is waiting to be stored than the server takes on; nothing of this request was

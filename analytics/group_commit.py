@@ -143,7 +143,13 @@ class GroupCommitWriter:
                 log.exception("group commit of %d events failed", size)
                 for pending in group:
                     if not pending.done.done():
-                        pending.done.set_exception(StoreUnavailable(f"the store could not commit: {exc}"))
+                        # The cause is in the server's log; a sender sees no path or internals.
+                        reason = "the disk is full" if _disk_full(exc) else "the store failed"
+                        pending.done.set_exception(
+                            StoreUnavailable(
+                                f"the store could not commit ({reason}): nothing stored, retry later"
+                            )
+                        )
                 continue
             self.commits += 1
             self.events_committed += size - sum(duplicates)
@@ -180,3 +186,8 @@ def _timed_append(store: EventStore, batches: list[IngestBatch]) -> tuple[list[i
     started = time.perf_counter()
     duplicates = store.append(batches)
     return duplicates, time.perf_counter() - started
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether a failed commit ran out of disk space (DuckDB says so in its message)."""
+    return "No space left on device" in str(exc) or getattr(exc, "errno", None) == 28

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from analytics.errors import MonitorError
+from analytics.errors import MonitorError, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 async def monitor_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -29,6 +34,14 @@ async def invalid_parameters_handler(request: Request, exc: Exception) -> JSONRe
     )
 
 
+async def store_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """A DuckDB failure under a read (e.g. a database invalidated by a full disk) is a 503, not a 500;
+    the details go to the log, not to the caller."""
+    log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+    return await monitor_error_handler(request, StoreUnavailable("the store cannot answer right now"))
+
+
 def install_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(MonitorError, monitor_error_handler)
+    app.add_exception_handler(duckdb.Error, store_error_handler)
     app.add_exception_handler(RequestValidationError, invalid_parameters_handler)

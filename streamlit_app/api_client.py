@@ -187,6 +187,10 @@ class MonitorClient:
         }
         return list(self._get("/api/monitoring/alerts", params)["data"])
 
+    def customers_beyond_cap(self) -> int:
+        """How many customers the last check evaluated only globally (past maxCustomerScopes)."""
+        return int(self._get("/api/monitoring/alerts", {"limit": 1}).get("customersBeyondCap") or 0)
+
     def resolve_alert(self, alert_id: str, *, by: str) -> dict[str, Any]:
         return dict(self._request("POST", f"/api/monitoring/alerts/{alert_id}/resolve", json={"by": by}))
 

@@ -57,6 +57,9 @@ class AlertingConfig:
     min_samples: int = 10
     auto_resolve_after_checks: int = 3
     per_customer: bool = False
+    # Customers evaluated one by one, at most (the busiest, and those with open alerts);
+    # past it, the others count in the global scope only.
+    max_customer_scopes: int = 200
     baseline: BaselineSource = "auto"
     history_limit: int = 1000
     levels: dict[str, tuple[Level, ...]] = field(default_factory=_default_levels)
@@ -107,6 +110,7 @@ class AlertingConfig:
             "minSamples": self.min_samples,
             "autoResolveAfterChecks": self.auto_resolve_after_checks,
             "perCustomer": self.per_customer,
+            "maxCustomerScopes": self.max_customer_scopes,
             "baseline": self.baseline,
             "historyLimit": self.history_limit,
             "thresholds": thresholds,
@@ -125,6 +129,7 @@ _TOP_KEYS = {
     "minSamples",
     "autoResolveAfterChecks",
     "perCustomer",
+    "maxCustomerScopes",
     "baseline",
     "historyLimit",
     "thresholds",
@@ -180,6 +185,7 @@ def read_config(raw: Any, *, current: AlertingConfig | None = None) -> AlertingC
             doc, "autoResolveAfterChecks", base.auto_resolve_after_checks, 1, 10_000
         ),
         per_customer=boolean(doc, "perCustomer", base.per_customer),
+        max_customer_scopes=integer(doc, "maxCustomerScopes", base.max_customer_scopes, 1, 100_000),
         baseline=choice(doc, "baseline", base.baseline, ("auto", "captured", "rolling")),
         history_limit=integer(doc, "historyLimit", base.history_limit, 10, 1_000_000),
         levels=levels,

@@ -60,6 +60,7 @@ class CheckReport:
 
     checked_at: datetime
     scopes: list[str | None] = field(default_factory=list)
+    customers_beyond_cap: int = 0  # customers evaluated only globally (maxCustomerScopes)
     outcome: lifecycle.CheckOutcome = field(default_factory=lifecycle.CheckOutcome)
     open_alerts: list[Alert] = field(default_factory=list)
 
@@ -68,6 +69,7 @@ class CheckReport:
         return {
             "checkedAt": iso(self.checked_at),
             "scopes": self.scopes,
+            "customersBeyondCap": self.customers_beyond_cap,
             "fired": o.fired,
             "severityChanged": o.changed,
             "updated": o.updated,
@@ -76,6 +78,28 @@ class CheckReport:
             "data": [a.to_wire() for a in self.open_alerts],
             "count": len(self.open_alerts),
         }
+
+
+def capped_scopes(current: dict[str, Readings], held: set[str], cap: int) -> tuple[set[str], int]:
+    """The scopes a check evaluates, and how many customers the cap left to the global scope.
+
+    Customers with an open alert are always kept (so that it can resolve); the rest of
+    the `cap` goes to the customers with the most samples in the window, ties by name.
+
+    >>> from analytics.alerts.evaluate import Reading
+    >>> r = lambda n: {"render.message_time": Reading(1.0, n)}
+    >>> scopes, beyond = capped_scopes({GLOBAL: r(9), "a": r(5), "b": r(1), "c": r(3)}, {"b"}, 2)
+    >>> sorted(scopes), beyond  # GLOBAL is ""
+    (['', 'a', 'b'], 1)
+    """
+    customers = [scope for scope in current if scope != GLOBAL]
+    room = max(cap - len(held), 0)
+    busiest = sorted(
+        (c for c in customers if c not in held),
+        key=lambda c: (-sum(reading.samples for reading in current[c].values()), c),
+    )
+    kept = set(busiest[:room]) | held
+    return {GLOBAL} | kept, len(busiest) - min(room, len(busiest))
 
 
 class AlertingSystem:
@@ -106,6 +130,7 @@ class AlertingSystem:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[AlertingConfig], None]] = []
         self._rolling: tuple[datetime, bool, dict[str, Readings]] | None = None
+        self.customers_beyond_cap = 0  # as of the last check
         with self._cursor() as cur:
             alert_store.create_tables(cur)
             if config is not None:
@@ -148,6 +173,7 @@ class AlertingSystem:
         with self._lock, self._cursor() as cur:
             if config.enabled:
                 self._check(cur, config, report, now)
+            self.customers_beyond_cap = report.customers_beyond_cap
             report.open_alerts = alert_store.open_alerts(cur)
         self._send(report.outcome.notifications)
         return report
@@ -166,8 +192,10 @@ class AlertingSystem:
             rolling = self._rolling_readings(cur, now, per_customer)
         captured = alert_store.latest_baselines(cur) if wants_baseline else {}
         previous = alert_store.last_resolved_ids(cur)
-        scopes = set(current) if config.per_customer else {GLOBAL}
-        scopes |= {cid for _, cid in open_by_key if cid is not None}
+        held = {cid for _, cid in open_by_key if cid is not None}
+        scopes, report.customers_beyond_cap = capped_scopes(
+            current if config.per_customer else {GLOBAL: empty_readings()}, held, config.max_customer_scopes
+        )
         window_text = f"last {config.window_ms / 60_000:g} min"
         writes = alert_store.AlertWrites()
         cur.begin()
@@ -276,7 +304,7 @@ class AlertingSystem:
             return alert_store.history(cur, alert_id)
 
     def section(self, customer_id: str | None) -> dict[str, Any]:
-        """The summary's `alerts` section: the open alerts and statistics over the history."""
+        """The summary's `alerts` section (the seed's shape): open alerts and statistics over the history."""
         with self._cursor() as cur:
             active = alert_store.find_alerts(cur, resolved=False, customer_id=customer_id)
             stats = alert_store.alert_stats(cur, customer_id)

@@ -98,7 +98,10 @@ async def list_alerts(
         status=status,
         limit=limit,
     )
-    return _listing(found)
+    listing = _listing(found)
+    if principal.customer_id is None:  # how many customers the last check left to the global scope
+        listing["customersBeyondCap"] = system.customers_beyond_cap
+    return listing
 
 
 @router.post("/check")

@@ -50,6 +50,13 @@ top[0].caption(f"Alerts for {literal(whose)}, as the API's alert engine raised t
 if may_run_alert_check(ctx.whoami) and top[1].button("Run alert check now", icon=":material/policy:"):
     act(client.check_alerts, "Alert rules checked against the latest data.")
 
+if scoped_customer(ctx.whoami) is None and (beyond := client.customers_beyond_cap()):
+    st.info(
+        f"{beyond} customers are past the per-customer cap (`maxCustomerScopes` in the alerting config): "
+        "the last check evaluated them only in the global scope.",
+        icon=":material/info:",
+    )
+
 stats = alert_stats(unresolved + resolved)
 cols = st.columns(4)
 cols[0].metric("Total alerts", stats["total"], border=True)

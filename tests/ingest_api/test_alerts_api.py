@@ -336,3 +336,25 @@ def test_the_outbound_allow_list_admits_a_target_and_get_masks_it(data_dir: Path
         assert shown["webhook"]["url"] == "http://127.0.0.1:9093/…" and "s3cr3t" not in json.dumps(shown)
         assert client.put(f"{ALERTS}/config", json=shown).status_code == 200  # the mask keeps the URL
         assert client.app.state.runtime.alerts.system.config.webhook.url == hook  # type: ignore[attr-defined]
+
+
+def test_regression_1000_customers_in_one_post_made_1001_alerts(client: TestClient) -> None:
+    # Past maxCustomerScopes the busiest customers (and those with open alerts) keep their own
+    # scope; the rest count in the global one, and the check and the alert list say how many.
+    config = client.get(f"{ALERTS}/config").json()
+    assert config["maxCustomerScopes"] == 200
+    assert client.put(f"{ALERTS}/config", json={**config, "perCustomer": True}).status_code == 200
+    events = [render for n in range(1000) for render in slow_renders(f"c{n:04d}", n=1)]
+    assert client.post(WIDGET, json=events).status_code == 200
+    assert client.post(WIDGET, json=slow_renders("busy", n=30)).status_code == 200  # sure to keep its scope
+    report = client.post(f"{ALERTS}/check", json={}).json()
+    assert report["customersBeyondCap"] == 1001 - 200
+    assert len(report["scopes"]) == 1 + 200
+    assert "busy" in report["scopes"]
+    render_alerts = [a for a in report["data"] if a["ruleId"] == "render.message_time"]
+    assert {a["customerId"] for a in render_alerts} == {None, "busy"}  # the others: too few samples alone
+    assert client.get(ALERTS).json()["customersBeyondCap"] == 801
+    small = client.put(f"{ALERTS}/config", json={**config, "perCustomer": True, "maxCustomerScopes": 5})
+    assert small.status_code == 200
+    again = client.post(f"{ALERTS}/check", json={}).json()
+    assert again["customersBeyondCap"] == 1001 - 5  # kept: busy (it has an open alert) and 4 more

@@ -23,3 +23,14 @@ def test_healthz_is_ok_and_counts_committed_events(client: TestClient) -> None:
     after = client.get("/healthz").json()
     assert after["commits"] == 2
     assert after["eventsCommitted"] == 3
+
+
+def test_a_store_failure_under_a_read_is_a_503_without_internals(client: TestClient) -> None:
+    # As when a full disk invalidates the DuckDB database: reads answer 503, never 500.
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.store.cursor() as cur:
+        cur.execute("DROP TABLE events")  # every read of the events now fails inside DuckDB
+    answer = client.get("/api/monitoring/widget/dimensions")
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "store_unavailable", "message": "the store cannot answer right now"}
+    assert answer.headers["retry-after"] == "5"
