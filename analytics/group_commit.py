@@ -141,6 +141,8 @@ class GroupCommitWriter:
                 )
             except Exception as exc:
                 log.exception("group commit of %d events failed", size)
+                if await asyncio.to_thread(self._store.reopen_if_invalidated, exc):
+                    log.warning("the store was invalidated by DuckDB and is open again (its WAL replayed)")
                 for pending in group:
                     if not pending.done.done():
                         # The cause is in the server's log; a sender sees no path or internals.

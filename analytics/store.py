@@ -8,6 +8,7 @@ one commit at a time under the store's write lock, and readers take their own cu
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -101,9 +102,17 @@ class EventStore:
     >>> store.close()
     """
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path, dedupe_horizon_s: float):
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        path: Path,
+        dedupe_horizon_s: float,
+        memory_limit: str | None = None,
+    ):
         self._con = connection
         self.path = path
+        self._memory_limit = memory_limit
+        self._invalidated = False  # DuckDB gave up on the database; reopened at the next failed commit
         self._wal_path = path.with_name(path.name + ".wal")
         self._write_lock = threading.Lock()
         self.recent_ids = RecentEventIds(horizon_s=dedupe_horizon_s)
@@ -119,17 +128,13 @@ class EventStore:
         directory = Path(data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / DB_FILENAME
-        con = duckdb.connect(str(path))
-        con.execute("SET GLOBAL TimeZone = 'UTC'")
-        con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_BYTES}B'")
-        if memory_limit:
-            con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
+        con = _connect(path, memory_limit)
         con.execute(create_table_sql())
         for name, sql_type in COLUMNS.items():  # columns added by newer versions
             con.execute(
                 f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} {sql_type.removesuffix(' NOT NULL')}"
             )
-        store = cls(con, path, dedupe_horizon_s)
+        store = cls(con, path, dedupe_horizon_s, memory_limit)
         store._load_recent_ids()
         return store
 
@@ -236,6 +241,25 @@ class EventStore:
             kept.append(_kept_rows(batch, keep))
         return kept, duplicates, seen
 
+    def reopen_if_invalidated(self, exc: BaseException) -> bool:
+        """After DuckDB invalidated the database (a write failed mid-checkpoint, e.g. on a full
+        disk), open the file again: DuckDB replays its WAL, which holds every commit that was
+        acknowledged. True once reopened; False if it was not that, or the file cannot be
+        opened yet (the disk still full): the next failed commit tries again.
+        """
+        if not (self._invalidated or isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc)):
+            return False
+        with self._write_lock:
+            self._invalidated = True
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+            try:
+                self._con = _connect(self.path, self._memory_limit)
+            except duckdb.Error:
+                return False
+            self._invalidated = False
+        return True
+
     def checkpoint(self) -> None:
         with self._write_lock:
             self._con.execute("CHECKPOINT")
@@ -243,6 +267,15 @@ class EventStore:
     def close(self) -> None:
         with self._write_lock:
             self._con.close()
+
+
+def _connect(path: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_BYTES}B'")
+    if memory_limit:
+        con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
+    return con
 
 
 def _kept_rows(batch: IngestBatch, keep: list[bool]) -> IngestBatch:
