@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
+from starlette.requests import ClientDisconnect
 
 from analytics.access.credential_store import IngestKey
 from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge, UnsupportedMediaType
@@ -137,16 +138,28 @@ async def _refuse_declared_over(request: Request, limit: int) -> None:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (413) as soon as more than `limit` bytes arrived, whatever was declared."""
+    """The body, refused (413) as soon as more than `limit` bytes arrived, whatever was declared.
+
+    Read from the ASGI channel itself, which says whether more is to come: a refused
+    body is drained only if it is (waiting for more after the last chunk would wait
+    for the client, which waits for the answer).
+    """
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":  # the client left: nothing to answer
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
+        more = message.get("more_body", False)
         if size > limit:
-            await _drain(request)
+            if more:
+                await _drain(request)
             raise PayloadTooLarge(f"body is over the limit of {limit} bytes: split the batch")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not more:
+            return b"".join(chunks)
 
 
 async def _drain(request: Request) -> None:
