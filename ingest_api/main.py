@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from ingest_api.cors import RouteCORSMiddleware
 from ingest_api.errors import install_error_handler
+from ingest_api.openapi import ingest_openapi
 from ingest_api.request_guard import RequestGuard
 from ingest_api.routes import (
     access,
@@ -62,4 +63,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dimensions.router)
     app.include_router(sdk.router)
     app.include_router(access.router)
+    app.openapi = lambda: ingest_openapi(app, max_events=settings.max_batch_events)
     return app
