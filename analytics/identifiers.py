@@ -14,9 +14,19 @@ import re
 MAX_IDENTIFIER_LENGTH = 256
 MAX_TEXT_LENGTH = 4096
 
-# The same class for msgspec's `Meta(pattern=...)` (a Python `re` search) and for checks here.
-IDENTIFIER_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*\\Z"  # \\Z: `$` lets a final LF by
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
+CONTROL_MESSAGE = (
+    "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9): one line of text only"
+)
+
+
+def has_control(value: str) -> bool:
+    """Whether `value` holds a character an identifier may not.
+
+    >>> has_control("acme"), has_control("acme\\n"), has_control("a\\u2028b")
+    (False, True, True)
+    """
+    return _CONTROL.search(value) is not None
 
 
 def identifier_problem(value: str, *, max_length: int = MAX_IDENTIFIER_LENGTH) -> str | None:

@@ -19,11 +19,13 @@ import msgspec
 from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge
 from analytics.events import (
     EVENT_TYPES,
+    IDENTIFIER_PATHS,
     WidgetEvent,
     body_decoder,
     event_decoder,
     raw_list_decoder,
 )
+from analytics.identifiers import CONTROL_MESSAGE, has_control
 
 # 2000-01-01T00:00:00Z: an earlier event time is a client bug (performance.now() sent
 # as a timestamp, an unset clock), not a real measurement.
@@ -76,7 +78,18 @@ class _Rules:
     max_future_skew_us: int
     customer_id: str | None
     oldest_us: int  # earliest timestamp taken
-    oldest_reason: str
+    max_age_us: int | None
+    # Whether a string in the body can hold a control character: only through a `\` escape
+    # (raw ones are not JSON) or, for C1 and U+2028/9, beyond ASCII.
+    may_hold_controls: bool
+
+    def too_old(self) -> str:
+        if self.max_age_us is None or self.oldest_us == MIN_TIMESTAMP_US:
+            return "timestamp is before 2000-01-01"
+        return (
+            f"timestamp is more than {self.max_age_us / 86_400e6:g} days old: an ingest key posts "
+            "recent events only (backfill with an admin token)"
+        )
 
 
 @dataclass(slots=True)
@@ -114,9 +127,11 @@ def read_body(
     """
     if not body.strip():
         raise BadRequest("empty body: send one event or a JSON array of events")
-    if not body.isascii():
+    ascii_only = body.isascii()
+    if not ascii_only:
         _check_utf8(body)
-    rules = _rules(received_us, max_events, max_future_skew_us, customer_id, max_age_us)
+    may_hold_controls = not ascii_only or b"\\" in body
+    rules = _rules(received_us, max_events, max_future_skew_us, customer_id, max_age_us, may_hold_controls)
     intake = Intake()
     try:
         _read(intake, body, rules)
@@ -152,15 +167,14 @@ def _rules(
     max_future_skew_us: int,
     customer_id: str | None,
     max_age_us: int | None,
+    may_hold_controls: bool,
 ) -> _Rules:
-    oldest_us, reason = MIN_TIMESTAMP_US, "timestamp is before 2000-01-01"
-    if max_age_us is not None and received_us - max_age_us > MIN_TIMESTAMP_US:
-        oldest_us = received_us - max_age_us
-        reason = (
-            f"timestamp is more than {max_age_us / 86_400e6:g} days old: an ingest key posts recent "
-            "events only (backfill with an admin token)"
-        )
-    return _Rules(received_us, max_events, max_future_skew_us, customer_id, oldest_us, reason)
+    oldest_us = MIN_TIMESTAMP_US
+    if max_age_us is not None:
+        oldest_us = max(oldest_us, received_us - max_age_us)
+    return _Rules(
+        received_us, max_events, max_future_skew_us, customer_id, oldest_us, max_age_us, may_hold_controls
+    )
 
 
 def _read_one_by_one(intake: Intake, body: bytes, rules: _Rules) -> None:
@@ -274,8 +288,6 @@ def _explain(message: str, path: str) -> str:
         return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
     if path.endswith(".timestamp"):
         return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"
-    if message.startswith("Expected `str` matching regex"):
-        return "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9): one line of text only"
     if message == "Object missing required field `type`":
         return f"{message}: expected one of {', '.join(EVENT_TYPES)}"
     return message
@@ -283,6 +295,12 @@ def _explain(message: str, path: str) -> str:
 
 def _accept(intake: Intake, index: int, event: WidgetEvent, rules: _Rules) -> None:
     metric = event.metric
+    if rules.may_hold_controls:
+        path = _control_in_identifier(metric)
+        if path is not None:
+            prefix = f"$[{index}]" if intake.is_batch else "$"
+            intake.rejected.append(Rejection(index, f"{prefix}.metric.{path}", CONTROL_MESSAGE))
+            return
     customer_id = rules.customer_id
     if customer_id is not None and metric.customerId != customer_id:
         if metric.customerId is not None:
@@ -299,13 +317,26 @@ def _accept(intake: Intake, index: int, event: WidgetEvent, rules: _Rules) -> No
         ts_us = _epoch_us(stamp)
         if ts_us < rules.oldest_us:
             prefix = f"$[{index}]" if intake.is_batch else "$"
-            intake.rejected.append(Rejection(index, f"{prefix}.metric.timestamp", rules.oldest_reason))
+            intake.rejected.append(Rejection(index, f"{prefix}.metric.timestamp", rules.too_old()))
             return
         if ts_us > rules.received_us + rules.max_future_skew_us:
             ts_us = rules.received_us
             clamped = True
             intake.clamped += 1
     intake.accepted.append(AcceptedEvent(_TYPE_TAG[type(event)], metric, ts_us, clamped))
+
+
+def _control_in_identifier(metric: Any) -> str | None:
+    """The path of the first identifier holding a control character, if any."""
+    for path in IDENTIFIER_PATHS[type(metric)]:
+        value = metric
+        for name in path:
+            value = getattr(value, name)
+            if value is None:
+                break
+        if value is not None and has_control(value):
+            return ".".join(path)
+    return None
 
 
 def _epoch_us(stamp: datetime | float) -> int:

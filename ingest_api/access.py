@@ -90,7 +90,10 @@ class KeyLimiter:
 
     def _of(self, key: IngestKey) -> tuple[TokenBucket, TokenBucket]:
         held = self._buckets.get(key.id)
-        if held is None or held[0] != key:  # new, or its limits changed
+        if held is None or (
+            held[0] is not key  # a reload made a new record: did the limits change?
+            and (held[0].requests_per_s, held[0].events_per_s) != (key.requests_per_s, key.events_per_s)
+        ):
             held = (key, TokenBucket(key.requests_per_s), TokenBucket(key.events_per_s))
             self._buckets[key.id] = held
         return held[1], held[2]

@@ -32,6 +32,7 @@ FILE_NAME = "access.sqlite3"
 RELOAD_INTERVAL_S = 1.0
 MAX_ORIGINS = 50
 MAX_RATE = 1e9
+MAX_VERIFIED = 100_000  # key strings remembered as verified (bounded: only valid ones enter)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingest_keys (
@@ -112,6 +113,7 @@ class _Active:
     keys: dict[str, tuple[str, IngestKey]] = field(default_factory=dict)
     tokens: dict[str, tuple[str, ApiToken]] = field(default_factory=dict)
     ever: int = 0  # keys and tokens ever made, revoked ones too
+    verified: dict[str, IngestKey] = field(default_factory=dict)  # key string -> key, this version
 
 
 class CredentialStore:
@@ -146,14 +148,25 @@ class CredentialStore:
         return self._active.ever == 0
 
     def verify_key(self, presented: str) -> IngestKey | None:
-        """The active key `presented` names, or None."""
+        """The active key `presented` names, or None.
+
+        A key once verified (by its hash, in constant time) is remembered by its string
+        until the credentials change: every widget request carries it, and the hash is
+        most of the check's cost.
+        """
+        self._maybe_reload()
+        active = self._active
+        known = active.verified.get(presented)
+        if known is not None:
+            return known
         parsed = secrets.parse(presented, secrets.KEY_PREFIX)
         if parsed is None:
             return None
-        self._maybe_reload()
-        found = self._active.keys.get(parsed[0])
+        found = active.keys.get(parsed[0])
         if found is None or not secrets.matches(parsed[1], found[0]):
             return None
+        if len(active.verified) < MAX_VERIFIED:
+            active.verified[presented] = found[1]
         return found[1]
 
     def verify_token(self, presented: str) -> ApiToken | None:

@@ -19,6 +19,7 @@ import msgspec.inspect as mi
 from hypothesis import strategies as st
 
 from analytics.events import WidgetEvent
+from analytics.identifiers import MAX_IDENTIFIER_LENGTH, has_control
 from analytics.intake import MIN_TIMESTAMP_US
 
 EVENT_STRUCTS: dict[str, mi.StructType] = {
@@ -78,6 +79,8 @@ def _strings(t: mi.StrType) -> st.SearchStrategy[str]:
     limit = t.max_length if t.max_length is not None else 10_000
     if t.pattern is not None:
         some = st.from_regex(t.pattern).filter(lambda s: len(s) <= limit)
+    elif limit == MAX_IDENTIFIER_LENGTH:  # an identifier: one line of text (intake checks it)
+        some = st.text(max_size=64).filter(lambda s: not has_control(s))
     else:
         some = st.text(max_size=min(limit, 64))
     longest = st.sampled_from(["a", "é", "🚀"]).map(lambda c: c * limit)  # at the bound exactly
