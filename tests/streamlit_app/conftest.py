@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page
 
 from analytics.demo_data import generate_demo
 from tests.support.dashboard import bearer, create_token, post_events
@@ -136,3 +137,11 @@ def secured_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredApi
             for name, (role, customer) in TOKENS.items()
         }
         yield SecuredApi(server, tokens)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser page at the dashboard's usual size (a context of its own: no shared session)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()

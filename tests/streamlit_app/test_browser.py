@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.support.dashboard import StreamlitProcess, alert, fire_data_loss_alert, post_events
 from tests.support.server import ServerProcess
@@ -29,13 +29,6 @@ def dashboard(
 ) -> Iterator[StreamlitProcess]:
     with StreamlitProcess(live_api.url, tmp_path_factory.mktemp("streamlit")) as running:
         yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield context.new_page()
-    context.close()
 
 
 def settle(page: Page, timeout_ms: int = 60_000) -> None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.streamlit_app.conftest import ADMIN_TOKEN, SecuredApi
 from tests.streamlit_app.test_browser import PAGES, settle
@@ -33,13 +33,6 @@ def dashboard(
     """A dashboard with no token of its own: whoever opens it signs in."""
     with StreamlitProcess(secured_api.url, tmp_path_factory.mktemp("streamlit-signin")) as running:
         yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield context.new_page()
-    context.close()
 
 
 def sign_in(page: Page, token: str) -> None:
