@@ -24,7 +24,21 @@ from analytics.errors import Forbidden, RateLimited, Unauthorized
 from ingest_api.settings import Settings
 
 KEY_HEADER = b"x-widget-monitor-key"
-PROXY_HEADERS = (b"forwarded", b"x-forwarded-for")
+# Headers a proxy adds (any `X-Forwarded-*` too): in open mode, a request carrying one is refused.
+PROXY_HEADERS = frozenset(
+    {
+        b"forwarded",
+        b"forwarded-for",
+        b"x-forwarded",
+        b"x-real-ip",
+        b"x-client-ip",
+        b"true-client-ip",
+        b"cf-connecting-ip",
+        b"x-original-forwarded-for",
+        b"x-proxyuser-ip",
+        b"via",
+    }
+)
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 log = logging.getLogger(__name__)
@@ -137,7 +151,7 @@ class AccessControl:
         for name, value in headers:
             if name == b"authorization":
                 authorization = value
-            elif name in PROXY_HEADERS:
+            elif name in PROXY_HEADERS or name.startswith(b"x-forwarded-"):
                 proxied = name
         if self.open_mode:
             if proxied is not None:
@@ -166,7 +180,7 @@ class AccessControl:
                 origin = value
             elif name == b"authorization":
                 authorization = value
-            elif name in PROXY_HEADERS:
+            elif name in PROXY_HEADERS or name.startswith(b"x-forwarded-"):
                 proxied = name
         if key is None and b"key=" in query_string:
             key = _query_value(query_string, "key")

@@ -399,7 +399,13 @@ def _origin(value: Any) -> str:
     """An origin as browsers send it: scheme://host[:port], lower case, nothing more."""
     if not isinstance(value, str) or identifier_problem(value) is not None:
         raise InvalidConfig(f"allowedOrigins: {value!r} is not an origin such as https://shop.example")
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 -- raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise InvalidConfig(
+            f"allowedOrigins: {value!r} is not an origin such as https://shop.example"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise InvalidConfig(f"allowedOrigins: {value!r} is not an origin such as https://shop.example")
     if parts.query or parts.fragment or parts.username or parts.password:

@@ -69,7 +69,7 @@ async def _visible(system: AlertingSystem, alert_id: str, principal: Principal) 
     """The alert, if the caller may see it: a customer-scoped token sees its customer's only."""
     alert = await asyncio.to_thread(system.alert, alert_id)
     if principal.customer_id is not None and alert.customer_id != principal.customer_id:
-        raise NotFound(f"no alert {alert_id!r}")
+        raise NotFound(f"no alert with id {alert_id!r}")  # as for an id that does not exist
     return alert
 
 

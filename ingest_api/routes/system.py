@@ -13,14 +13,15 @@ router = APIRouter(tags=["system"])
 
 @router.get("/healthz")
 async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
-    """Public: 200 once the store is open and the writer runs, 503 otherwise; details for a viewer."""
+    """Public: 200 once the store is open and the writer runs, else 503; details for an unscoped viewer."""
     if not runtime.writer.running:
         raise StoreUnavailable("the writer is not running")
     try:
-        signed_in = get_principal(request).may(Role.viewer)
+        principal = get_principal(request)
+        signed_in = principal.may(Role.viewer) and principal.customer_id is None
     except MonitorError:
         signed_in = False
-    if not signed_in:
+    if not signed_in:  # the public, and customer-scoped tokens: the details span every customer
         return {"status": "ok"}
     return {
         "status": "ok",
