@@ -153,12 +153,7 @@ class AccessControl:
                 authorization = value
             elif name in PROXY_HEADERS or name.startswith(b"x-forwarded-"):
                 proxied = name
-        if self.open_mode:
-            if proxied is not None:
-                raise Forbidden(
-                    "this server runs in open mode (no credential configured) and the request came "
-                    "through a proxy: set WIDGET_MONITOR_ADMIN_TOKEN and use API tokens"
-                )
+        if self._open_to(proxied):
             return OPEN_MODE
         if authorization is None:
             raise Unauthorized("sign in: send Authorization: Bearer <token>")
@@ -184,12 +179,7 @@ class AccessControl:
                 proxied = name
         if key is None and b"key=" in query_string:
             key = _query_value(query_string, "key")
-        if self.open_mode:
-            if proxied is not None:
-                raise Forbidden(
-                    "this server runs in open mode (no credential configured) and the request came "
-                    "through a proxy: set WIDGET_MONITOR_ADMIN_TOKEN and create ingest keys"
-                )
+        if self._open_to(proxied):
             return None
         if key is not None:
             found = self.credentials.verify_key(key.decode("latin-1") if isinstance(key, bytes) else key)
@@ -205,6 +195,17 @@ class AccessControl:
         if not principal.may(Role.admin) or principal.customer_id is not None:
             raise Forbidden("only ingest keys and unscoped admin tokens may post events")
         return Sender(None, principal)
+
+    def _open_to(self, proxied: bytes | None) -> bool:
+        """Whether open mode serves this request; a request through a proxy it refuses (403)."""
+        if not self.open_mode:
+            return False
+        if proxied is not None:
+            raise Forbidden(
+                "this server runs in open mode (no credential configured) and the request came "
+                "through a proxy: set WIDGET_MONITOR_ADMIN_TOKEN, then use API tokens and ingest keys"
+            )
+        return True
 
     def _bearer(self, authorization: bytes) -> Principal:
         scheme, _, value = authorization.decode("latin-1").partition(" ")
