@@ -18,64 +18,77 @@ from analytics.health import score_health
 SLOW_RENDER_MS = 16
 MIB = 1_048_576
 
-# Every aggregate over the window, by name. One query, one pass over the rows.
-_AGGREGATES: dict[str, str] = {
-    # persistence
-    "p_total": "count(*) FILTER (type = 'persistence')",
-    "p_ok": "count(*) FILTER (type = 'persistence' AND success)",
-    "p_avg": "avg(duration) FILTER (type = 'persistence')",
-    "p_q": "quantile_cont(duration, [0.5, 0.95, 0.99]) FILTER (type = 'persistence')",
-    "p_loss": "count(*) FILTER (type = 'persistence' AND data_loss)",
-    # restoration
-    "r_total": "count(*) FILTER (type = 'restoration')",
-    "r_ok": "count(*) FILTER (type = 'restoration' AND success)",
-    "r_avg": "avg(duration) FILTER (type = 'restoration')",
-    "r_p95": "quantile_cont(duration, 0.95) FILTER (type = 'restoration')",
-    "r_msgs": "avg(messages_restored) FILTER (type = 'restoration' AND success)",
-    # navigation
-    "n_total": "count(*) FILTER (type = 'navigation')",
-    "n_ok": "count(*) FILTER (type = 'navigation' AND success)",
-    "n_kept": "count(*) FILTER (type = 'navigation' AND data_preserved)",
-    "n_lost": "count(*) FILTER (type = 'navigation' AND NOT data_preserved)",
-    "n_avg": "avg(duration) FILTER (type = 'navigation')",
-    # render
-    "rd_total": "count(*) FILTER (type = 'render')",
-    "rd_avg": "avg(render_time) FILTER (type = 'render')",
-    "rd_p95": "quantile_cont(render_time, 0.95) FILTER (type = 'render')",
-    "rd_slow": f"count(*) FILTER (type = 'render' AND render_time > {SLOW_RENDER_MS})",
-    # scroll
-    "s_total": "count(*) FILTER (type = 'scroll')",
-    "s_fps": "avg(avg_fps) FILTER (type = 'scroll')",
-    "s_min": "min(coalesce(min_fps, avg_fps)) FILTER (type = 'scroll')",
-    "s_jank": "avg(jank_percentage) FILTER (type = 'scroll')",
-    # memory
-    "m_total": "count(*) FILTER (type = 'memory')",
-    "m_current": "arg_max(used_js_heap_size, ts) FILTER (type = 'memory')",
-    "m_peak": "max(used_js_heap_size) FILTER (type = 'memory')",
-    "m_avg": "avg(used_js_heap_size) FILTER (type = 'memory')",
-    # tab sync
-    "t_total": "count(*) FILTER (type = 'tabSync')",
-    "t_avg": "avg(latency) FILTER (type = 'tabSync')",
-    "t_p95": "quantile_cont(latency, 0.95) FILTER (type = 'tabSync')",
-    "t_fail": "count(*) FILTER (type = 'tabSync' AND success = false)",
-    # api
-    "a_total": "count(*) FILTER (type = 'api')",
-    "a_avg": "avg(duration) FILTER (type = 'api')",
-    "a_p95": "quantile_cont(duration, 0.95) FILTER (type = 'api')",
-    "a_err": "count(*) FILTER (type = 'api' AND NOT success)",
-    "a_cached": "count(*) FILTER (type = 'api' AND cached)",
-    # bundles
-    "b_total": "count(*) FILTER (type = 'bundle')",
-    "b_size": "sum(bundle_size) FILTER (type = 'bundle')",
-    "b_avg": "avg(load_time) FILTER (type = 'bundle')",
-    "b_cached": "count(*) FILTER (type = 'bundle' AND cached)",
+# Every aggregate over the window, by event type and name. Each type's aggregates read
+# only its rows (`WHERE type = ...`), all in one statement (one snapshot). The same
+# aggregates written as `agg FILTER (type = ...)` over every row, in one SELECT,
+# measured 2.8 s against 0.3 s for 2M events: DuckDB evaluates each filter on each row.
+_AGGREGATES: dict[str, dict[str, str]] = {
+    "persistence": {
+        "p_total": "count(*)",
+        "p_ok": "count(*) FILTER (success)",
+        "p_avg": "avg(duration)",
+        "p_q": "quantile_cont(duration, [0.5, 0.95, 0.99])",
+        "p_loss": "count(*) FILTER (data_loss)",
+    },
+    "restoration": {
+        "r_total": "count(*)",
+        "r_ok": "count(*) FILTER (success)",
+        "r_avg": "avg(duration)",
+        "r_p95": "quantile_cont(duration, 0.95)",
+        "r_msgs": "avg(messages_restored) FILTER (success)",
+    },
+    "navigation": {
+        "n_total": "count(*)",
+        "n_ok": "count(*) FILTER (success)",
+        "n_kept": "count(*) FILTER (data_preserved)",
+        "n_lost": "count(*) FILTER (NOT data_preserved)",
+        "n_avg": "avg(duration)",
+    },
+    "render": {
+        "rd_total": "count(*)",
+        "rd_avg": "avg(render_time)",
+        "rd_p95": "quantile_cont(render_time, 0.95)",
+        "rd_slow": f"count(*) FILTER (render_time > {SLOW_RENDER_MS})",
+    },
+    "scroll": {
+        "s_total": "count(*)",
+        "s_fps": "avg(avg_fps)",
+        "s_min": "min(coalesce(min_fps, avg_fps))",
+        "s_jank": "avg(jank_percentage)",
+    },
+    "memory": {
+        "m_total": "count(*)",
+        "m_current": "arg_max(used_js_heap_size, ts)",
+        "m_peak": "max(used_js_heap_size)",
+        "m_avg": "avg(used_js_heap_size)",
+    },
+    "tabSync": {
+        "t_total": "count(*)",
+        "t_avg": "avg(latency)",
+        "t_p95": "quantile_cont(latency, 0.95)",
+        "t_fail": "count(*) FILTER (success = false)",
+    },
+    "api": {
+        "a_total": "count(*)",
+        "a_avg": "avg(duration)",
+        "a_p95": "quantile_cont(duration, 0.95)",
+        "a_err": "count(*) FILTER (NOT success)",
+        "a_cached": "count(*) FILTER (cached)",
+    },
+    "bundle": {
+        "b_total": "count(*)",
+        "b_size": "sum(bundle_size)",
+        "b_avg": "avg(load_time)",
+        "b_cached": "count(*) FILTER (cached)",
+    },
 }
 
 _WINDOW_SQL = "ts >= $start AND ts < $end AND ($customer IS NULL OR customer_id = $customer)"
-_FIGURES_SQL = (
-    "SELECT "
-    + ", ".join(f"{expr} AS {name}" for name, expr in _AGGREGATES.items())
-    + f" FROM events WHERE {_WINDOW_SQL}"
+_FIGURES_SQL = "SELECT * FROM " + " CROSS JOIN ".join(
+    "(SELECT "
+    + ", ".join(f"{expr} AS {name}" for name, expr in aggregates.items())
+    + f" FROM events WHERE type = '{event_type}' AND {_WINDOW_SQL})"
+    for event_type, aggregates in _AGGREGATES.items()
 )
 _ERRORS_SQL = (
     "SELECT coalesce(error_type, 'unknown') AS error_type, count(*) AS n FROM events "

@@ -31,73 +31,52 @@ class Reading:
 
 Readings = dict[str, Reading]
 
-# metric -> (value expression, samples expression), aggregated per scope.
-_FIGURES: dict[str, tuple[str, str]] = {
+# metric -> (the event types it reads, value expression, samples expression), aggregated
+# per scope over those types' rows only. The figures that read the same types are measured
+# by one query (`WHERE type IN ...`): the same expressions as `FILTER (type = ...)` over
+# every row, in one SELECT, measured ~4x the CPU (4.6 s vs 1.2 s for 2M events, per customer).
+_FIGURES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "persistence.success_rate": (
-        "100.0 * count(*) FILTER (type = 'persistence' AND success)"
-        " / nullif(count(*) FILTER (type = 'persistence'), 0)",
-        "count(*) FILTER (type = 'persistence')",
+        ("persistence",),
+        "100.0 * count(*) FILTER (success) / nullif(count(*), 0)",
+        "count(*)",
     ),
     "persistence.data_loss": (
+        ("persistence", "navigation"),
         "count(*) FILTER (type = 'persistence' AND data_loss)"
         " + count(*) FILTER (type = 'navigation' AND NOT data_preserved)",
-        "count(*) FILTER (type IN ('persistence', 'navigation'))",
+        "count(*)",
     ),
-    "persistence.p95_duration": (
-        "quantile_cont(duration, 0.95) FILTER (type = 'persistence')",
-        "count(duration) FILTER (type = 'persistence')",
-    ),
-    "persistence.restore_time": (
-        "quantile_cont(duration, 0.95) FILTER (type = 'restoration')",
-        "count(duration) FILTER (type = 'restoration')",
-    ),
-    "render.message_time": (
-        "quantile_cont(render_time, 0.95) FILTER (type = 'render')",
-        "count(render_time) FILTER (type = 'render')",
-    ),
-    "scroll.fps": (
-        "avg(avg_fps) FILTER (type = 'scroll')",
-        "count(avg_fps) FILTER (type = 'scroll')",
-    ),
-    "scroll.jank_percentage": (
-        "avg(jank_percentage) FILTER (type = 'scroll')",
-        "count(jank_percentage) FILTER (type = 'scroll')",
-    ),
-    "tabsync.latency": (
-        "quantile_cont(latency, 0.95) FILTER (type = 'tabSync')",
-        "count(latency) FILTER (type = 'tabSync')",
-    ),
-    "memory.peak": (
-        f"max(used_js_heap_size) FILTER (type = 'memory') / {MIB}",
-        "count(used_js_heap_size) FILTER (type = 'memory')",
-    ),
-    "memory.average": (
-        f"avg(used_js_heap_size) FILTER (type = 'memory') / {MIB}",
-        "count(used_js_heap_size) FILTER (type = 'memory')",
-    ),
-    "api.latency": (
-        "quantile_cont(duration, 0.95) FILTER (type = 'api')",
-        "count(duration) FILTER (type = 'api')",
-    ),
-    "api.error_rate": (
-        "100.0 * count(*) FILTER (type = 'api' AND NOT success) / nullif(count(*) FILTER (type = 'api'), 0)",
-        "count(*) FILTER (type = 'api')",
-    ),
+    "persistence.p95_duration": (("persistence",), "quantile_cont(duration, 0.95)", "count(duration)"),
+    "persistence.restore_time": (("restoration",), "quantile_cont(duration, 0.95)", "count(duration)"),
+    "render.message_time": (("render",), "quantile_cont(render_time, 0.95)", "count(render_time)"),
+    "scroll.fps": (("scroll",), "avg(avg_fps)", "count(avg_fps)"),
+    "scroll.jank_percentage": (("scroll",), "avg(jank_percentage)", "count(jank_percentage)"),
+    "tabsync.latency": (("tabSync",), "quantile_cont(latency, 0.95)", "count(latency)"),
+    "memory.peak": (("memory",), f"max(used_js_heap_size) / {MIB}", "count(used_js_heap_size)"),
+    "memory.average": (("memory",), f"avg(used_js_heap_size) / {MIB}", "count(used_js_heap_size)"),
+    "api.latency": (("api",), "quantile_cont(duration, 0.95)", "count(duration)"),
+    "api.error_rate": (("api",), "100.0 * count(*) FILTER (NOT success) / nullif(count(*), 0)", "count(*)"),
     # The summary's definition (issue 2: % of calls cached; a call that does not say is not
     # a hit), so the alert, the dashboard and the health score always agree.
-    "api.cache_hit_rate": (
-        "100.0 * count(*) FILTER (type = 'api' AND cached) / nullif(count(*) FILTER (type = 'api'), 0)",
-        "count(*) FILTER (type = 'api')",
-    ),
-    "bundle.load_time": (
-        "avg(load_time) FILTER (type = 'bundle')",
-        "count(load_time) FILTER (type = 'bundle')",
-    ),
+    "api.cache_hit_rate": (("api",), "100.0 * count(*) FILTER (cached) / nullif(count(*), 0)", "count(*)"),
+    "bundle.load_time": (("bundle",), "avg(load_time)", "count(load_time)"),
     "bundle.cache_hit_rate": (
-        "100.0 * count(*) FILTER (type = 'bundle' AND cached) / nullif(count(*) FILTER (type = 'bundle'), 0)",
-        "count(*) FILTER (type = 'bundle')",
+        ("bundle",),
+        "100.0 * count(*) FILTER (cached) / nullif(count(*), 0)",
+        "count(*)",
     ),
 }
+
+
+def _by_types() -> dict[tuple[str, ...], list[str]]:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for metric, (types, _, _) in _FIGURES.items():
+        groups.setdefault(types, []).append(metric)
+    return groups
+
+
+_GROUPS = _by_types()
 
 # `bundle.size`: what one widget load downloads, i.e. the distinct bundles of a session
 # (a bundle loaded twice counts once), and the largest such total in the window.
@@ -146,24 +125,29 @@ def measure(
         )
     else:
         head, groups = "1 AS whole, NULL AS customer_id", ""
-    select = ", ".join(
-        f"{value} AS {_col(metric)}_v, {samples} AS {_col(metric)}_n"
-        for metric, (value, samples) in _FIGURES.items()
-    )
-    sql = f"SELECT {head}, {select} FROM events WHERE {where} {groups}"
-    scopes: dict[str, Readings] = {GLOBAL: empty_readings()}
-    cursor = cur.execute(sql, params)
+    # One statement (one snapshot), a part per group of figures; BY NAME fills the
+    # columns of the other parts' figures with NULL.
+    parts = []
+    for n, (types, metrics) in enumerate(_GROUPS.items()):
+        select = ", ".join(
+            f"{_FIGURES[m][1]} AS {_col(m)}_v, {_FIGURES[m][2]} AS {_col(m)}_n" for m in metrics
+        )
+        kinds = ", ".join(f"'{t}'" for t in types)
+        parts.append(
+            f"SELECT {n} AS part, {head}, {select} FROM events WHERE type IN ({kinds}) AND {where} {groups}"
+        )
+    cursor = cur.execute(" UNION ALL BY NAME ".join(parts), params * len(parts))
     names = [d[0] for d in cursor.description]
+    metrics_of = list(_GROUPS.values())
+    scopes: dict[str, Readings] = {GLOBAL: empty_readings()}
     for row in cursor.fetchall():
         record = dict(zip(names, row, strict=True))
         key = _scope_key(record)
         if key is None:
             continue
-        scopes[key] = {
-            metric: Reading(_float(record[f"{_col(metric)}_v"]), int(record[f"{_col(metric)}_n"]))
-            for metric in _FIGURES
-        }
-        scopes[key]["bundle.size"] = Reading(None, 0)
+        readings = scopes.setdefault(key, empty_readings())
+        for m in metrics_of[record["part"]]:
+            readings[m] = Reading(_float(record[f"{_col(m)}_v"]), int(record[f"{_col(m)}_n"]))
     bundle_sql = _BUNDLE_SIZE_SQL.format(where=where, mib=MIB, head=head, groups=groups)
     for whole, customer_id, value, samples in cur.execute(bundle_sql, params).fetchall():
         key = _scope_key({"whole": whole, "customer_id": customer_id})
