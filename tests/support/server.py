@@ -54,7 +54,11 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        wait_until_ready(f"{self.url}/healthz", process=self.process)
+        try:
+            wait_until_ready(f"{self.url}/healthz", process=self.process)
+        except BaseException:  # a server that never answered is stopped all the same
+            self.stop()
+            raise
         return self
 
     def kill(self) -> None:
