@@ -135,3 +135,10 @@ class Conflict(MonitorError):
 
     status = 409
     code = "conflict"
+
+
+class StoreInUse(MonitorError):
+    """Another process (a running server) holds the event store; stop it first."""
+
+    status = 409
+    code = "store_in_use"

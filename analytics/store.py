@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ import pyarrow as pa
 from analytics.columnar import request_columns, to_arrow_table
 from analytics.dedupe import RecentEventIds
 from analytics.intake import AcceptedEvent
+from analytics.store_damage import DamageReport, damage_reports, open_checked
 from analytics.table import COLUMNS, create_table_sql
 
 DB_FILENAME = "widget-monitor.duckdb"
@@ -116,6 +118,7 @@ class EventStore:
         self._wal_path = path.with_name(path.name + ".wal")
         self._write_lock = threading.Lock()
         self.recent_ids = RecentEventIds(horizon_s=dedupe_horizon_s)
+        self.damage: list[DamageReport] = []  # unresolved damage reports (store_damage)
 
     @classmethod
     def open(
@@ -125,17 +128,39 @@ class EventStore:
         dedupe_horizon_s: float = 86_400,
         memory_limit: str | None = None,
     ) -> EventStore:
+        """The store in `data_dir`, opened even when its file or WAL is damaged.
+
+        Damaged files are kept aside under `<data_dir>/damaged/` and reported
+        (`store_damage`); `damage` lists the reports not yet resolved by
+        `widget-monitor recover`, this start's included.
+        """
         directory = Path(data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / DB_FILENAME
+        store, found = open_checked(path, lambda: cls._open_file(path, dedupe_horizon_s, memory_limit))
+        if found is not None:
+            found.record_survivors(store.count(), store.newest_received_at())
+        store.damage = damage_reports(directory)
+        if found is not None and found.id not in {report.id for report in store.damage}:
+            store.damage.append(found)  # its report.json could not be written (a full disk)
+        return store
+
+    @classmethod
+    def _open_file(cls, path: Path, dedupe_horizon_s: float, memory_limit: str | None) -> EventStore:
+        """Open and prepare the file, closing it again if that fails (so it can be set aside)."""
         con = _connect(path, memory_limit)
-        con.execute(create_table_sql())
-        for name, sql_type in COLUMNS.items():  # columns added by newer versions
-            con.execute(
-                f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} {sql_type.removesuffix(' NOT NULL')}"
-            )
-        store = cls(con, path, dedupe_horizon_s, memory_limit)
-        store._load_recent_ids()
+        try:
+            con.execute(create_table_sql())
+            for name, sql_type in COLUMNS.items():  # columns added by newer versions
+                con.execute(
+                    f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} {sql_type.removesuffix(' NOT NULL')}"
+                )
+            store = cls(con, path, dedupe_horizon_s, memory_limit)
+            # Reads the last day's rows: a damaged block there shows now, not at the first query.
+            store._load_recent_ids()
+        except BaseException:
+            con.close()
+            raise
         return store
 
     def _load_recent_ids(self) -> None:
@@ -159,6 +184,17 @@ class EventStore:
         with self.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM events").fetchone()
         return int(row[0]) if row else 0
+
+    def newest_received_at(self) -> datetime | None:
+        """When the newest stored event was received (None: no events)."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT max(received_at) FROM events").fetchone()
+        return row[0] if row else None
+
+    @property
+    def awaiting_recovery(self) -> bool:
+        """An empty database replaced an unreadable one, and `widget-monitor recover` has not run."""
+        return any(report.what == "database" for report in self.damage)
 
     def append(self, batches: Sequence[IngestBatch]) -> list[int]:
         """Commit the batches in one transaction; return each batch's count of duplicates.

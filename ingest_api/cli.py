@@ -14,6 +14,7 @@ from ingest_api.access import is_loopback
 from ingest_api.credentials_cli import add_credential_commands
 from ingest_api.launcher import add_commands
 from ingest_api.log_redaction import install_log_redaction
+from ingest_api.recover_cli import add_recover_command
 from ingest_api.settings import Settings
 
 log = logging.getLogger("widget_monitor")
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     add_commands(commands)
     add_credential_commands(commands)
+    add_recover_command(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from ingest_api.periodic import cancel_all, run_every
 from ingest_api.priority import lower_this_thread
 from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,6 +49,8 @@ class Runtime:
             dedupe_horizon_s=settings.dedupe_horizon_hours * 3600,
             memory_limit=settings.duckdb_memory_limit,
         )
+        for report in store.damage:  # found now, or earlier and not yet recovered
+            log.error("%s", report.headline())
         try:
             alerts = AlertService.start(settings, store)  # refuses an invalid config file
         except BaseException:
@@ -82,6 +87,11 @@ class Runtime:
 
     def export_lake(self) -> list[Partition]:
         """Write closed days that changed since their last export to the Parquet lake."""
+        if self.store.awaiting_recovery:
+            # The empty database that replaced a damaged one would overwrite the lake's
+            # days (the copy `widget-monitor recover` restores them from) with fewer rows.
+            log.warning("lake export paused: the store awaits `widget-monitor recover` (docs/recovery.md)")
+            return []
         with self._lake_lock, self.store.cursor() as cur:
             return export_closed_days(cur, self.lake_dir)
 

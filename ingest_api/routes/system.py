@@ -23,7 +23,7 @@ async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
         signed_in = False
     if not signed_in:  # the public, and customer-scoped tokens: the details span every customer
         return {"status": "ok"}
-    return {
+    details: dict[str, object] = {
         "status": "ok",
         "commits": runtime.writer.commits,
         "eventsCommitted": runtime.writer.events_committed,
@@ -31,6 +31,9 @@ async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
         "backlogBytes": runtime.backlog.bytes,
         "refusedOverloaded": runtime.backlog.refused,
     }
+    if runtime.store.damage:  # found in the store's files and not yet recovered (docs/recovery.md)
+        details["storeDamage"] = [report.to_wire() for report in runtime.store.damage]
+    return details
 
 
 @router.get("/api/monitoring/whoami")
