@@ -271,6 +271,18 @@ def _check_wal(wal: Path, finding: _Finding) -> WalReading | None:
     except WalFormatUnknown as exc:
         log.warning("%s: %s this version does not read; left to DuckDB unchecked", wal, exc)
         return None
+    if reading.torn_tail:
+        # DuckDB replays the whole commits and drops the rest, as it should: say so, keep nothing.
+        log.warning(
+            "%s ends in an unfinished commit (%d bytes from byte %s: %s), which a crash during a "
+            "commit leaves and which was never acknowledged; its %d whole commits are replayed",
+            wal,
+            reading.size - reading.intact_end,
+            reading.problem_at,
+            reading.problem,
+            len(reading.intact),
+        )
+        return None
     if reading.damaged:
         try:
             finding.keep(wal, copy=True)

@@ -79,9 +79,27 @@ class WalReading:
         return self.problem is not None
 
     @property
+    def torn_tail(self) -> bool:
+        """The only problem is an unfinished last commit: what a crash in the middle of a
+        commit leaves (kill -9 between DuckDB's writes of one commit). That commit never
+        returned, so none of its events was acknowledged, and DuckDB replays every commit
+        before it: not damage."""
+        return (
+            self.problem is not None
+            and self.problem_at is not None
+            and self.problem_at >= self.header_end > 0
+            and not self.later
+            and any(sign in self.problem for sign in _CUT_SHORT)
+        )
+
+    @property
     def intact_end(self) -> int:
         """The offset at which the whole commits before the damage end."""
         return self.intact[-1].end if self.intact else self.header_end
+
+
+# The problems of a file that simply ends too soon (`_entry_at`, `_commits_from`).
+_CUT_SHORT = ("ends inside an entry header", "is cut short", "the last commit is incomplete")
 
 
 def read_wal(path: Path) -> WalReading:
