@@ -12,15 +12,17 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 from analytics.access.credential_store import CredentialStore, IngestKey
-from analytics.access.rate_limit import KeyUsage, TokenBucket, retry_after_s
+from analytics.access.key_usage import KeyUsage
+from analytics.access.rate_limit import TokenBucket, retry_after_s
 from analytics.access.roles import ENVIRONMENT_ADMIN, OPEN_MODE, Principal, Role
 from analytics.access.secrets import digest_of
 from analytics.errors import Forbidden, RateLimited, Unauthorized
+from analytics.intake import Rejection
 from ingest_api.settings import Settings
 
 KEY_HEADER = b"x-widget-monitor-key"
@@ -76,6 +78,7 @@ class KeyLimiter:
     def __init__(self) -> None:
         self._buckets: dict[str, tuple[IngestKey, TokenBucket, TokenBucket]] = {}
         self.usage: dict[str, KeyUsage] = {}
+        self._keys: dict[str, IngestKey] = {}  # the keys `usage` counts, for their labels in /metrics
 
     def admit_request(self, key: IngestKey) -> None:
         """Take a request token, or raise `RateLimited` (429)."""
@@ -88,14 +91,24 @@ class KeyLimiter:
         _, events = self._of(key)
         self._refuse_if_waiting(key, events.take(count), "events")
 
-    def record(self, key: IngestKey, *, accepted: int, rejected: int) -> None:
+    def record(self, key: IngestKey, *, accepted: int, rejected: Sequence[Rejection] = ()) -> None:
+        """Count a request's events: `accepted` stored (or duplicates), `rejected` by reason."""
         usage = self._usage(key)
         usage.events_accepted += accepted
-        usage.events_rejected += rejected
+        if rejected:
+            usage.reject(rejected)
+
+    def refuse_origin(self, key: IngestKey) -> None:
+        """Count a request refused (403) for an `Origin` the key does not allow: a copied key shows here."""
+        self._usage(key).origin_refused += 1
+
+    def keys_used(self) -> list[tuple[IngestKey, KeyUsage]]:
+        """Each key that sent something since the server started, with its counters."""
+        return [(self._keys[key_id], usage) for key_id, usage in self.usage.items()]
 
     def _refuse_if_waiting(self, key: IngestKey, wait_s: float, what: str) -> None:
         if wait_s > 0:
-            self._usage(key).throttled += 1
+            self._usage(key).throttled_by[what] += 1
             rate = key.requests_per_s if what == "requests" else key.events_per_s
             raise RateLimited(
                 f"this key may send {rate:g} {what} per second: slow down",
@@ -116,6 +129,7 @@ class KeyLimiter:
         usage = self.usage.get(key.id)
         if usage is None:
             usage = self.usage[key.id] = KeyUsage()
+            self._keys[key.id] = key
         return usage
 
 
@@ -187,6 +201,7 @@ class AccessControl:
                 raise Unauthorized("unknown or revoked ingest key")
             text_origin = None if origin is None else origin.decode("latin-1")
             if not found.allows_origin(text_origin):
+                self.limits.refuse_origin(found)
                 raise Forbidden(f"this key does not accept events from the origin {text_origin!r}")
             return Sender(found, Principal(f"key {found.id}", Role.viewer, found.customer_id))
         if authorization is None:

@@ -18,6 +18,7 @@ from ingest_api.routes import (
     dimensions,
     ingest,
     lake,
+    metrics,
     samples,
     sdk,
     summary,
@@ -63,5 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dimensions.router)
     app.include_router(sdk.router)
     app.include_router(access.router)
+    app.include_router(metrics.router)
     app.openapi = lambda: ingest_openapi(app, max_events=settings.max_batch_events)
     return app

@@ -170,6 +170,10 @@ class MonitorClient:
     def dimensions(self) -> dict[str, Any]:
         return dict(self._get("/api/monitoring/widget/dimensions"))
 
+    def ingest_keys(self) -> list[dict[str, Any]]:
+        """Every ingest key (an admin's), revoked ones too, each with its `usage` since the server started."""
+        return list(self._get("/api/monitoring/keys")["data"])
+
     # -- alerts --------------------------------------------------------------------
     def alerts(
         self,

@@ -12,6 +12,7 @@ import streamlit as st
 
 from streamlit_app.api_client import ApiUnavailable, client_from_environment
 from streamlit_app.context import PageContext, set_page_context
+from streamlit_app.key_usage import may_list_keys
 from streamlit_app.sidebar import render_sidebar
 from streamlit_app.sign_in import sign_in_form, signed_in
 
@@ -26,15 +27,18 @@ PAGES = [
     st.Page("app_pages/trends.py", title="Trends", icon=":material/show_chart:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
+# Listed only to a principal that may list the keys (an unscoped admin's).
+KEY_PAGES = [st.Page("app_pages/ingest_keys.py", title="Ingest keys", icon=":material/key:")]
 
 configured = client_from_environment()
 session = signed_in(configured)
 if session is None:
-    st.navigation(PAGES, position="hidden")  # no menu, but the link keeps its page for after sign-in
+    # no menu, but the link keeps its page for after sign-in
+    st.navigation(PAGES + KEY_PAGES, position="hidden")
     sign_in_form(configured)
     st.stop()
 client, whoami = session
-page = st.navigation(PAGES)
+page = st.navigation(PAGES + KEY_PAGES if may_list_keys(whoami) else PAGES)
 filters, dimensions, fresh = render_sidebar(client, whoami)
 set_page_context(PageContext(client, filters, dimensions, fresh, whoami))
 

@@ -55,21 +55,3 @@ def retry_after_s(wait_s: float) -> int:
     (1, 2)
     """
     return max(1, math.ceil(wait_s))
-
-
-@dataclass(slots=True)
-class KeyUsage:
-    """What one key's senders did since the server started: for spotting a leaked or noisy key."""
-
-    requests: int = 0
-    events_accepted: int = 0
-    events_rejected: int = 0
-    throttled: int = 0
-
-    def to_wire(self) -> dict[str, int]:
-        return {
-            "requests": self.requests,
-            "eventsAccepted": self.events_accepted,
-            "eventsRejected": self.events_rejected,
-            "throttled": self.throttled,
-        }

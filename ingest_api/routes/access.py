@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from analytics.access.credential_store import MAX_ORIGINS, MAX_RATE
-from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S, KeyUsage
+from analytics.access.key_usage import KeyUsage
+from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
 from analytics.identifiers import MAX_IDENTIFIER_LENGTH
 from ingest_api.deps import Admin, Identifier, RuntimeDep
 

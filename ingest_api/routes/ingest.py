@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect
 
 from analytics.access.credential_store import IngestKey
 from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge, UnsupportedMediaType
-from analytics.intake import read_body
+from analytics.intake import Rejection, read_body
 from analytics.store import IngestBatch
 from ingest_api.runtime import Runtime
 
@@ -85,11 +85,12 @@ async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Respon
             rejected, clamped = intake.rejected, intake.clamped
     except InvalidEvents as refused:
         if key is not None:
-            runtime.access.limits.record(key, accepted=0, rejected=len(refused.details["rejected"]))
+            every = [Rejection(r["index"], r["path"], r["message"]) for r in refused.details["rejected"]]
+            runtime.access.limits.record(key, accepted=0, rejected=every)
         raise
     if key is not None:
         runtime.access.limits.admit_events(key, len(batch))  # 429 before anything is stored
-        runtime.access.limits.record(key, accepted=len(batch), rejected=len(rejected))
+        runtime.access.limits.record(key, accepted=len(batch), rejected=rejected)
     duplicates = await runtime.writer.write(batch)
     answer = {
         "accepted": len(batch),

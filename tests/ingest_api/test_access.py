@@ -501,7 +501,15 @@ def test_a_key_over_its_requests_per_second_gets_429_and_nothing_is_stored(secur
     dims = secured.get("/api/monitoring/widget/dimensions", headers=ADMIN).json()
     assert dims["events"] == 2
     listed = secured.get("/api/monitoring/keys", headers=ADMIN).json()["data"][0]
-    assert listed["usage"] == {"requests": 3, "eventsAccepted": 2, "eventsRejected": 0, "throttled": 1}
+    assert listed["usage"] == {
+        "requests": 3,
+        "eventsAccepted": 2,
+        "eventsRejected": 0,
+        "throttled": 1,
+        "rejectedBy": {"invalid": 0, "too_old": 0, "wrong_customer": 0},
+        "throttledBy": {"requests": 1, "events": 0},
+        "originRefused": 0,
+    }
 
 
 def test_a_key_over_its_events_per_second_gets_429_for_the_whole_batch(secured: TestClient) -> None:
