@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -56,10 +55,7 @@ class _Pending:
 
 
 class GroupCommitWriter:
-    """The one writer of an `EventStore`, shared by all requests of the process.
-
-    `on_writer_thread` runs first on the writer's thread (the server lowers its priority).
-    """
+    """The one writer of an `EventStore`, shared by all requests of the process."""
 
     def __init__(
         self,
@@ -68,7 +64,6 @@ class GroupCommitWriter:
         max_group_events: int = 50_000,
         gather_ms: float = 2.0,
         inline_max_events: int = INLINE_MAX_EVENTS,
-        on_writer_thread: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._max_group_events = max_group_events
@@ -76,9 +71,7 @@ class GroupCommitWriter:
         self._small_commit_s = 0.0  # moving average of small groups' commit times
         self._gather_s = gather_ms / 1000
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="group-commit", initializer=on_writer_thread
-        )
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
         self._task: asyncio.Task[None] | None = None
         self.commits = 0
         self.events_committed = 0

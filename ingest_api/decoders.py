@@ -22,7 +22,6 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 from analytics.body_columns import DecodedBody, decode_body, warm_up
-from ingest_api.priority import lower_this_process
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class DecoderPool:
         # during the first batches.
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.gather(*(loop.run_in_executor(self._pool, _warm_up) for _ in range(self.processes)))
+            await asyncio.gather(*(loop.run_in_executor(self._pool, warm_up) for _ in range(self.processes)))
         except BrokenProcessPool:
             log.warning("decoder processes could not start: bodies are read in the server process")
             await self.stop()
@@ -104,7 +103,7 @@ class DecoderPool:
 
     def _replace_pool(self) -> None:
         broken, self._pool = self._pool, self._new_pool()
-        self._pool.submit(_warm_up)  # start the process now, not on the next big body
+        self._pool.submit(warm_up)  # start the process now, not on the next big body
         if broken is not None:
             broken.shutdown(wait=False, cancel_futures=True)
 
@@ -129,14 +128,6 @@ def _widen_pipes(pool: ProcessPoolExecutor) -> None:
             fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
         except (AttributeError, OSError) as exc:
             log.info("decoder pipe %s keeps its size: %s", queue_name, exc)
-
-
-def _warm_up() -> int:
-    """In a new decoder process: load what decoding needs, then yield the CPU to reads
-    (`ingest_api.priority`). Not before: the server waits for this at its start."""
-    warmed = warm_up()
-    lower_this_process()
-    return warmed
 
 
 def _exit_with_parent(parent_pid: int) -> None:

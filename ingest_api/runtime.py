@@ -12,7 +12,7 @@ from typing import Any
 from analytics.access.credential_store import CredentialStore
 from analytics.alerts.config import AlertingConfig
 from analytics.file_modes import restrict_data_dir
-from analytics.group_commit import INLINE_MAX_EVENTS, GroupCommitWriter
+from analytics.group_commit import GroupCommitWriter
 from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.store import EventStore
 from ingest_api.access import AccessControl
@@ -20,7 +20,6 @@ from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog
 from ingest_api.decoders import DecoderPool
 from ingest_api.periodic import cancel_all, run_every
-from ingest_api.priority import lower_this_thread
 from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
 
@@ -58,10 +57,8 @@ class Runtime:
             credentials.close()
             raise
         inline = settings.inline_commit_max_events
-        writer = GroupCommitWriter(
-            store,
-            inline_max_events=INLINE_MAX_EVENTS if inline is None else inline,
-            on_writer_thread=lower_this_thread,
+        writer = (
+            GroupCommitWriter(store) if inline is None else GroupCommitWriter(store, inline_max_events=inline)
         )
         await writer.start()
         backlog = IngestBacklog(settings.max_backlog_bytes)
