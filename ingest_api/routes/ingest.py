@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.requests import ClientDisconnect
 
 from analytics.access.credential_store import IngestKey
-from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge, UnsupportedMediaType
+from analytics.errors import BadRequest, InvalidEvents, Overloaded, PayloadTooLarge, UnsupportedMediaType
 from analytics.intake import Rejection, read_body
 from analytics.store import IngestBatch
 from ingest_api.runtime import Runtime
@@ -52,7 +52,13 @@ async def ingest(request: Request) -> Response:
         runtime.access.limits.admit_request(key)
     limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
-    await _refuse_declared_over(request, limit)
+    declared = await _refuse_declared_over(request, limit)
+    if declared is not None:  # a full backlog holds the request a moment, its body unread
+        try:
+            await runtime.backlog.hold_until_fits(declared)
+        except Overloaded:
+            await _drain(request)  # so that the client can read the 503
+            raise
     # Admitted once read, by what arrived: a client that declares a size and sends
     # nothing (or sends slowly) holds no share of the backlog.
     body = await _read_body(request, limit)
@@ -124,11 +130,12 @@ def _check_media_type(content_type: str | None) -> None:
         )
 
 
-async def _refuse_declared_over(request: Request, limit: int) -> None:
-    """413 for a body whose Content-Length is over `limit`, once the client could read it."""
+async def _refuse_declared_over(request: Request, limit: int) -> int | None:
+    """413 for a body whose Content-Length is over `limit`, once the client could read it;
+    else the declared length (None: not declared)."""
     declared = request.headers.get("content-length")
     if declared is None:
-        return
+        return None
     try:
         size = int(declared)
     except ValueError as exc:
@@ -136,6 +143,7 @@ async def _refuse_declared_over(request: Request, limit: int) -> None:
     if size > limit:
         await _drain(request)
         raise PayloadTooLarge(f"body of {size} bytes is over the limit of {limit}: split the batch")
+    return size
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -3,6 +3,7 @@ Retry-After, nothing of it stored, and the requests already admitted are stored.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,32 @@ def test_a_request_is_admitted_when_nothing_waits_however_big() -> None:
     backlog = IngestBacklog(max_bytes=100)
     backlog.admit(500)
     assert backlog.bytes == 500
+
+
+def test_a_request_that_finds_the_backlog_full_is_held_then_admitted_if_room_was_made() -> None:
+    async def scenario() -> float:
+        backlog = IngestBacklog(max_bytes=100)
+        backlog.admit(100)
+        started = time.monotonic()
+        held = asyncio.create_task(backlog.hold_until_fits(50, hold_s=0.3))
+        await asyncio.sleep(0.1)
+        assert not held.done()  # its body unread: the client can send nothing more meanwhile
+        backlog.release(100)  # the commit that was waiting finished
+        await held
+        assert backlog.refused == 0
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) >= 0.3
+
+
+def test_a_request_held_while_the_backlog_stays_full_is_refused() -> None:
+    backlog = IngestBacklog(max_bytes=100)
+    backlog.admit(100)
+    started = time.monotonic()
+    with pytest.raises(Overloaded, match="100 bytes of events waiting"):
+        asyncio.run(backlog.hold_until_fits(1, hold_s=0.2))
+    # refused once held: a client that ignores Retry-After posts once per hold, not at once again
+    assert time.monotonic() - started >= 0.2 and backlog.refused == 1
 
 
 def test_past_the_backlog_a_request_gets_503_with_retry_after_and_nothing_is_stored(data_dir: Path) -> None:
