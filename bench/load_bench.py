@@ -193,11 +193,9 @@ def recovery_s(url: str, body: str, tag: str, timeout_s: float = 120) -> tuple[f
             if client.get("/healthz").json().get("backlogBytes", 0) == 0:
                 n += 1
                 headers = {"Content-Type": "application/json"}
-                stored = client.post(
-                    INGEST, content=body.replace(ID_MARKER, f"recovery-{n}"), headers=headers
-                )
+                stored = client.post(INGEST, content=body.replace(ID_MARKER, f"{tag}-{n}"), headers=headers)
                 if stored.status_code == 200:
-                    return time.monotonic() - started
+                    return time.monotonic() - started, int(stored.json()["stored"])
             time.sleep(0.05)
     return float("inf"), 0
 
