@@ -97,6 +97,17 @@ def running(name: str, argv: list[str], ready_url: str, log_dir: Path) -> Iterat
         log.close()
 
 
+def kill_and_count(server: subprocess.Popen[bytes], data_dir: Path) -> tuple[int, int]:
+    """SIGKILL the server (no shutdown hook, no checkpoint: only commits count), then open its
+    DuckDB file directly: (events stored, distinct eventIds)."""
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+    with duckdb.connect(str(data_dir / "widget-monitor.duckdb"), read_only=True) as con:
+        row = con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def ensure_wrk() -> str:
     """wrk (Debian package), installed with apt-get when missing and we may."""
     found = shutil.which("wrk")
@@ -236,12 +247,7 @@ def main() -> None:
                     )
 
         health = httpx.get(ours_url + "/healthz").json()
-        os.kill(ours.pid, signal.SIGKILL)  # no shutdown hook, no checkpoint: only commits count
-        ours.wait(timeout=10)
-        with duckdb.connect(str(data_dir / "widget-monitor.duckdb"), read_only=True) as con:
-            row = con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
-        assert row is not None
-        on_disk, distinct_ids = int(row[0]), int(row[1])
+        on_disk, distinct_ids = kill_and_count(ours, data_dir)
 
     report = render_report(
         args,

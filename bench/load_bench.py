@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,10 +42,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import httpx
 from bodies import ID_MARKER, batch_bodies
-from ingest_bench import REPO, _cpu_model, _process_tree, ensure_wrk, running
+from ingest_bench import REPO, _cpu_model, _process_tree, ensure_wrk, kill_and_count, running
 
 from ingest_api.processes import free_port
 
@@ -265,12 +263,7 @@ def main() -> None:
             acknowledged += stored
 
         committed = int(httpx.get(url + "/healthz").json().get("eventsCommitted", -1))
-        os.kill(server.pid, signal.SIGKILL)  # no shutdown hook, no checkpoint: only commits count
-        server.wait(timeout=10)
-        with duckdb.connect(str(data_dir / "widget-monitor.duckdb"), read_only=True) as con:
-            row = con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
-        assert row is not None
-        on_disk, distinct = int(row[0]), int(row[1])
+        on_disk, distinct = kill_and_count(server, data_dir)
 
     report, ok = render(args, phases, recoveries, pace_ms, acknowledged, committed, on_disk, distinct)
     print()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,10 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from streamlit_app.text import literal
 from tests.streamlit_app.conftest import NO_CACHE
-from tests.support.dashboard import bearer, create_token
+from tests.support.dashboard import bearer, create_token, run_app
 from tests.support.server import ServerProcess
 
-APP = Path(__file__).resolve().parents[2] / "streamlit_app" / "app.py"
 PAGE = "app_pages/ingest_keys.py"
 ADMIN_TOKEN = "keys-page-test-admin-token-0123456789abcdef"
 # The customer of the key that leaked: a Markdown link, as a careless or hostile admin typed it.
@@ -90,17 +88,6 @@ def keys_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeysApi]:
         yield KeysApi(server.url, ids, tokens)
 
 
-def _app(url: str, token: str | None, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("WIDGET_MONITOR_API_URL", url)
-    if token is None:
-        monkeypatch.delenv("WIDGET_MONITOR_API_TOKEN", raising=False)
-    else:
-        monkeypatch.setenv("WIDGET_MONITOR_API_TOKEN", token)
-    at = AppTest.from_file(str(APP), default_timeout=90).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def _on_keys_page(at: AppTest) -> AppTest:
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -121,7 +108,7 @@ def _chart_totals(at: AppTest) -> list[dict[tuple[str, str], int]]:
 def test_an_admin_sees_each_keys_counters_as_they_were_made(
     keys_api: KeysApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = _on_keys_page(_app(keys_api.url, ADMIN_TOKEN, monkeypatch))
+    at = _on_keys_page(run_app(keys_api.url, ADMIN_TOKEN, monkeypatch))
     shown = {m.label: m.value for m in at.metric}
     assert shown == {"Active keys": "3", "Events accepted": "8", "Events rejected": "4", "429 answers": "1"}
 
@@ -172,7 +159,7 @@ def test_an_admin_sees_each_keys_counters_as_they_were_made(
 def test_a_token_that_may_not_list_keys_is_not_offered_the_page(
     keys_api: KeysApi, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
-    at = _app(keys_api.url, keys_api.tokens[token], monkeypatch)
+    at = run_app(keys_api.url, keys_api.tokens[token], monkeypatch)
     assert [t.value for t in at.title] == ["Overview"]
     with pytest.raises(ValueError, match="ingest_keys"):  # not among the pages of its navigation
         at.switch_page(PAGE)
@@ -181,7 +168,7 @@ def test_a_token_that_may_not_list_keys_is_not_offered_the_page(
 def test_the_sidebars_customer_narrows_the_page_to_its_keys(
     keys_api: KeysApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = _on_keys_page(_app(keys_api.url, ADMIN_TOKEN, monkeypatch))
+    at = _on_keys_page(run_app(keys_api.url, ADMIN_TOKEN, monkeypatch))
     at.selectbox(key="customer").select(HOSTILE).run()
     assert list(at.dataframe[0].value["key"]) == [keys_api.keys["leaky"]]
     assert {m.label: m.value for m in at.metric}["Events accepted"] == "2"

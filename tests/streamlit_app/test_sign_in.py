@@ -11,21 +11,14 @@ from streamlit.proto.TextInput_pb2 import TextInput as TextInputProto
 from streamlit.testing.v1 import AppTest
 
 from tests.streamlit_app.conftest import ADMIN_TOKEN, SecuredApi
-from tests.streamlit_app.test_pages import APP, PAGES
-from tests.support.dashboard import fire_data_loss_alert
+from tests.streamlit_app.test_pages import PAGES
+from tests.support.dashboard import fire_data_loss_alert, run_app
 
 ACTIONS = ("Resolve", "Acknowledge", "Snooze", "Run alert check now")
 
 
 def _app(api: SecuredApi, monkeypatch: pytest.MonkeyPatch, token: str | None = None) -> AppTest:
-    monkeypatch.setenv("WIDGET_MONITOR_API_URL", api.url)
-    if token is None:
-        monkeypatch.delenv("WIDGET_MONITOR_API_TOKEN", raising=False)
-    else:
-        monkeypatch.setenv("WIDGET_MONITOR_API_TOKEN", token)
-    at = AppTest.from_file(str(APP), default_timeout=90).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(api.url, token, monkeypatch)
 
 
 def _on(at: AppTest, page: str) -> AppTest:

@@ -9,11 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
 
 from ingest_api.launcher import dashboard_command
 from tests.support.server import REPO, free_port, stop_by_pid, wait_until_ready
 
 APP = REPO / "streamlit_app" / "app.py"
+
+
+def run_app(api_url: str, token: str | None, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The dashboard in AppTest against `api_url`, signed in with `token` from the environment
+    (None: no token, the sign-in form), run once and free of exceptions."""
+    monkeypatch.setenv("WIDGET_MONITOR_API_URL", api_url)
+    if token is None:
+        monkeypatch.delenv("WIDGET_MONITOR_API_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("WIDGET_MONITOR_API_TOKEN", token)
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def bearer(token: str | None) -> dict[str, str]:
