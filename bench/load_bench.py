@@ -234,7 +234,10 @@ def main() -> None:
             nonlocal acknowledged
             with Sampler(url, server.pid, reads=reads) as sampler:
                 if connections:
-                    result = run_wrk(wrk, url, templates, name[:2], connections, seconds, pace_ms)
+                    # A tag of its own per phase: ids repeated across phases would be
+                    # stored once and answered 200, and counted as acknowledged twice.
+                    tag = f"ph{len(phases)}"
+                    result = run_wrk(wrk, url, templates, tag, connections, seconds, pace_ms)
                     acknowledged += result.statuses["200"] * 1000
                 else:
                     time.sleep(seconds)
