@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
-from analytics.store import EventStore
-from analytics.summary import Window, summarize_window
+from analytics.queries.summary import Window, summarize_window
+from analytics.storage.store import EventStore
 
 TYPES = ["persistence", "render", "scroll", "memory", "tabSync", "api", "bundle", "restoration", "navigation"]
 

@@ -27,8 +27,7 @@ from pathlib import Path
 
 from bodies import single_bodies
 from ingest_bench import PATH, Phase, WrkRun, ensure_wrk, run_wrk, running
-
-from ingest_api.processes import free_port
+from ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

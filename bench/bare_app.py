@@ -13,7 +13,7 @@ import argparse
 
 from fastapi import FastAPI, Request
 
-from ingest_api.cli import serve_app
+from widget_monitor.cli import serve_app
 
 app = FastAPI(title="bare reference endpoint")
 

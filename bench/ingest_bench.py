@@ -39,8 +39,9 @@ from pathlib import Path
 import duckdb
 import httpx
 from bodies import ID_MARKER, batch_bodies, single_bodies
+from ports import free_port
 
-from ingest_api.processes import free_port, stop_by_pid, wait_until_ready
+from widget_monitor.processes import stop_by_pid, wait_until_ready
 
 REPO = Path(__file__).resolve().parents[1]
 LUA = REPO / "bench" / "post_bodies.lua"

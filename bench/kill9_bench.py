@@ -58,9 +58,10 @@ import duckdb
 import httpx
 import pyarrow as pa
 from bodies import ID_MARKER, batch_bodies, single_bodies
+from ports import free_port
 
-from analytics.store import CHECKPOINT_BYTES, DB_FILENAME
-from ingest_api.processes import free_port, stop_by_pid
+from analytics.storage.store import CHECKPOINT_BYTES, DB_FILENAME
+from widget_monitor.processes import stop_by_pid
 
 REPO = Path(__file__).resolve().parents[1]
 PATH = "/api/monitoring/widget"
@@ -230,7 +231,7 @@ class Server:
     def __init__(self, data_dir: Path, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "ingest_api.cli", "serve", "--data-dir", str(data_dir)]
+        argv = [sys.executable, "-m", "widget_monitor.cli", "serve", "--data-dir", str(data_dir)]
         argv += ["--port", str(self.port), "--log-level", "warning"]
         with log_path.open("ab") as log:
             self.spawned = time.monotonic()

@@ -45,8 +45,7 @@ from pathlib import Path
 import httpx
 from bodies import ID_MARKER, batch_bodies
 from ingest_bench import REPO, _cpu_model, _process_tree, ensure_wrk, kill_and_count, running
-
-from ingest_api.processes import free_port
+from ports import free_port
 
 LUA = REPO / "bench" / "load_bodies.lua"
 INGEST = "/api/monitoring/widget"

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from analytics.store import EventStore
-from analytics.summary import Window, summarize_window
-from analytics.telemetry import telemetry_section
+from analytics.queries.summary import Window, summarize_window
+from analytics.queries.telemetry import telemetry_section
+from analytics.storage.store import EventStore
 
 FILL_SQL = """
 INSERT INTO events (event_id, type, ts, received_at, ts_clamped, customer_id, tab_id, seq, render_time)

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.store import EventStore
-from analytics.summary import Window, summarize_window
-from analytics.timeseries import compute_timeseries, series_query
+from analytics.queries.summary import Window, summarize_window
+from analytics.queries.timeseries import compute_timeseries, series_query
+from analytics.storage.store import EventStore
 
 _FILL = """
 INSERT INTO events BY NAME

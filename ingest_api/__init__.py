@@ -1,1 +1,1 @@
-"""The HTTP shell around `analytics`: ingest, summary and health endpoints, and the CLI."""
+"""The HTTP shell around `analytics`: ingest, summary and health endpoints (the CLI is `widget_monitor`)."""

@@ -22,7 +22,7 @@ from analytics.access.rate_limit import TokenBucket, retry_after_s
 from analytics.access.roles import ENVIRONMENT_ADMIN, OPEN_MODE, Principal, Role
 from analytics.access.secrets import digest_of
 from analytics.errors import Forbidden, RateLimited, Unauthorized
-from analytics.intake import Rejection
+from analytics.ingest.intake import Rejection
 from ingest_api.settings import Settings
 
 KEY_HEADER = b"x-widget-monitor-key"

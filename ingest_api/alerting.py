@@ -10,7 +10,7 @@ from analytics.alerts.config import load_config_file
 from analytics.alerts.system import AlertingSystem
 from analytics.notify.dispatch import Dispatcher, channels_for
 from analytics.outbound import OutboundPolicy
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from ingest_api.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 The event loop, the group-commit thread and DuckDB's own bookkeeping all need the
 server's GIL; a 1000-event batch would hold it for milliseconds while msgspec and
 Arrow work through its events. Bodies of at least `min_bytes` go to a small pool of
-processes (`analytics.body_columns.decode_body`); what comes back is Arrow IPC that
+processes (`analytics.ingest.body_columns.decode_body`); what comes back is Arrow IPC that
 the writer appends as is. Smaller bodies are cheaper to read in place than to ship.
 """
 
@@ -20,8 +20,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext
+from multiprocessing.synchronize import Lock
 
-from analytics.body_columns import DecodedBody, decode_body, warm_up
+from analytics.ingest.body_columns import DecodedBody, decode_body, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +36,11 @@ class DecoderPool:
         self.processes = processes
         self.min_bytes = min_bytes
         self._pool: ProcessPoolExecutor | None = None
+        self._pids: _ReportedPids | None = None  # the pids of `_pool`'s processes
 
     async def start(self) -> None:
         """Start the processes; without them (they could not start) bodies are read in place."""
-        self._pool = self._new_pool()
+        self._pool, self._pids = self._new_pool()
         # Each process imports msgspec, Arrow and the schema once, now rather than
         # during the first batches.
         loop = asyncio.get_running_loop()
@@ -45,11 +49,16 @@ class DecoderPool:
         except BrokenProcessPool:
             log.warning("decoder processes could not start: bodies are read in the server process")
             await self.stop()
+            return
+        # Every process has started; one that ran no warm-up may not have reported yet.
+        pids = self._pids
+        if pids is not None:
+            await asyncio.to_thread(pids.read, wait_for=self.processes, timeout_s=10.0)
 
     def pids(self) -> list[int]:
         """The decoder processes running now."""
-        processes = getattr(self._pool, "_processes", None) or {}
-        return sorted(processes)
+        pids = self._pids
+        return pids.read() if pids is not None else []
 
     def takes(self, body: bytes) -> bool:
         return self._pool is not None and len(body) >= self.min_bytes
@@ -87,25 +96,69 @@ class DecoderPool:
     async def stop(self) -> None:
         """Stop taking bodies; the ones being decoded are finished first."""
         pool, self._pool = self._pool, None
+        pids, self._pids = self._pids, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True)
+        if pids is not None:
+            pids.close()
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> tuple[ProcessPoolExecutor, _ReportedPids]:
         # spawn: never fork this process, whose threads (DuckDB's, the writer's) might
         # hold locks at that moment; and each decoder is a child of this process, so it
         # can tell when this process is gone.
         context = multiprocessing.get_context("spawn")
+        pids = _ReportedPids(context)
         pool = ProcessPoolExecutor(
-            self.processes, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
+            self.processes,
+            mp_context=context,
+            initializer=_start_decoder,
+            initargs=(os.getpid(), pids.writer, pids.writer_lock),
         )
         _widen_pipes(pool)
-        return pool
+        return pool, pids
 
     def _replace_pool(self) -> None:
-        broken, self._pool = self._pool, self._new_pool()
+        broken, broken_pids = self._pool, self._pids
+        self._pool, self._pids = self._new_pool()
         self._pool.submit(warm_up)  # start the process now, not on the next big body
         if broken is not None:
             broken.shutdown(wait=False, cancel_futures=True)
+        if broken_pids is not None:
+            broken_pids.close()
+
+
+class _ReportedPids:
+    """The pids of one pool's decoder processes: each sends its own as it starts.
+
+    ProcessPoolExecutor has no public list of its processes. Its initializer runs once in
+    every process it starts (the ones it starts later, on demand, too), so the pool's
+    initializer (`_start_decoder`) sends `os.getpid()` down this pipe.
+    """
+
+    def __init__(self, context: SpawnContext) -> None:
+        self._reader, self.writer = context.Pipe(duplex=False)
+        self.writer_lock = context.Lock()  # the processes share the writing end
+        self._read_lock = threading.Lock()
+        self._pids: set[int] = set()
+
+    def read(self, *, wait_for: int = 0, timeout_s: float = 0.0) -> list[int]:
+        """The pids reported so far; waits up to `timeout_s` while there are fewer than `wait_for`."""
+        deadline = time.monotonic() + timeout_s
+        with self._read_lock:
+            while not self._reader.closed:
+                wait_s = deadline - time.monotonic() if len(self._pids) < wait_for else 0.0
+                try:
+                    if not self._reader.poll(max(wait_s, 0.0)):
+                        break
+                    self._pids.add(self._reader.recv())
+                except (EOFError, OSError):
+                    break
+            return sorted(self._pids)
+
+    def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
+            self.writer.close()
 
 
 # Bodies (up to 1 MiB) and their columns (~300 bytes per event) cross the pipes whole.
@@ -119,8 +172,12 @@ def _widen_pipes(pool: ProcessPoolExecutor) -> None:
     writes, each waiting for the other side to be scheduled, and the decoder sat idle
     between them. With 1 MiB pipes (the unprivileged maximum, /proc/sys/fs/pipe-max-size)
     the next body is there when the decoder is ready for it: 5-12 % more batched events
-    per second measured. The queues are ProcessPoolExecutor internals; without them, or
-    where the kernel refuses, the pipes keep their size.
+    per second measured.
+
+    The one place that reads ProcessPoolExecutor internals: it has no public way to reach
+    the pipes of its queues (`_call_queue`, `_result_queue` and their `_writer`). Where a
+    Python release renames them, or the kernel refuses, the pipes keep their size and
+    this is logged: slower big batches, never a failure.
     """
     for queue_name in ("_call_queue", "_result_queue"):
         writer = getattr(getattr(pool, queue_name, None), "_writer", None)
@@ -128,6 +185,13 @@ def _widen_pipes(pool: ProcessPoolExecutor) -> None:
             fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
         except (AttributeError, OSError) as exc:
             log.info("decoder pipe %s keeps its size: %s", queue_name, exc)
+
+
+def _start_decoder(parent_pid: int, pids: Connection, pids_lock: Lock) -> None:
+    """The initializer of each decoder process: report its pid (`_ReportedPids`), exit with the server."""
+    _exit_with_parent(parent_pid)
+    with pids_lock:
+        pids.send(os.getpid())
 
 
 def _exit_with_parent(parent_pid: int) -> None:

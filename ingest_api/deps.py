@@ -12,7 +12,7 @@ from pydantic import AfterValidator
 from analytics.access.roles import Principal, Role
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import Forbidden, StoreUnavailable
-from analytics.identifiers import MAX_IDENTIFIER_LENGTH, identifier_problem
+from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH, identifier_problem
 from ingest_api.runtime import Runtime
 
 

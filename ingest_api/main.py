@@ -16,6 +16,7 @@ from ingest_api.routes import (
     alerts,
     baseline,
     dimensions,
+    figures,
     ingest,
     lake,
     metrics,
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(baseline.router)
     app.include_router(timeseries.router)
+    app.include_router(figures.router)
     app.include_router(samples.router)
     app.include_router(dimensions.router)
     app.include_router(sdk.router)

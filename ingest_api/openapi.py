@@ -1,8 +1,8 @@
 """The OpenAPI document: FastAPI's own, with the ingest body it cannot see.
 
 POST /api/monitoring/widget is a plain Starlette route that reads its body itself
-(`analytics.intake`), so the APIRoute kept for the docs declares no body. The body's
-schema comes from the msgspec Structs of `analytics.events`, turned into JSON Schema
+(`analytics.ingest.intake`), so the APIRoute kept for the docs declares no body. The body's
+schema comes from the msgspec Structs of `analytics.ingest.events`, turned into JSON Schema
 by msgspec itself: the decoder and the docs read the same definition of every field.
 """
 
@@ -14,7 +14,7 @@ import msgspec
 from fastapi import FastAPI
 from msgspec import Meta
 
-from analytics.events import WidgetEvent
+from analytics.ingest.events import WidgetEvent
 from ingest_api.access import KEY_HEADER
 from ingest_api.routes.ingest import _ACCEPTED_MEDIA, PATH  # the route's own list of media types
 

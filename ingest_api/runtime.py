@@ -11,10 +11,10 @@ from typing import Any
 
 from analytics.access.credential_store import CredentialStore
 from analytics.alerts.config import AlertingConfig
-from analytics.file_modes import restrict_data_dir
-from analytics.group_commit import GroupCommitWriter
-from analytics.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
-from analytics.store import EventStore
+from analytics.ingest.group_commit import GroupCommitWriter
+from analytics.storage.file_modes import restrict_data_dir
+from analytics.storage.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
+from analytics.storage.store import EventStore
 from ingest_api.access import AccessControl
 from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog

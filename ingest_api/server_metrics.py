@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from analytics.access.key_usage import RATE_LIMITS, REJECTION_REASONS, KeyUsage
-from analytics.metrics_exposition import Family, Kind, Sample, render
+from analytics.queries.metrics_exposition import Family, Kind, Sample, render
 from ingest_api.runtime import Runtime
 
 PREFIX = "widget_monitor_"

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     decoder_processes: int = Field(1, ge=0, le=64)
     decoder_min_bytes: int = Field(32_768, ge=0)
     # Groups of fewer events are committed on the event loop (0: always on the writer's
-    # thread; unset: analytics.group_commit.INLINE_MAX_EVENTS).
+    # thread; unset: analytics.ingest.group_commit.INLINE_MAX_EVENTS).
     inline_commit_max_events: int | None = Field(None, ge=0)
     duckdb_memory_limit: str | None = None
     # Origins whose pages may call the read and admin routes (ingest, /sdk and /demo allow any).

@@ -11,7 +11,7 @@
  * SDK then warns once and sends nothing more from this page.
  *
  * Events go to the server as arrays of {"type": ..., "metric": {...}} (the wire schema of
- * analytics/events.py); every value is clamped and rounded into the server's bounds here,
+ * analytics/ingest/events.py); every value is clamped and rounded into the server's bounds here,
  * because the server rejects what is out of range rather than guessing.
  *
  * Disabled (enabled: false, or this tab sampled out) means nothing is set up at all: no
@@ -60,7 +60,7 @@
     debug: false,
   };
 
-  // Field sanitizers per metric type: the server's bounds (analytics/events.py).
+  // Field sanitizers per metric type: the server's bounds (analytics/ingest/events.py).
   var OPERATIONS = { save: 1, restore: 1, sync: 1, delete: 1, clear: 1 };
   var SCHEMA = {
     persistence: {

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest_api.cli import build_parser
 from ingest_api.settings import Settings
+from widget_monitor.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"

@@ -26,7 +26,7 @@ from analytics.access import secrets
 from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
 from analytics.access.roles import Principal, Role
 from analytics.errors import InvalidConfig, NotFound
-from analytics.identifiers import identifier_problem
+from analytics.ingest.identifiers import identifier_problem
 
 FILE_NAME = "access.sqlite3"
 RELOAD_INTERVAL_S = 1.0

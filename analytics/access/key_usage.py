@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from analytics.intake import Rejection
+from analytics.ingest.intake import Rejection
 
 REJECTION_REASONS = ("invalid", "too_old", "wrong_customer")
 RATE_LIMITS = ("requests", "events")

@@ -17,7 +17,7 @@ import duckdb
 
 from analytics.alerts.alert import iso
 from analytics.alerts.evaluate import GLOBAL, Reading, Readings, TimeRange, measure
-from analytics.alerts.rules import BASELINE_FIGURES
+from analytics.alerts.rules import baselined_figures as baselined
 
 ROLLING_DAYS = 7
 ROLLING_SPAN = timedelta(hours=1)
@@ -37,7 +37,7 @@ def degradation(metric: str, current: float, baseline: float) -> float | None:
     """
     if baseline <= 0:
         return None
-    _, higher_is_worse = BASELINE_FIGURES[metric]
+    _, higher_is_worse = baselined()[metric]
     change = (current - baseline) if higher_is_worse else (baseline - current)
     return round(100.0 * change / baseline, 6)
 
@@ -53,7 +53,7 @@ def baseline_figures(readings: Readings) -> dict[str, dict[str, Any]]:
     """The baseline figures of a scope's readings, as stored: {metric: {value, samples}}."""
     return {
         metric: {"value": readings[metric].value, "samples": readings[metric].samples}
-        for metric in BASELINE_FIGURES
+        for metric in baselined()
     }
 
 
@@ -69,7 +69,7 @@ def capture_baseline(
     """Snapshot the key figures of [now - window, now) for one scope (not stored here)."""
     span = TimeRange(now - window, now)
     scopes = measure(cur, [span], per_customer=customer_id is not None)
-    readings = scopes.get(customer_id or GLOBAL) or {m: Reading(None, 0) for m in BASELINE_FIGURES}
+    readings = scopes.get(customer_id or GLOBAL) or {m: Reading(None, 0) for m in baselined()}
     return {
         "id": f"baseline_{uuid.uuid4().hex[:16]}",
         "customerId": customer_id,

@@ -19,7 +19,7 @@ from typing import Any
 
 from analytics.alerts.channel_settings import MASK
 from analytics.alerts.config import AlertingConfig
-from analytics.identifiers import one_line
+from analytics.ingest.identifiers import one_line
 from analytics.outbound import is_masked_url, masked_url
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 
 from analytics.alerts.config_values import boolean, integer, mapping, no_unknown, string
 from analytics.errors import InvalidConfig
-from analytics.identifiers import identifier_problem
+from analytics.ingest.identifiers import identifier_problem
 from analytics.outbound import OutboundPolicy, is_masked_url, masked_url
 
 CHANNELS = ("console", "webhook", "email")

@@ -31,11 +31,11 @@ from analytics.alerts.channel_settings import (
 )
 from analytics.alerts.config_values import boolean, choice, integer, mapping, no_unknown, number, string
 from analytics.alerts.rules import (
-    RULES,
     SEVERITIES,
     SEVERITY_RANK,
     AlertRule,
     Level,
+    rules,
 )
 from analytics.errors import InvalidConfig
 from analytics.outbound import OutboundPolicy
@@ -44,7 +44,7 @@ BaselineSource = Literal["auto", "captured", "rolling"]
 
 
 def _default_levels() -> dict[str, tuple[Level, ...]]:
-    return {rule.id: rule.levels for rule in RULES.values()}
+    return {rule.id: rule.levels for rule in rules().values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +77,21 @@ class AlertingConfig:
         >>> config.level_of("memory.peak"), config.level_of("memory.peak", "error")
         (50.0, 75.0)
         """
-        if rule_id in self.disabled_rules or rule_id not in self.levels:
+        if rule_id in self.disabled_rules or rule_id not in rules():
             return None
-        levels = self.levels[rule_id]
+        levels = self.levels_of(rules()[rule_id])
         if severity is None:
             return levels[0].threshold if levels else None
         return next((level.threshold for level in levels if level.severity == severity), None)
 
     def rules(self) -> list[AlertRule]:
         """The enabled rules."""
-        return [rule for rule in RULES.values() if rule.id not in self.disabled_rules]
+        return [rule for rule in rules().values() if rule.id not in self.disabled_rules]
+
+    def levels_of(self, rule: AlertRule) -> tuple[Level, ...]:
+        """The rule's levels in force: as configured, or its defaults for a rule the
+        configuration predates (a figure registered since)."""
+        return self.levels.get(rule.id, rule.levels)
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form (camelCase); the SMTP password and the webhook URL are masked.
@@ -94,9 +99,9 @@ class AlertingConfig:
         The channel secrets never leave in this form: `channel_secrets` keeps them apart.
         """
         thresholds: dict[str, dict[str, Any]] = {}
-        for rule in RULES.values():
+        for rule in rules().values():
             group, key = rule.config_key
-            levels = self.levels[rule.id]
+            levels = self.levels_of(rule)
             value: Any = (
                 levels[0].threshold if len(levels) == 1 else {lv.severity: lv.threshold for lv in levels}
             )
@@ -139,9 +144,13 @@ _TOP_KEYS = {
     "email",
     "externalUrl",
 }
-_BY_KEY: dict[tuple[str, str], list[AlertRule]] = {}
-for _rule in RULES.values():
-    _BY_KEY.setdefault(_rule.config_key, []).append(_rule)
+
+
+def _by_key() -> dict[tuple[str, str], list[AlertRule]]:
+    by_key: dict[tuple[str, str], list[AlertRule]] = {}
+    for rule in rules().values():
+        by_key.setdefault(rule.config_key, []).append(rule)
+    return by_key
 
 
 def parse_config(
@@ -223,14 +232,15 @@ def _check_channels(config: AlertingConfig) -> None:
 def _thresholds(raw: Any) -> dict[str, tuple[Level, ...]]:
     groups = mapping(raw, "thresholds")
     levels = _default_levels()
-    known = sorted(f"{g}.{k}" for g, k in _BY_KEY)
+    by_key = _by_key()
+    known = sorted(f"{g}.{k}" for g, k in by_key)
     for group, entries in groups.items():
         for key, value in mapping(entries, f"thresholds.{group}").items():
             path = f"thresholds.{group}.{key}"
-            rules = _BY_KEY.get((group, key))
-            if rules is None:
+            keyed = by_key.get((group, key))
+            if keyed is None:
                 raise InvalidConfig(f"{path}: unknown threshold; known: {', '.join(known)}")
-            for rule in rules:
+            for rule in keyed:
                 levels[rule.id] = _levels(rule, value, path)
     return levels
 
@@ -303,7 +313,7 @@ def _check_reachable(rule: AlertRule, level: Level, path: str) -> None:
 def _disabled(raw: Any) -> frozenset[str]:
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         raise InvalidConfig("disabledRules: must be a list of rule ids")
-    unknown = sorted(set(raw) - set(RULES))
+    unknown = sorted(set(raw) - set(rules()))
     if unknown:
-        raise InvalidConfig(f"disabledRules: unknown rule {unknown[0]!r}; known: {', '.join(RULES)}")
+        raise InvalidConfig(f"disabledRules: unknown rule {unknown[0]!r}; known: {', '.join(rules())}")
     return frozenset(raw)

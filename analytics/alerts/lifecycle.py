@@ -24,7 +24,7 @@ from analytics.alerts.alert import AUTO, Alert, Notification, Status, Transition
 from analytics.alerts.alert_store import AlertWrites
 from analytics.alerts.baseline import degradation
 from analytics.alerts.evaluate import Reading
-from analytics.alerts.rules import RULES, SEVERITY_RANK, AlertRule, Level, Severity
+from analytics.alerts.rules import SEVERITY_RANK, AlertRule, Level, Severity, rules
 from analytics.errors import Conflict
 
 
@@ -96,7 +96,7 @@ def _message(
     baseline: dict[str, Any] | None,
 ) -> str:
     if rule.kind == "degradation" and baseline is not None and reading.value is not None:
-        unit = RULES[rule.metric].unit
+        unit = rules()[rule.metric].unit
         return (
             f"{rule.metric} is {value:.1f}% worse than its {baseline['source']} baseline "
             f"({_amount(reading.value, unit)} now vs {_amount(float(baseline['value']), unit)}); "

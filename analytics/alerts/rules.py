@@ -1,5 +1,6 @@
-"""The registry of alert rules: one small object per row of the seed's Alerting Rules table,
-plus the Metrics Tracked thresholds the table leaves out.
+"""The alert rules: one small object per row of the seed's Alerting Rules table, plus the
+Metrics Tracked thresholds the table leaves out, generated from the figures that declare a
+rule (`Figure.rule`, see `analytics.figures`).
 
 A rule reads one figure (named after the seed's metric, e.g. `persistence.success_rate`)
 and fires when the figure is past a threshold in its `direction`. A rule with several
@@ -11,9 +12,9 @@ with a baseline (see `analytics.alerts.baseline`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
-from analytics.events import MAX_BYTES, MAX_DURATION_MS
+from analytics.figures import Figure, derived, figures
 
 Severity = Literal["info", "warning", "error", "critical"]
 Category = Literal["persistence", "performance", "memory", "api", "error_rate", "scroll", "tab_sync"]
@@ -33,9 +34,6 @@ CATEGORIES: tuple[Category, ...] = (
 SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 MIB = 1_048_576
-_PERCENT = (0.0, 100.0)
-_MS = (0.0, float(MAX_DURATION_MS))
-_MB = (0.0, MAX_BYTES / MIB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +50,7 @@ class AlertRule:
 
     Examples
     --------
-    >>> rule = RULES["persistence.success_rate"]
+    >>> rule = rules()["persistence.success_rate"]
     >>> rule.severity_at(92.0, rule.levels)
     'error'
     >>> rule.severity_at(95.0, rule.levels) is None
@@ -87,261 +85,87 @@ class AlertRule:
         return ">" if self.direction == "above" else "<"
 
 
-def _rule(
-    rule_id: str,
-    category: Category,
-    title: str,
-    config_key: tuple[str, str],
-    direction: Direction,
-    levels: dict[Severity, float],
-    unit: str,
-    bounds: tuple[float, float],
-    action: str,
-    *,
-    needs_samples: bool = True,
-    window: str = "last 5 min",
-) -> AlertRule:
+def rule_of(figure: Figure) -> AlertRule:
+    """The threshold rule a figure declares (`Figure.rule`), with its levels least severe first."""
+    spec = figure.rule
+    assert spec is not None, figure.name
+    if spec.category not in CATEGORIES or any(s not in SEVERITY_RANK for s in spec.levels):
+        raise ValueError(f"rule {figure.name!r}: unknown category or severity")
     ordered = tuple(
-        Level(s, float(t)) for s, t in sorted(levels.items(), key=lambda kv: SEVERITY_RANK[kv[0]])
+        Level(cast(Severity, s), float(t))
+        for s, t in sorted(spec.levels.items(), key=lambda kv: SEVERITY_RANK[kv[0]])
     )
     return AlertRule(
-        id=rule_id,
-        category=category,
-        title=title,
-        metric=rule_id,
-        config_key=config_key,
-        direction=direction,
+        id=figure.name,
+        category=cast(Category, spec.category),
+        title=spec.title,
+        metric=figure.name,
+        config_key=spec.config_key,
+        direction=figure.direction,
         levels=ordered,
-        unit=unit,
-        bounds=bounds,
-        action=action,
-        needs_samples=needs_samples,
-        window=window,
+        unit=figure.unit,
+        bounds=spec.bounds,
+        action=spec.action,
+        needs_samples=spec.needs_samples,
+        window=spec.window,
     )
 
 
-THRESHOLD_RULES: tuple[AlertRule, ...] = (
-    # Alerting Rules: persistence
-    _rule(
-        "persistence.success_rate",
-        "persistence",
-        "Persistence success rate low",
-        ("persistence", "successRate"),
-        "below",
-        {"error": 95, "critical": 90},
-        "%",
-        _PERCENT,
-        "Investigate the storage adapter; below 90 %: immediate investigation",
-    ),
-    _rule(
-        "persistence.data_loss",
-        "persistence",
-        "Conversation data lost",
-        ("persistence", "dataLoss"),
-        "above",
-        {"critical": 0},
-        "",
-        (0.0, float("inf")),
-        "Emergency response",
-        needs_samples=False,
-        window="any",
-    ),
-    _rule(
-        "persistence.p95_duration",
-        "persistence",
-        "Persistence p95 duration high",
-        ("persistence", "p95Duration"),
-        "above",
-        {"warning": 200},
-        "ms",
-        _MS,
-        "Performance review",
-    ),
-    # Metrics Tracked: restore time
-    _rule(
-        "persistence.restore_time",
-        "persistence",
-        "Conversation restore p95 slow",
-        ("persistence", "restoreTime"),
-        "above",
-        {"warning": 200},
-        "ms",
-        _MS,
-        "Profile conversation restoration",
-    ),
-    # Alerting Rules: performance
-    _rule(
-        "render.message_time",
-        "performance",
-        "Message render p95 slow",
-        ("performance", "renderTime"),
-        "above",
-        {"warning": 16},
-        "ms",
-        _MS,
-        "Optimize render logic",
-    ),
-    _rule(
-        "scroll.fps",
-        "scroll",
-        "Scroll FPS low",
-        ("scroll", "fps"),
-        "below",
-        {"warning": 55},
-        "fps",
-        (0.0, 1000.0),
-        "Scroll optimization",
-    ),
-    _rule(
-        "scroll.jank_percentage",
-        "scroll",
-        "Scroll jank high",
-        ("scroll", "jankPercentage"),
-        "above",
-        {"warning": 10},
-        "%",
-        _PERCENT,
-        "Identify bottlenecks",
-    ),
-    # Metrics Tracked: tab sync
-    _rule(
-        "tabsync.latency",
-        "tab_sync",
-        "Tab sync p95 latency high",
-        ("tabSync", "latency"),
-        "above",
-        {"warning": 50},
-        "ms",
-        _MS,
-        "Check the tab synchronization channel",
-    ),
-    # Alerting Rules: memory (peak), Metrics Tracked: memory average
-    _rule(
-        "memory.peak",
-        "memory",
-        "Memory peak high",
-        ("memory", "peakMb"),
-        "above",
-        {"warning": 50, "error": 75},
-        "MB",
-        _MB,
-        "Memory leak check; above 75 MB: immediate cleanup",
-        needs_samples=False,
-        window="current (last 5 min)",
-    ),
-    _rule(
-        "memory.average",
-        "memory",
-        "Memory average high",
-        ("memory", "averageMb"),
-        "above",
-        {"warning": 60},
-        "MB",
-        _MB,
-        "Memory leak check",
-    ),
-    # Alerting Rules: API
-    _rule(
-        "api.latency",
-        "api",
-        "API p95 latency high",
-        ("api", "latency"),
-        "above",
-        {"warning": 500},
-        "ms",
-        _MS,
-        "API optimization",
-    ),
-    _rule(
-        "api.error_rate",
-        "error_rate",
-        "API error rate high",
-        ("api", "errorRate"),
-        "above",
-        {"warning": 1, "error": 5},
-        "%",
-        _PERCENT,
-        "Error investigation; above 5 %: service health check",
-    ),
-    # Metrics Tracked: API cache, bundles
-    _rule(
-        "api.cache_hit_rate",
-        "api",
-        "API cache hit rate low",
-        ("api", "cacheHitRate"),
-        "below",
-        {"warning": 40},
-        "%",
-        _PERCENT,
-        "Check API cache configuration",
-    ),
-    _rule(
-        "bundle.load_time",
-        "performance",
-        "Bundle load time high",
-        ("bundle", "loadTime"),
-        "above",
-        {"warning": 1000},
-        "ms",
-        _MS,
-        "Check CDN and bundle splitting",
-    ),
-    _rule(
-        "bundle.size",
-        "performance",
-        "Widget bundle size large",
-        ("bundle", "sizeMb"),
-        "above",
-        {"warning": 1},
-        "MB",
-        _MB,
-        "Review the last deploy's bundle size",
-        needs_samples=False,
-        window="current (last 5 min)",
-    ),
-    _rule(
-        "bundle.cache_hit_rate",
-        "performance",
-        "Bundle cache hit rate low",
-        ("bundle", "cacheHitRate"),
-        "below",
-        {"warning": 50},
-        "%",
-        _PERCENT,
-        "Check cache headers of the bundles",
-    ),
-)
+@derived
+def threshold_rules() -> tuple[AlertRule, ...]:
+    """One rule per figure that declares one: the seed's Alerting Rules table, plus the
+    Metrics Tracked thresholds the table leaves out."""
+    return tuple(rule_of(f) for f in figures() if f.rule is not None)
 
-# The figures a baseline snapshots: their label, and whether a higher value is worse.
-BASELINE_FIGURES: dict[str, tuple[str, bool]] = {
-    "render.message_time": ("Message render p95", True),
-    "scroll.fps": ("Scroll FPS", False),
-    "persistence.p95_duration": ("Persistence p95 duration", True),
-    "persistence.restore_time": ("Conversation restore p95", True),
-    "api.latency": ("API p95 latency", True),
-    "tabsync.latency": ("Tab sync p95 latency", True),
-    "memory.average": ("Memory average", True),
-}
+
+@derived
+def baselined_figures() -> dict[str, tuple[str, bool]]:
+    """The figures a baseline snapshots: their label, and whether a higher value is worse."""
+    return {f.name: (f.label, not f.higher_is_better) for f in figures() if f.baseline}
+
 
 DEGRADATION_KEY = ("performance", "degradationPercent")
 
-DEGRADATION_RULES: tuple[AlertRule, ...] = tuple(
-    AlertRule(
-        id=f"{metric}.degradation",
-        category="performance",
-        title=f"{label} degraded vs baseline",
-        metric=metric,
-        config_key=DEGRADATION_KEY,
-        direction="above",
-        levels=(Level("warning", 20.0),),
-        unit="%",
-        # lower-is-worse figures (FPS) can lose at most 100 %; the others are unbounded
-        bounds=(-float("inf"), 100.0 if not higher_is_worse else float("inf")),
-        action="Compare with baseline",
-        kind="degradation",
-        window="vs baseline",
-    )
-    for metric, (label, higher_is_worse) in BASELINE_FIGURES.items()
-)
 
-RULES: dict[str, AlertRule] = {rule.id: rule for rule in (*THRESHOLD_RULES, *DEGRADATION_RULES)}
+@derived
+def degradation_rules() -> tuple[AlertRule, ...]:
+    """A rule per baselined figure: fires when it is 20 % (configurable) worse than its baseline."""
+    return tuple(
+        AlertRule(
+            id=f"{metric}.degradation",
+            category="performance",
+            title=f"{label} degraded vs baseline",
+            metric=metric,
+            config_key=DEGRADATION_KEY,
+            direction="above",
+            levels=(Level("warning", 20.0),),
+            unit="%",
+            # lower-is-worse figures (FPS) can lose at most 100 %; the others are unbounded
+            bounds=(-float("inf"), 100.0 if not higher_is_worse else float("inf")),
+            action="Compare with baseline",
+            kind="degradation",
+            window="vs baseline",
+        )
+        for metric, (label, higher_is_worse) in baselined_figures().items()
+    )
+
+
+@derived
+def rules() -> dict[str, AlertRule]:
+    """Every rule by id: threshold rules, then degradation rules."""
+    return {rule.id: rule for rule in (*threshold_rules(), *degradation_rules())}
+
+
+_AS_OF_NOW = {
+    "RULES": rules,
+    "THRESHOLD_RULES": threshold_rules,
+    "BASELINE_FIGURES": baselined_figures,
+    "DEGRADATION_RULES": degradation_rules,
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The rules as they stand now: the registry may have grown since this module was imported.
+    if name in _AS_OF_NOW:
+        return _AS_OF_NOW[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

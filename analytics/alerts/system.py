@@ -38,11 +38,11 @@ from analytics.alerts.channel_secrets import (
 )
 from analytics.alerts.config import AlertingConfig, parse_config, read_config
 from analytics.alerts.evaluate import GLOBAL, Readings, TimeRange, empty_readings, measure
-from analytics.alerts.rules import BASELINE_FIGURES
+from analytics.alerts.rules import baselined_figures
 from analytics.errors import BadRequest, InvalidConfig, NotFound, StoreUnavailable
-from analytics.identifiers import one_line
+from analytics.ingest.identifiers import one_line
 from analytics.outbound import OutboundPolicy
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ class AlertingSystem:
                         )
                     verdict = lifecycle.judge(
                         rule,
-                        config.levels[rule.id],
+                        config.levels_of(rule),
                         readings[rule.metric],
                         min_samples=config.min_samples,
                         window=window_text,
@@ -348,7 +348,7 @@ class AlertingSystem:
                 measure(cur, rolling_ranges(now), per_customer=per_customer).get(scope) or empty_readings()
             )
         figures: dict[str, Any] = {}
-        for metric, (label, higher_is_worse) in BASELINE_FIGURES.items():
+        for metric, (label, higher_is_worse) in baselined_figures().items():
             ref = reference(
                 metric,
                 source=config.baseline,

@@ -16,7 +16,7 @@ import httpx
 from analytics.alerts.alert import Notification
 from analytics.alerts.channel_settings import MASK, EmailSettings, WebhookSettings
 from analytics.errors import InvalidConfig
-from analytics.identifiers import one_line
+from analytics.ingest.identifiers import one_line
 from analytics.notify.payload import alertmanager_payload
 from analytics.notify.redaction import redact_httpx_log
 from analytics.outbound import OutboundPolicy, masked_url

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from analytics.alerts.alert import Notification
 from analytics.alerts.config import AlertingConfig
-from analytics.identifiers import one_line
+from analytics.ingest.identifiers import one_line
 from analytics.notify.channels import Channel, ConsoleChannel, DeliveryFailed, EmailChannel, WebhookChannel
 from analytics.outbound import OutboundPolicy
 

@@ -13,7 +13,7 @@ import threading
 
 import httpx
 
-from analytics.identifiers import one_line
+from analytics.ingest.identifiers import one_line
 from analytics.outbound import masked_url
 
 HTTPX_LOGGER = "httpx"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from analytics.access.credential_store import MAX_ORIGINS, MAX_RATE
 from analytics.access.key_usage import KeyUsage
 from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
-from analytics.identifiers import MAX_IDENTIFIER_LENGTH
+from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH
 from ingest_api.deps import Admin, Identifier, RuntimeDep
 
 router = APIRouter(prefix="/api/monitoring", tags=["access"])

@@ -14,7 +14,7 @@ from analytics.alerts.alert import Alert, Status
 from analytics.alerts.rules import Category, Severity
 from analytics.alerts.system import MAX_SNOOZE, AlertingSystem
 from analytics.errors import NotFound
-from analytics.identifiers import MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
+from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
 from ingest_api.deps import (
     Admin,
     AlertsDep,

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from analytics.errors import Forbidden
-from analytics.identifiers import MAX_IDENTIFIER_LENGTH
+from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH
 from ingest_api.deps import AlertsDep, CustomerFilter, Editor, Identifier, actor
 
 router = APIRouter(prefix="/api/monitoring/baseline", tags=["alerts"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from analytics.dimensions import list_dimensions
+from analytics.queries.dimensions import list_dimensions
 from ingest_api.deps import CustomerFilter, RuntimeDep
 
 router = APIRouter(tags=["dimensions"])

@@ -11,8 +11,8 @@ from starlette.requests import ClientDisconnect
 
 from analytics.access.credential_store import IngestKey
 from analytics.errors import BadRequest, InvalidEvents, Overloaded, PayloadTooLarge, UnsupportedMediaType
-from analytics.intake import Rejection, read_body
-from analytics.store import IngestBatch
+from analytics.ingest.intake import Rejection, read_body
+from analytics.storage.store import IngestBatch
 from ingest_api.runtime import Runtime
 
 router = APIRouter(tags=["ingest"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from analytics.metrics_exposition import CONTENT_TYPE
+from analytics.queries.metrics_exposition import CONTENT_TYPE
 from ingest_api.deps import GlobalViewer, RuntimeDep
 from ingest_api.server_metrics import exposition
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from analytics.samples import MAX_SAMPLES, SampleQuery, read_samples
-from analytics.timeseries import as_utc
+from analytics.queries.samples import MAX_SAMPLES, SampleQuery, read_samples
+from analytics.queries.timeseries import as_utc
 from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, WidgetVersionFilter
 
 router = APIRouter(tags=["samples"])

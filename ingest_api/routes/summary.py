@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from fastapi import APIRouter, Query, Request, Response
 
-from analytics.export import export_metrics, to_prometheus
-from analytics.summary import Window, summarize_window
-from analytics.telemetry import telemetry_section
+from analytics.queries.export import export_metrics, to_prometheus
+from analytics.queries.summary import summarize_window
+from analytics.queries.telemetry import telemetry_section
+from analytics.window import Window
 from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer
 from ingest_api.runtime import Runtime
 
@@ -43,7 +44,7 @@ async def widget_summary(
     if cached is not None:
         body, media_type, age = cached
         return _response(body, media_type, runtime, hit=True, age=age)
-    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id, end)
+    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id, end, format != "json")
     if alerts:
         summary["alerts"] = runtime.alerts_section(customer_id)
     body, media_type = _render(summary, format, customer_id)
@@ -52,21 +53,21 @@ async def widget_summary(
 
 
 def _summarize(
-    runtime: Runtime, window_ms: int, customer_id: str | None, until: datetime | None = None
+    runtime: Runtime, window_ms: int, customer_id: str | None, until: datetime | None, complete: bool
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
-    # Events stamped slightly ahead (client clock skew, kept when within the ingest
-    # limit) count as now rather than vanishing until their time comes.
-    end = now + timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1)
-    if until is not None:  # a past window, e.g. the previous one to compare against
-        now = until if until.tzinfo else until.replace(tzinfo=UTC)
-        end = now
-    start = now - timedelta(milliseconds=window_ms)
+    window = Window.ending(
+        timedelta(milliseconds=window_ms),
+        at=until,
+        customer_id=customer_id,
+        future_skew=timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1),
+        now=now,
+    )
     with runtime.store.cursor() as cur:
         cur.begin()  # one snapshot: a commit landing between the queries must not split them
         try:
-            summary = summarize_window(cur, Window(start, end, customer_id), now=now)
-            summary["telemetry"] = telemetry_section(cur, Window(start, end, customer_id))
+            summary = summarize_window(cur, window, now=until or now, complete=complete)
+            summary["telemetry"] = telemetry_section(cur, window)
         finally:
             cur.rollback()
     summary["timeWindow"] = window_ms

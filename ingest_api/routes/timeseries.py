@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from analytics.metric_catalogue import METRICS
-from analytics.timeseries import BUCKETS, compute_timeseries, series_query, threshold_in_force
+from analytics.queries.metric_catalogue import catalogue
+from analytics.queries.timeseries import BUCKETS, compute_timeseries, series_query, threshold_in_force
 from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer, WidgetVersionFilter
 
 router = APIRouter(tags=["timeseries"])
@@ -54,7 +54,7 @@ async def metric_catalogue(runtime: RuntimeDep, principal: Viewer) -> dict[str, 
     """Every metric the time-series and samples endpoints know, with unit, stats and threshold."""
     alerting = runtime.alerting_config
     metrics = []
-    for metric in METRICS.values():
+    for metric in catalogue().values():
         threshold = threshold_in_force(metric.threshold, alerting)
         metrics.append(metric.to_dict() | {"threshold": None if threshold is None else threshold.to_dict()})
     return {"metrics": metrics, "buckets": BUCKETS}

@@ -17,8 +17,8 @@ from analytics.demo_data import (
     REGRESSED_VERSION,
     generate_demo,
 )
-from analytics.events import EVENT_TYPES
-from analytics.intake import read_body
+from analytics.ingest.events import EVENT_TYPES
+from analytics.ingest.intake import read_body
 
 END = datetime(2026, 5, 20, 18, 0, tzinfo=UTC)
 

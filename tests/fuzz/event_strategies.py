@@ -1,4 +1,4 @@
-"""Hypothesis strategies for ingest bodies, read off the msgspec Structs of analytics.events.
+"""Hypothesis strategies for ingest bodies, read off the msgspec Structs of analytics.ingest.events.
 
 `events()` draws valid events of the nine types from each field's type and Meta bounds
 (`msgspec.inspect`), so a new field or a changed bound is fuzzed without editing this
@@ -18,9 +18,9 @@ from typing import Any, get_args
 import msgspec.inspect as mi
 from hypothesis import strategies as st
 
-from analytics.events import WidgetEvent
-from analytics.identifiers import MAX_IDENTIFIER_LENGTH, has_control
-from analytics.intake import MIN_TIMESTAMP_US
+from analytics.ingest.events import WidgetEvent
+from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH, has_control
+from analytics.ingest.intake import MIN_TIMESTAMP_US
 
 EVENT_STRUCTS: dict[str, mi.StructType] = {
     cls.__struct_config__.tag: mi.type_info(cls) for cls in get_args(WidgetEvent)

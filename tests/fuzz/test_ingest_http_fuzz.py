@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from analytics.events import EVENT_TYPES
+from analytics.ingest.events import EVENT_TYPES
 from ingest_api.main import create_app
 from ingest_api.routes.ingest import PATH
 from ingest_api.settings import Settings

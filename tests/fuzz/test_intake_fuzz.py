@@ -1,4 +1,4 @@
-"""analytics.intake.read_body (and the decoder processes' decode_body) over fuzzed bodies.
+"""analytics.ingest.intake.read_body (and the decoder processes' decode_body) over fuzzed bodies.
 
 Whatever arrives, a body is either read, every event of it accepted or rejected by
 index exactly once, or refused with one of analytics.errors' client errors; and a
@@ -16,9 +16,9 @@ import msgspec
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from analytics.body_columns import decode_body
 from analytics.errors import InvalidEvents, MonitorError, PayloadTooLarge
-from analytics.intake import read_body
+from analytics.ingest.body_columns import decode_body
+from analytics.ingest.intake import read_body
 from tests.fuzz.event_strategies import Body, bodies, events_in, valid_bodies
 
 MAX_EVENTS = 8
@@ -28,7 +28,7 @@ FUZZ = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCh
 
 
 def expected_time(stamp: Any, received_us: int) -> tuple[int, bool]:
-    """(epoch µs, clamped) of a valid `timestamp`, worked out apart from analytics.intake."""
+    """(epoch µs, clamped) of a valid `timestamp`, worked out apart from analytics.ingest.intake."""
     if stamp is None:
         return received_us, False
     if isinstance(stamp, str):

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from analytics.events import EVENT_TYPES
+from analytics.ingest.events import EVENT_TYPES
 from ingest_api.routes.ingest import PATH
 from tests.support.events import FULL_METRICS, event
 

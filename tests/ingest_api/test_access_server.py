@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from analytics.store import DB_FILENAME
+from analytics.storage.store import DB_FILENAME
 from tests.support.server import REPO, ServerProcess, free_port, stop_by_pid, wait_until_ready
 
 ADMIN_TOKEN = "server-admin-token-0123456789abcdef"
@@ -23,7 +23,7 @@ WIDGET = "/api/monitoring/widget"
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ingest_api.cli", *args],
+        [sys.executable, "-m", "widget_monitor.cli", *args],
         cwd=REPO,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -41,7 +41,16 @@ def cli_json(*args: str) -> Any:
 def test_a_public_bind_without_an_admin_token_refuses_to_start(data_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "WIDGET_MONITOR_ADMIN_TOKEN"}
     done = subprocess.run(
-        [sys.executable, "-m", "ingest_api.cli", "serve", "--data-dir", str(data_dir), "--host", "0.0.0.0"],
+        [
+            sys.executable,
+            "-m",
+            "widget_monitor.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "0.0.0.0",
+        ],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -56,7 +65,7 @@ def test_a_public_bind_without_an_admin_token_refuses_to_start(data_dir: Path) -
 def test_insecure_serves_a_public_bind_in_open_mode(data_dir: Path) -> None:
     port = free_port()
     args = ["serve", "--data-dir", str(data_dir), "--host", "0.0.0.0", "--port", str(port), "--insecure"]
-    process = subprocess.Popen([sys.executable, "-m", "ingest_api.cli", *args], cwd=REPO)
+    process = subprocess.Popen([sys.executable, "-m", "widget_monitor.cli", *args], cwd=REPO)
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/healthz", process=process)
         who = httpx.get(f"http://127.0.0.1:{port}/api/monitoring/whoami").json()

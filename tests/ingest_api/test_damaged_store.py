@@ -29,13 +29,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from analytics.intake import read_body
-from analytics.lake import export_closed_days
-from analytics.store import DB_FILENAME, EventStore, IngestBatch
-from ingest_api.cli import main
+from analytics.ingest.intake import read_body
+from analytics.storage.lake import export_closed_days
+from analytics.storage.store import DB_FILENAME, EventStore, IngestBatch
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.server import LOCAL, ServerProcess
+from widget_monitor.cli import main
 
 INGEST = "/api/monitoring/widget"
 WAL = f"{DB_FILENAME}.wal"
@@ -130,7 +130,7 @@ def test_a_wal_cut_inside_its_last_commit_replays_the_rest_and_says_so(
     # the end of the file): that commit never returned, so it was never acknowledged.
     original = (damaged / WAL).stat().st_size
     os.truncate(damaged / WAL, original - 30)
-    with caplog.at_level(logging.WARNING, logger="analytics.store_damage"), _app(damaged) as client:
+    with caplog.at_level(logging.WARNING, logger="analytics.storage.store_damage"), _app(damaged) as client:
         assert _renders_last_hour(client) == len(TODAY) + 10 * (BATCHES - 1)
         assert "storeDamage" not in client.get("/healthz").json()  # no false alarm after a crash
     (warning,) = [r.getMessage() for r in caplog.records if "unfinished commit" in r.getMessage()]

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from analytics.store import CHECKPOINT_BYTES, DB_FILENAME
+from analytics.storage.store import CHECKPOINT_BYTES, DB_FILENAME
 from tests.support.events import FULL_METRICS, event
 from tests.support.server import ServerProcess
 from tests.support.tmpfs import fill_leaving, mounted_tmpfs

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ingest_api.launcher import dashboard_command
 from tests.support.server import REPO, free_port, stop_by_pid, wait_until_ready
+from widget_monitor.launcher import dashboard_command
 
 APP = REPO / "streamlit_app" / "app.py"
 

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from ingest_api.processes import free_port, stop_by_pid, wait_until_ready
+from widget_monitor.processes import stop_by_pid, wait_until_ready
 
 __all__ = ["LOCAL", "REPO", "ServerProcess", "free_port", "stop_by_pid", "wait_until_ready"]
 
 REPO = Path(__file__).resolve().parents[2]
 # The base URL of in-process test clients: a loopback Host, as open mode asks (DNS rebinding).
 LOCAL = "http://127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class ServerProcess:
@@ -41,7 +49,7 @@ class ServerProcess:
             [
                 sys.executable,
                 "-m",
-                "ingest_api.cli",
+                "widget_monitor.cli",
                 "serve",
                 "--data-dir",
                 str(self.data_dir),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from analytics.access.key_usage import REJECTION_REASONS, KeyUsage, rejection_reason
-from analytics.intake import read_body
+from analytics.ingest.intake import read_body
 
 RECEIVED_US = 1_780_315_200 * 1_000_000  # 2026-06-01T12:00:00Z
 DAY_MS = 86_400_000

@@ -13,8 +13,8 @@ import pytest
 from analytics.alerts.alert import Notification
 from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
-from analytics.intake import read_body
-from analytics.store import EventStore, IngestBatch
+from analytics.ingest.intake import read_body
+from analytics.storage.store import EventStore, IngestBatch
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 MIB = 1_048_576

@@ -9,7 +9,7 @@ import pytest
 
 from analytics.alerts.baseline import degradation, rolling_ranges
 from analytics.alerts.system import AlertingSystem
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import MIB, NOW, ev, make_system, put
 
 MIN = timedelta(minutes=1)

@@ -17,7 +17,7 @@ from analytics.alerts.channel_settings import MASK
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import InvalidConfig
 from analytics.outbound import OutboundPolicy
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import NOW
 
 # Listed names are allowed without resolving them (the tests have no DNS).

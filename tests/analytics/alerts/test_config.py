@@ -14,7 +14,7 @@ from analytics.alerts.rules import Level
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import InvalidConfig
 from analytics.outbound import OutboundPolicy
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import NOW, ev, put
 
 LOOPBACK = OutboundPolicy(["127.0.0.1"])  # the examples name loopback hosts

@@ -9,7 +9,7 @@ import pytest
 
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import Conflict, NotFound
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import NOW, Event, Sink, ev, make_system, put
 
 MIN = timedelta(minutes=1)

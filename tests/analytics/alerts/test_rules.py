@@ -12,7 +12,7 @@ import pytest
 
 from analytics.alerts.rules import RULES
 from analytics.alerts.system import AlertingSystem
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import MIB, NOW, Event, ev, put
 
 

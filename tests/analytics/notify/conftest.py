@@ -10,7 +10,7 @@ import pytest
 from analytics.alerts.alert import Notification
 from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import NOW, ev, put, store
 
 __all__ = ["crlf_notifications", "store"]

@@ -17,7 +17,7 @@ from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
 from analytics.notify.channels import DeliveryFailed, EmailChannel
 from analytics.notify.dispatch import Dispatcher, channels_for
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import NOW, ev, put
 from tests.analytics.notify.receivers import LOOPBACK, smtp_server
 from tests.support.server import free_port

@@ -16,7 +16,7 @@ from analytics.alerts.system import AlertingSystem
 from analytics.notify.channels import DeliveryFailed, WebhookChannel
 from analytics.notify.dispatch import ChannelStats, Dispatcher, channels_for
 from analytics.notify.payload import ZERO_TIME
-from analytics.store import EventStore
+from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import NOW, ev, put
 from tests.analytics.notify.receivers import LOOPBACK, webhook_receiver
 

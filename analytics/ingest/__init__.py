@@ -1,0 +1,1 @@
+"""Ingest: the event schema, reading and validating bodies into columns, dedupe and group commit."""

@@ -1,0 +1,115 @@
+"""The seed's health summary of one time window, generated from the figure registry.
+
+Every figure with a place in the summary (`Figure.summary`) is measured in one statement
+(see `analytics.queries.figure_sql`) and written at its path; rates are percentages
+0..100; every figure is rounded to two decimals, and a figure with no data is None (JSON
+null), never 0 or NaN.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from analytics.figures import Figure, derived, figures
+from analytics.figures.figure import MIB
+from analytics.queries.figure_sql import GLOBAL, Reading, measure_figures
+from analytics.queries.health import score_health
+from analytics.window import Window, iso
+
+__all__ = ["Window", "pct", "r2", "summarize_window", "summary_figures"]
+
+_ERRORS_SQL = (
+    "SELECT coalesce(error_type, 'unknown') AS error_type, count(*) AS n FROM events "
+    f"WHERE type = 'persistence' AND NOT success AND {Window.where} "
+    "GROUP BY ALL ORDER BY n DESC, error_type"
+)
+ERRORS_PATH = ("persistence", "reliability", "errorsByType")
+
+
+@derived
+def summary_figures() -> tuple[Figure, ...]:
+    """The figures the summary shows, in the order registered."""
+    return tuple(f for f in figures() if f.summary is not None)
+
+
+def r2(value: float | None) -> float | None:
+    """Round to two decimals; None stays None."""
+    return None if value is None else round(float(value), 2)
+
+
+def pct(part: int, whole: int) -> float | None:
+    """`part` as a percentage of `whole`, rounded; None when `whole` is 0."""
+    return None if whole == 0 else round(100.0 * part / whole, 2)
+
+
+def shown(figure: Figure, reading: Reading) -> Any:
+    """The figure's value as the summary writes it (see `Figure.shape`).
+
+    >>> from analytics.figures import figure_named
+    >>> shown(figure_named("memory.peak"), Reading(1.5, 3))
+    {'bytes': 1572864, 'mb': 1.5}
+    """
+    value = reading.value
+    if figure.shape == "int":
+        return None if value is None else int(value)
+    if figure.shape == "mb":
+        return {"bytes": None if value is None else round(value * MIB), "mb": r2(value)}
+    if figure.shape == "size":
+        return {
+            "bytes": None if value is None else int(value * MIB),
+            "kb": r2(None if value is None else value * 1024),
+            "mb": r2(value),
+        }
+    return r2(value)
+
+
+def summarize_window(
+    cur: duckdb.DuckDBPyConnection,
+    window: Window,
+    *,
+    now: datetime | None = None,
+    complete: bool = False,
+) -> dict[str, Any]:
+    """The seed's summary (without its `alerts` section) of the events in `window`.
+
+    The `timeWindow` field is `end - start` in milliseconds. With `complete`, the figures
+    the seed's shape has no field for (`Figure.shown` False) are in it too, for the export.
+    """
+    chosen = summary_figures()
+    readings = measure_figures(cur, chosen, window.where, window.params())[GLOBAL]
+    body: dict[str, Any] = {
+        "timestamp": iso(now or window.end),
+        "timeWindow": round(window.span.total_seconds() * 1000),
+        "health": {},
+    }
+    for figure in chosen:
+        assert figure.summary is not None
+        _put(body, figure.summary, shown(figure, readings[figure.name]))
+    _put(body, ERRORS_PATH, dict(cur.execute(_ERRORS_SQL, window.params()).fetchall()))
+    body["health"] = score_health(body)
+    if not complete:
+        for figure in chosen:
+            if not figure.shown and figure.summary is not None:
+                _drop(body, figure.summary)
+    return body
+
+
+def _drop(body: dict[str, Any], path: tuple[str, ...]) -> None:
+    parents = [body]
+    for key in path[:-1]:
+        parents.append(parents[-1][key])
+    parents[-1].pop(path[-1], None)
+    for parent, key in zip(reversed(parents[:-1]), reversed(path[:-1]), strict=True):
+        if parent[key]:
+            break
+        del parent[key]  # a section left empty goes with it
+
+
+def _put(body: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = body
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value

@@ -1,0 +1,98 @@
+"""Telemetry completeness: how many of the events widgets tracked reached the store.
+
+The browser SDK numbers the events of each tab (one page load) 1, 2, 3, ... (`seq`) under
+a random `tabId`, so a gap in a tab's numbers is an event lost between the browser and the
+store (a dropped beacon, a closed page, a full queue). Per tab and window:
+
+- received: the distinct `seq` values stored in the window (a retried event is stored once
+  thanks to its `eventId`; distinct also ignores a repeated number without one);
+- expected: from the first number the window should hold to the highest one seen. That first
+  number is 1 when the tab has no earlier stored event, since the SDK starts every tab at 1
+  and losing a tab's first batch is a loss like any other; when the tab has events from
+  before the window, it is the number after the last of them, so a window that cuts a tab's
+  sequence in two does not count its earlier half as lost;
+- lost = expected - received; completeness = received / expected in percent.
+
+Events lost after a tab's last stored event cannot be seen this way (nothing later tells
+that they existed); events without `tabId` or `seq` (other clients) are not counted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from analytics.queries.summary import pct
+from analytics.window import Window
+
+UNKNOWN_CUSTOMER = "unknown"
+
+_TELEMETRY_SQL = """
+WITH in_window AS (
+    SELECT customer_id, tab_id, seq FROM events
+    WHERE tab_id IS NOT NULL AND seq IS NOT NULL
+      AND {where}
+),
+tabs AS (
+    SELECT tab_id, arg_max(customer_id, seq) AS customer_id,
+           min(seq) AS lowest, max(seq) AS highest, count(DISTINCT seq) AS received
+    FROM in_window GROUP BY tab_id
+),
+-- A tab whose numbers start at 1 in the window needs no look back. For the others, the
+-- hour before the window (a few row groups, found by their min/max ts) answers nearly
+-- always; only tabs silent for that hour send the look back over the rest of the history.
+cut AS (SELECT tab_id FROM tabs WHERE lowest > 1),
+near AS (
+    SELECT tab_id, max(seq) AS last_before FROM events
+    WHERE seq IS NOT NULL AND ts >= $start - INTERVAL 1 HOUR AND ts < $start
+      AND tab_id IN (SELECT tab_id FROM cut)
+    GROUP BY tab_id
+),
+far AS (
+    SELECT tab_id, max(seq) AS last_before FROM events
+    WHERE seq IS NOT NULL AND ts < $start - INTERVAL 1 HOUR
+      AND tab_id IN (SELECT tab_id FROM cut WHERE tab_id NOT IN (SELECT tab_id FROM near))
+    GROUP BY tab_id
+),
+earlier AS (SELECT * FROM near UNION ALL SELECT * FROM far)
+SELECT coalesce(tabs.customer_id, $unknown) AS customer,
+       sum(highest - least(lowest, coalesce(last_before + 1, 1)) + 1)::BIGINT AS expected,
+       sum(received)::BIGINT AS received
+FROM tabs LEFT JOIN earlier USING (tab_id)
+GROUP BY ALL ORDER BY customer
+""".replace("{where}", Window.where)
+
+
+def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
+    """The summary's `telemetry` section: expected, received and lost events, overall and per customer.
+
+    Examples
+    --------
+    >>> import duckdb, datetime as dt
+    >>> from analytics.storage.table import create_table_sql
+    >>> con = duckdb.connect()
+    >>> _ = con.execute(create_table_sql())
+    >>> t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    >>> for seq in (1, 2, 4):  # seq 3 never arrived
+    ...     _ = con.execute(
+    ...         "INSERT INTO events (type, ts, received_at, ts_clamped, customer_id, tab_id, seq) "
+    ...         "VALUES ('render', $t, $t, false, 'acme', 'tab-a', $seq)", {"t": t, "seq": seq})
+    >>> s = telemetry_section(con, Window(t, t + dt.timedelta(hours=1)))
+    >>> (s["expected"], s["received"], s["lost"], s["completeness"])
+    (4, 3, 1, 75.0)
+    """
+    rows = cur.execute(_TELEMETRY_SQL, {**window.params(), "unknown": UNKNOWN_CUSTOMER}).fetchall()
+    by_customer = {customer: _figures(int(expected), int(received)) for customer, expected, received in rows}
+    expected = sum(f["expected"] for f in by_customer.values())
+    received = sum(f["received"] for f in by_customer.values())
+    return {**_figures(expected, received), "byCustomer": by_customer}
+
+
+def _figures(expected: int, received: int) -> dict[str, Any]:
+    return {
+        "expected": expected,
+        "received": received,
+        "lost": expected - received,
+        "completeness": pct(received, expected),
+    }

@@ -1,0 +1,168 @@
+"""EventStore.append: one commit per group, eventId dedupe on its fast and its slow path."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import analytics.storage.store as store_module
+from analytics.ingest.intake import read_body
+from analytics.storage.store import EventStore, IngestBatch
+
+RECEIVED_US = time.time_ns() // 1000  # now: ids are reloaded for the last day only
+
+
+def _batch(*event_ids: str | None, render_time: float = 5.0) -> IngestBatch:
+    events = [
+        {"type": "render", "metric": {"renderTime": render_time, **({"eventId": i} if i else {})}}
+        for i in event_ids
+    ]
+    return IngestBatch.of_events(
+        read_body(json.dumps(events).encode(), received_us=RECEIVED_US).accepted, RECEIVED_US
+    )
+
+
+def _stored(store: EventStore) -> list[tuple[str | None, float]]:
+    with store.cursor() as cur:
+        rows = cur.execute(
+            "SELECT event_id, render_time FROM events ORDER BY event_id, render_time"
+        ).fetchall()
+    return [(event_id, render_time) for event_id, render_time in rows]
+
+
+def test_distinct_ids_are_all_stored(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    assert store.append([_batch("a", "b"), _batch("c")]) == [0, 0]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
+
+
+def test_an_id_repeated_within_one_commit_is_stored_once(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    duplicates = store.append([_batch("a", "b", "a"), _batch("b", "c", render_time=9.0)])
+    assert duplicates == [1, 1]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 9.0)]
+
+
+def test_a_retry_after_the_commit_is_a_duplicate(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", "b")])
+    assert store.append([_batch("b", "c", render_time=9.0)]) == [1]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 9.0)]
+    store.close()
+    reopened = EventStore.open(data_dir)  # the ids are reloaded from the file
+    assert reopened.append([_batch("a", "d")]) == [1]
+    assert _stored(reopened) == [("a", 5.0), ("b", 5.0), ("c", 9.0), ("d", 5.0)]
+
+
+def test_events_without_an_id_are_never_deduplicated(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    assert store.append([_batch(None, None), _batch(None, "a")]) == [0, 0]
+    assert store.append([_batch(None, "a")]) == [1]
+    assert _stored(store) == [("a", 5.0)] + [(None, 5.0)] * 4
+
+
+def _mixed(*event_ids: str) -> IngestBatch:
+    """Render and memory events alternately: the columns are built type by type, so the
+    table's rows are not in the order the events were sent."""
+    events = [
+        {"type": "render", "metric": {"renderTime": float(n), "eventId": i}}
+        if n % 2 == 0
+        else {"type": "memory", "metric": {"usedJSHeapSize": n, "eventId": i}}
+        for n, i in enumerate(event_ids)
+    ]
+    accepted = read_body(json.dumps(events).encode(), received_us=RECEIVED_US).accepted
+    return IngestBatch.of_events(accepted, RECEIVED_US)
+
+
+def _stored_mixed(store: EventStore) -> dict[str, tuple[float | None, int | None]]:
+    with store.cursor() as cur:
+        rows = cur.execute("SELECT event_id, render_time, used_js_heap_size FROM events").fetchall()
+    return {event_id: (render_time, heap) for event_id, render_time, heap in rows}
+
+
+def _expected_mixed(event_ids: list[str]) -> dict[str, tuple[float | None, int | None]]:
+    return {i: ((float(n), None) if n % 2 == 0 else (None, n)) for n, i in enumerate(event_ids)}
+
+
+def test_big_batches_bring_their_own_columns_and_are_stored_the_same(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    big_ids = [f"big-{n:03d}" for n in range(150)]
+    big, small = _mixed(*big_ids), _mixed("s-1", "s-2")
+    assert big.table is not None and big.table.num_rows == 150
+    assert small.table is None
+    assert store.append([small, big]) == [0, 0]
+    assert _stored_mixed(store) == _expected_mixed(big_ids) | _expected_mixed(["s-1", "s-2"])
+
+
+def test_a_retried_big_batch_stores_exactly_its_new_events_with_their_own_values(data_dir: Path) -> None:
+    """Regression: the dedupe of prebuilt columns must drop the rows of the repeated ids,
+    though the table's rows are grouped by type rather than in the order sent."""
+    store = EventStore.open(data_dir)
+    first_ids = [f"e-{n:03d}" for n in range(0, 300, 2)]  # every other id of the retry
+    retry_ids = [f"e-{n:03d}" for n in range(300)]
+    store.append([_mixed(*first_ids)])
+    assert store.append([_mixed(*retry_ids)]) == [150]
+    expected = _expected_mixed(first_ids) | {
+        i: v for i, v in _expected_mixed(retry_ids).items() if i not in set(first_ids)
+    }
+    assert _stored_mixed(store) == expected
+    assert store.count() == 300
+
+
+def test_a_commit_of_nothing_but_duplicates_writes_nothing_and_the_next_commit_works(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", "b")])
+    assert store.append([_batch("a"), _batch("b", "a")]) == [1, 2]
+    assert store.append([_batch("c")]) == [0]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
+
+
+def test_a_commit_of_one_type_leaves_every_other_column_null(data_dir: Path) -> None:
+    """A commit of render events only hands DuckDB its non-empty columns; the others must
+    still be there, as NULL, and the required ones filled."""
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", render_time=7.5)])
+    with store.cursor() as cur:
+        result = cur.execute("SELECT * FROM events")
+        row = dict(zip([d[0] for d in result.description], result.fetchone() or (), strict=True))
+    filled = {name for name, value in row.items() if value is not None}
+    assert filled == {"event_id", "type", "ts", "received_at", "ts_clamped", "render_time"}
+    assert (row["event_id"], row["type"], row["render_time"], row["ts_clamped"]) == (
+        "a",
+        "render",
+        7.5,
+        False,
+    )
+    assert (row["received_at"] - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) == RECEIVED_US
+
+
+def test_append_now_declines_while_another_thread_holds_the_store(data_dir: Path) -> None:
+    store = EventStore.open(data_dir)
+    store._write_lock.acquire()
+    try:
+        assert store.append_now([_batch("a")]) is None
+    finally:
+        store._write_lock.release()
+    assert store.append_now([_batch("a")]) == [0]
+    assert _stored(store) == [("a", 5.0)]
+
+
+def test_append_now_declines_a_commit_that_may_checkpoint(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that brings the WAL to the checkpoint threshold compresses it into the file
+    (hundreds of ms at 64 MB): not for the event loop. Here the threshold sits just above
+    the margin, so any WAL at all is too close."""
+    store = EventStore.open(data_dir)
+    monkeypatch.setattr(store_module, "CHECKPOINT_BYTES", store_module._CHECKPOINT_MARGIN + 1)
+    store.checkpoint()  # the CREATE TABLE's WAL folded into the file: an empty WAL
+    assert store.append_now([_batch("a")]) == [0]
+    assert store.append_now([_batch("b")]) is None  # the first commit wrote one
+    assert store.append([_batch("b")]) == [0]
+    store.checkpoint()  # the WAL is folded into the file and emptied
+    assert store.append_now([_batch("c")]) == [0]
+    assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
