@@ -125,3 +125,6 @@ def _plausible(moment: datetime) -> datetime:
 
 # A datetime query parameter (`from`, `to`, `end`): ISO 8601, within a plausible range.
 QueryMoment = Annotated[datetime, AfterValidator(_plausible)]
+# The range of a history read (time series, samples): `from` defaults to 24 hours before `to`.
+RangeStart = Annotated[QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")]
+RangeEnd = Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")]

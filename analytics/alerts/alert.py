@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
+from analytics import window
 from analytics.alerts.rules import Severity
 
 Status = Literal["firing", "acknowledged", "snoozed", "resolved"]
@@ -124,6 +125,4 @@ class Notification:
 
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds and a Z, or None."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if moment is None else window.iso(moment)

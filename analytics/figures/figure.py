@@ -118,22 +118,6 @@ class Figure:
         """Which side of its threshold is bad."""
         return "below" if self.higher_is_better else "above"
 
-    def hint(self) -> str | None:
-        """The seed's target and alert threshold in words, e.g. "target < 10 ms, alert > 16 ms".
-
-        >>> Figure("x", "X", "ms", target=10, threshold=16).hint()
-        'target < 10 ms, alert > 16 ms'
-        >>> Figure("y", "Y", "%", higher_is_better=True, threshold=95).hint()
-        'alert < 95%'
-        """
-        good, bad = (">", "<") if self.higher_is_better else ("<", ">")
-        parts = []
-        if self.target is not None:
-            parts.append(f"target {good} {_amount(self.target, self.unit)}")
-        if self.threshold is not None:
-            parts.append(f"alert {bad} {_amount(self.threshold, self.unit)}")
-        return ", ".join(parts) or None
-
     def to_dict(self) -> dict[str, Any]:
         """The wire form served by `GET /api/monitoring/figures` (camelCase)."""
         return {
@@ -155,10 +139,3 @@ class Figure:
             "rule": None if self.rule is None else self.name,
             "baseline": self.baseline,
         }
-
-
-def _amount(value: float, unit: str) -> str:
-    text = f"{value:g}"
-    if unit == "%":
-        return f"{text}%"
-    return f"{text} {unit}".strip()

@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.queries.timeseries import iso
+from analytics.window import iso
 
 MAX_VALUES = 200
 

@@ -15,7 +15,7 @@ import duckdb
 
 from analytics.errors import InvalidQuery
 from analytics.queries.metric_catalogue import metric_named
-from analytics.queries.timeseries import iso
+from analytics.window import Window, iso
 
 MAX_SAMPLES = 50_000
 SAMPLE_SEED = 42
@@ -31,6 +31,24 @@ class SampleQuery:
     customer_id: str | None = None
     widget_version: str | None = None
     limit: int = 5000
+
+    @classmethod
+    def between(
+        cls,
+        metric: str,
+        start: datetime | None,
+        end: datetime | None,
+        customer_id: str | None = None,
+        widget_version: str | None = None,
+        limit: int = 5000,
+    ) -> SampleQuery:
+        """The query over [start, end): `end` defaults to now, `start` to 24 hours before it."""
+        w = Window.between(start, end, customer_id=customer_id, widget_version=widget_version)
+        return cls(metric, w.start, w.end, w.customer_id, w.widget_version, limit)
+
+    @property
+    def window(self) -> Window:
+        return Window(self.start, self.end, self.customer_id, self.widget_version)
 
 
 def read_samples(cur: duckdb.DuckDBPyConnection, query: SampleQuery) -> dict[str, Any]:
@@ -54,16 +72,9 @@ def read_samples(cur: duckdb.DuckDBPyConnection, query: SampleQuery) -> dict[str
     types = ", ".join(f"'{t}'" for t in metric.types)
     matching = f"""
         SELECT CAST({value_sql} AS DOUBLE) AS v FROM events
-        WHERE type IN ({types}) AND ts >= $start AND ts < $end {not_null}
-          AND ($customer IS NULL OR customer_id = $customer)
-          AND ($version IS NULL OR widget_version = $version)
+        WHERE type IN ({types}) AND {query.window.where} {not_null}
     """
-    params = {
-        "start": query.start,
-        "end": query.end,
-        "customer": query.customer_id,
-        "version": query.widget_version,
-    }
+    params = query.window.params()
     row = cur.execute(f"SELECT count(*) FROM ({matching})", params).fetchone()
     total = int(row[0]) if row else 0
     sampled = total > query.limit

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -17,6 +17,7 @@ import duckdb
 from analytics.alerts.config import AlertingConfig
 from analytics.errors import InvalidQuery
 from analytics.queries.metric_catalogue import Metric, Threshold, aggregate_sql, check_stat, metric_named
+from analytics.window import Window, iso
 
 BUCKETS: dict[str, int] = {
     "1m": 60,
@@ -50,6 +51,10 @@ class SeriesQuery:
     def bucket_seconds(self) -> int:
         return BUCKETS[self.bucket]
 
+    @property
+    def window(self) -> Window:
+        return Window(self.start, self.end, self.customer_id, self.widget_version)
+
 
 def series_query(
     metric: str,
@@ -67,6 +72,7 @@ def series_query(
 
     `end` defaults to now and `start` to 24 hours before `end`.
 
+    >>> from datetime import UTC
     >>> q = series_query("render.renderTime", bucket="1h", now=datetime(2026, 1, 2, tzinfo=UTC))
     >>> (q.stat, q.start.isoformat())
     ('p95', '2026-01-01T00:00:00+00:00')
@@ -82,8 +88,8 @@ def series_query(
             f"cannot group by {group_by!r}; expected one of {', '.join(GROUP_COLUMNS)}",
             parameter="groupBy",
         )
-    end = as_utc(end or now or datetime.now(UTC))
-    start = as_utc(start) if start is not None else end - timedelta(hours=24)
+    window = Window.between(start, end, now=now)
+    start, end = window.start, window.end
     if start >= end:
         raise InvalidQuery(
             f"from ({start.isoformat()}) must be before to ({end.isoformat()})", parameter="from"
@@ -140,21 +146,13 @@ def compute_timeseries(
         SELECT time_bucket(to_seconds($width), ts) AS bucket, {group_sql} AS grp,
                {aggregate_sql(metric, query.stat)} AS value, {events_sql} AS events
         FROM events
-        WHERE type IN ({types}) AND ts >= $start AND ts < $end
-          AND ($customer IS NULL OR customer_id = $customer)
-          AND ($version IS NULL OR widget_version = $version)
+        WHERE type IN ({types}) AND {Window.where}
         GROUP BY ALL
         ORDER BY grp, bucket
     """
     rows = cur.execute(
         sql,
-        {
-            "width": query.bucket_seconds,
-            "start": query.start,
-            "end": query.end,
-            "customer": query.customer_id,
-            "version": query.widget_version,
-        },
+        {"width": query.bucket_seconds, **query.window.params()},
     ).fetchall()
     totals: dict[Any, int] = {}
     for _, grp, _, events in rows:
@@ -185,16 +183,6 @@ def compute_timeseries(
         "omittedGroups": len(totals) - len(kept),
         "points": points,
     }
-
-
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601 with milliseconds and a Z, as every timestamp on the wire."""
-    return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def as_utc(moment: datetime) -> datetime:
-    """`moment` in UTC; a naive datetime is taken to be UTC already."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _finite(value: float | None) -> float | None:

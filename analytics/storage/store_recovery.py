@@ -36,6 +36,7 @@ from analytics.storage.lake import LAKE_SUBDIR
 from analytics.storage.store import DB_FILENAME, EventStore
 from analytics.storage.store_damage import DamageReport, set_aside_database
 from analytics.storage.wal_file import WalFormatUnknown, read_wal
+from analytics.window import iso
 
 Progress = Callable[[str], None]
 
@@ -386,11 +387,7 @@ def _still_lost(report: DamageReport, sources: list[Restored]) -> str:
 
 
 def _span(first: datetime | None, last: datetime | None) -> str:
-    def iso(moment: datetime | None) -> str:
-        return (
-            moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            if moment
-            else "?"
-        )
+    def at(moment: datetime | None) -> str:
+        return iso(moment) if moment else "?"
 
-    return f"{iso(first)} to {iso(last)}"
+    return f"{at(first)} to {at(last)}"

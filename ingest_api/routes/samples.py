@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from analytics.queries.samples import MAX_SAMPLES, SampleQuery, read_samples
-from analytics.queries.timeseries import as_utc
-from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, WidgetVersionFilter
+from ingest_api.deps import CustomerFilter, RangeEnd, RangeStart, RuntimeDep, WidgetVersionFilter
 
 router = APIRouter(tags=["samples"])
 
@@ -20,17 +18,13 @@ async def samples(
     runtime: RuntimeDep,
     customer_id: CustomerFilter,
     metric: str,
-    start: Annotated[
-        QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")
-    ] = None,
-    end: Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")] = None,
+    start: RangeStart = None,
+    end: RangeEnd = None,
     widget_version: WidgetVersionFilter = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 5000,
 ) -> dict[str, Any]:
     """The metric's value per event (a seeded reservoir sample above `limit`)."""
-    end_utc = as_utc(end) if end else datetime.now(UTC)
-    start_utc = as_utc(start) if start else end_utc - timedelta(hours=24)
-    query = SampleQuery(metric, start_utc, end_utc, customer_id, widget_version or None, limit)
+    query = SampleQuery.between(metric, start, end, customer_id, widget_version or None, limit)
 
     def run() -> dict[str, Any]:
         with runtime.store.cursor() as cur:

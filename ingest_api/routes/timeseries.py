@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from analytics.queries.metric_catalogue import catalogue
 from analytics.queries.timeseries import BUCKETS, compute_timeseries, series_query, threshold_in_force
-from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer, WidgetVersionFilter
+from ingest_api.deps import CustomerFilter, RangeEnd, RangeStart, RuntimeDep, Viewer, WidgetVersionFilter
 
 router = APIRouter(tags=["timeseries"])
 
@@ -21,10 +21,8 @@ async def timeseries(
     metric: Annotated[str, Query(description="e.g. render.renderTime; see /timeseries/metrics")],
     stat: Annotated[str | None, Query(description="count avg min max p50 p95 p99 | rate")] = None,
     bucket: Annotated[str, Query(description=" ".join(BUCKETS))] = "1h",
-    start: Annotated[
-        QueryMoment | None, Query(alias="from", description="ISO 8601; default to - 24 h")
-    ] = None,
-    end: Annotated[QueryMoment | None, Query(alias="to", description="ISO 8601; default now")] = None,
+    start: RangeStart = None,
+    end: RangeEnd = None,
     widget_version: WidgetVersionFilter = None,
     group_by: Annotated[str | None, Query(alias="groupBy", description="widgetVersion | customerId")] = None,
 ) -> dict[str, Any]:
