@@ -1,0 +1,164 @@
+"""Hourly rollups of every measure of the registry: exact totals and a sketch per hour, customer
+and widget version, written from the raw events of the hours asked for.
+
+Per (hour, measure, customer, widget version), `rollup_stats` holds the events of the
+measure's types, and for a value the number of values, their sum, min, max and zeros; for a
+rate or a count, the events matching its condition. `rollup_buckets` holds a value's sketch
+(`analytics.rollups.sketch`): one row per bucket, merged across hours, customers and
+versions with `SUM`. The rows of an hour are replaced whole (`roll_up`), so an hour rolled up
+again after late events counts each event once, and only that hour's raw events are read.
+
+The tables are generated from `analytics.figures.measures()`: a measure registered later is
+rolled up from then on. A missing customer or version is stored as '' (part of the key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from analytics.figures import Measure, measures
+from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
+from analytics.window import as_utc
+
+HOUR = timedelta(hours=1)
+NO_VALUE = ""  # a missing customerId or widgetVersion, in the key
+
+SCHEMA_SQL = (
+    """CREATE TABLE IF NOT EXISTS rollup_stats (
+    hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL, widget_version VARCHAR NOT NULL,
+    events BIGINT NOT NULL, n BIGINT NOT NULL,
+    total DOUBLE, low DOUBLE, high DOUBLE, zeros BIGINT,
+    PRIMARY KEY (hour, measure, customer_id, widget_version))""",
+    """CREATE TABLE IF NOT EXISTS rollup_buckets (
+    hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL, widget_version VARCHAR NOT NULL,
+    k INTEGER NOT NULL, n BIGINT NOT NULL,
+    PRIMARY KEY (hour, measure, customer_id, widget_version, k))""",
+)
+
+_KEY = (
+    "time_bucket(INTERVAL 1 HOUR, ts) AS hour, $measure AS measure, "
+    f"coalesce(customer_id, '{NO_VALUE}') AS customer_id, "
+    f"coalesce(widget_version, '{NO_VALUE}') AS widget_version"
+)
+_RAW = "FROM events WHERE type IN ({types}) AND ts >= $start AND ts < $end"
+
+
+def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    for sql in SCHEMA_SQL:
+        cur.execute(sql)
+
+
+def hours_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The whole hours covering [start, end): the range `roll_up` rewrites."""
+    first = as_utc(start).replace(minute=0, second=0, microsecond=0)
+    last = as_utc(end).replace(minute=0, second=0, microsecond=0)
+    return first, last if last == as_utc(end) else last + HOUR
+
+
+def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> int:
+    """Replace the rollups of the whole hours covering [start, end) with what the raw events
+    of those hours say; returns the stats rows written. Run it inside a transaction to make
+    the replacement atomic for readers (the caller's, or this one's when none is open)."""
+    first, stop = hours_of(start, end)
+    params = {"start": first, "end": stop}
+    cur.execute("DELETE FROM rollup_stats WHERE hour >= $start AND hour < $end", params)
+    cur.execute("DELETE FROM rollup_buckets WHERE hour >= $start AND hour < $end", params)
+    written = 0
+    for measure in measures():
+        raw = _RAW.format(types=", ".join(f"'{t}'" for t in measure.types))
+        bind = {**params, "measure": measure.name}
+        if measure.kind == "value":
+            stats = (
+                f"count({measure.expr}), sum({measure.expr}), min({measure.expr}), max({measure.expr}), "
+                f"count(*) FILTER (({measure.expr}) = 0)"
+            )
+            cur.execute(
+                f"INSERT INTO rollup_buckets SELECT {_KEY}, {bucket_sql(measure.expr)} AS k, count(*) "
+                f"{raw} AND ({measure.expr}) > 0 GROUP BY ALL",
+                bind,
+            )
+        else:
+            stats = f"count(*) FILTER ({measure.expr}), NULL, NULL, NULL, NULL"
+        row = cur.execute(
+            f"INSERT INTO rollup_stats SELECT {_KEY}, count(*), {stats} {raw} GROUP BY ALL", bind
+        ).fetchone()
+        written += int(row[0]) if row else 0
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class RolledUp:
+    """A measure over some hours, customers and versions, merged from its rollup rows."""
+
+    measure: Measure
+    events: int
+    n: int
+    sketch: Sketch | None  # values only
+
+    def stat(self, stat: str) -> float | None:
+        """The statistic as the raw query computes it; quantiles within `ALPHA` of it."""
+        if stat == "count":
+            return float(self.n)
+        if self.measure.kind != "value":  # rate
+            return None if self.events == 0 else 100.0 * self.n / self.events
+        assert self.sketch is not None
+        if self.n == 0:
+            return None
+        if stat == "avg":
+            return self.sketch.total / self.n
+        if stat == "min":
+            return self.sketch.low
+        if stat == "max":
+            return self.sketch.high
+        return self.sketch.quantile({"p50": 0.5, "p95": 0.95, "p99": 0.99}[stat])
+
+    def error_bound(self, stat: str) -> float:
+        """The relative error of `stat`: α for a quantile, 0 for the exact totals."""
+        return ALPHA if stat in ("p50", "p95", "p99") else 0.0
+
+
+def read_rollup(
+    cur: duckdb.DuckDBPyConnection,
+    measure: Measure,
+    start: datetime,
+    end: datetime,
+    *,
+    customer_id: str | None = None,
+    widget_version: str | None = None,
+) -> RolledUp:
+    """`measure` over the whole hours in [start, end) (one customer and version when given)."""
+    where = (
+        "measure = $measure AND hour >= $start AND hour < $end"
+        " AND ($customer IS NULL OR customer_id = $customer)"
+        " AND ($version IS NULL OR widget_version = $version)"
+    )
+    params: dict[str, Any] = {
+        "measure": measure.name,
+        "start": start,
+        "end": end,
+        "customer": customer_id,
+        "version": widget_version,
+    }
+    row = cur.execute(
+        "SELECT coalesce(sum(events), 0), coalesce(sum(n), 0), sum(total), min(low), max(high), "
+        f"coalesce(sum(zeros), 0) FROM rollup_stats WHERE {where}",
+        params,
+    ).fetchone()
+    assert row is not None
+    events, n, total, low, high, zeros = row
+    sketch = None
+    if measure.kind == "value":
+        buckets: Iterable[tuple[int, int]] = cur.execute(
+            f"SELECT k, sum(n) FROM rollup_buckets WHERE {where} GROUP BY k", params
+        ).fetchall()
+        sketch = Sketch.from_rows(
+            buckets, zeros=int(zeros), count=int(n), total=float(total or 0.0), low=low, high=high
+        )
+    return RolledUp(measure, int(events), int(n), sketch)
