@@ -9,7 +9,7 @@ DATA_DIR ?= data
 # This machine's python3, never an interpreter uv would download.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint lock lock-check bench browser-deps promtool-deps clean
+.PHONY: run test lint lock lock-check bench browser-deps promtool-deps alertmanager-deps clean
 
 # uv itself, pinned with hashes, in a venv of its own (uv sync keeps .venv exactly the lock).
 $(UV): scripts/uv-requirements.txt
@@ -47,6 +47,12 @@ promtool-deps:
 	  echo "installing prometheus (promtool)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
+# The Alertmanager channel's test (tests/analytics/notify/test_alertmanager.py) runs Debian's Alertmanager.
+alertmanager-deps:
+	@test -x /usr/bin/prometheus-alertmanager || { \
+	  echo "installing prometheus-alertmanager (alertmanager channel test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,7 +61,7 @@ lint: $(STAMP)
 # The suite starts dozens of servers and dashboards, each a new interpreter: with PYTHONDONTWRITEBYTECODE set (as
 # on these machines) every one compiled FastAPI, pydantic, DuckDB's Python side... again (a start
 # took 12 s beside a test run, 4 s with a cache). Their bytecode goes to .cache/pycache instead.
-test: lock-check $(STAMP) browser-deps promtool-deps lint
+test: lock-check $(STAMP) browser-deps promtool-deps alertmanager-deps lint
 	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(BIN)/pytest
 
 bench: $(STAMP)

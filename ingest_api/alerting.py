@@ -32,8 +32,8 @@ class AlertService:
     def start(cls, settings: Settings, store: EventStore) -> AlertService:
         """Load the config (a file given in the settings replaces the stored one) and start checking.
 
-        `settings.outbound_allow` lists the internal hosts the webhook and SMTP channels may
-        reach; without it they may reach public hosts only.
+        `settings.outbound_allow` lists the internal hosts the webhook, Alertmanager and SMTP
+        channels may reach; without it they may reach public hosts only.
         """
         policy = OutboundPolicy(settings.outbound_allow)  # refuses a malformed entry: no start
         config = load_config_file(settings.alerts_config, policy=policy) if settings.alerts_config else None
@@ -47,6 +47,7 @@ class AlertService:
         )
         dispatcher.configure(channels_for(system.config, policy))
         system.on_config(lambda new: dispatcher.configure(channels_for(new, policy)))
+        system.on_check(dispatcher.after_check)  # Alertmanager forgets alerts not pushed again
         service = cls(system, dispatcher)
         loop = asyncio.get_running_loop()
         # config changes arrive on worker threads: wake the loop through the event loop

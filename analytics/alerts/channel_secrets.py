@@ -1,10 +1,10 @@
-"""Channel secrets at rest: the SMTP password and the full webhook URL, in a file of their own.
+"""Channel secrets at rest: the SMTP password and the full webhook and Alertmanager URLs, in a file apart.
 
 The alerting config is stored in the event store (DuckDB) with its secrets masked, as
 GET shows it; the secrets go to `<data_dir>/channel-secrets.json` (mode 0600, replaced
 atomically), so copying or sharing the event store never shares them. On load, a secret
-is put back only where it still belongs: the webhook URL for the same scheme, host and
-port; the password for the same SMTP host, port, username and TLS settings.
+is put back only where it still belongs: a webhook or Alertmanager URL for the same
+scheme, host and port; the password for the same SMTP host, port, username and TLS settings.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SECRETS_FILENAME = "channel-secrets.json"
 _VERSION = 1
 _BINDING = ("host", "port", "username", "starttls", "ssl")  # as in EmailSettings.password_binding
+_URL_SECTIONS = ("webhook", "alertmanager")  # sections whose full `url` is a secret
 
 
 def secrets_of(config: AlertingConfig) -> dict[str, Any]:
@@ -34,6 +35,8 @@ def secrets_of(config: AlertingConfig) -> dict[str, Any]:
     secrets: dict[str, Any] = {"version": _VERSION}
     if config.webhook is not None:
         secrets["webhook"] = {"url": config.webhook.url}
+    if config.alertmanager is not None:
+        secrets["alertmanager"] = {"url": config.alertmanager.url}
     email = config.email
     if email is not None and email.password:
         secrets["email"] = {
@@ -90,22 +93,26 @@ def restore_secrets(body: dict[str, Any], secrets: dict[str, Any]) -> tuple[dict
     """
     doc = dict(body)
     plain = False
-    webhook = doc.get("webhook")
-    if isinstance(webhook, dict) and isinstance(webhook.get("url"), str):
-        url = webhook["url"]
-        stored = (secrets.get("webhook") or {}).get("url")
+    for section in _URL_SECTIONS:
+        target = doc.get(section)
+        if not isinstance(target, dict) or not isinstance(target.get("url"), str):
+            continue
+        url = target["url"]
+        stored = (secrets.get(section) or {}).get("url")
         if not is_masked_url(url):
             plain = True
         elif isinstance(stored, str) and masked_url(stored) == url:
-            doc["webhook"] = {**webhook, "url": stored}
+            doc[section] = {**target, "url": stored}
         else:
             log.error(
-                "the webhook URL for %s is missing from the channel secrets; the webhook channel is "
+                "the %s URL for %s is missing from the channel secrets; the %s channel is "
                 "off until its URL is set again",
+                section,
                 one_line(url),
+                section,
             )
-            doc["webhook"] = None
-            doc["channels"] = [c for c in doc.get("channels", []) if c != "webhook"]
+            doc[section] = None
+            doc["channels"] = [c for c in doc.get("channels", []) if c != section]
     email = doc.get("email")
     if isinstance(email, dict) and email.get("password") is not None:
         stored_email = secrets.get("email") or {}

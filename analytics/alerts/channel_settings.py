@@ -1,6 +1,6 @@
-"""The notification channels a config may list, and the webhook and SMTP settings they need.
+"""The notification channels a config may list, and the webhook, Alertmanager and SMTP settings they need.
 
-Their secrets (the SMTP password, the full webhook URL) are write-only: the wire form
+Their secrets (the SMTP password, the full webhook and Alertmanager URLs) are write-only: the wire form
 masks them, and a masked value sent back keeps the stored secret only where it is still
 meant to go.
 """
@@ -16,7 +16,7 @@ from analytics.errors import InvalidConfig
 from analytics.ingest.identifiers import identifier_problem
 from analytics.outbound import OutboundPolicy, is_masked_url, masked_url
 
-CHANNELS = ("console", "webhook", "email")
+CHANNELS = ("console", "webhook", "email", "alertmanager")
 MASK = "********"  # what GET shows instead of a password
 
 
@@ -33,6 +33,35 @@ class WebhookSettings:
     timeout_ms: int = 5_000
     max_attempts: int = 5
     backoff_ms: int = 500
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form, the URL masked."""
+        return {
+            "url": masked_url(self.url),
+            "timeoutMs": self.timeout_ms,
+            "maxAttempts": self.max_attempts,
+            "backoffMs": self.backoff_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerSettings:
+    """A Prometheus Alertmanager to push alerts to (`POST {url}/api/v2/alerts`).
+
+    `url` is its base URL (`http://alertmanager:9093`, or with the route prefix it is
+    served under). It is a secret as the webhook URL is (it may carry credentials, e.g.
+    `https://user:pw@am.example.com`): the wire form shows it masked the same way.
+    """
+
+    url: str = field(repr=False)
+    timeout_ms: int = 5_000
+    max_attempts: int = 3
+    backoff_ms: int = 500
+
+    @property
+    def alerts_url(self) -> str:
+        """Where alerts are posted: Alertmanager's API v2."""
+        return f"{self.url.rstrip('/')}/api/v2/alerts"
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, the URL masked."""
@@ -96,27 +125,46 @@ def read_webhook(raw: Any, current: WebhookSettings | None = None) -> WebhookSet
     """
     if raw is None:
         return None
-    doc = mapping(raw, "webhook")
-    no_unknown(doc, {"url", "timeoutMs", "maxAttempts", "backoffMs"}, "webhook.")
-    url = string(doc, "url", None, prefix="webhook.")
-    if is_masked_url(url):
-        if current is None or masked_url(current.url) != url:
-            raise InvalidConfig(
-                f"webhook.url: {url} is the masked form GET shows; it keeps the stored URL only for "
-                "the same scheme, host and port: give the full new URL"
-            )
-        url = current.url
-    problem = identifier_problem(url, max_length=2048)
-    if problem is not None:
-        raise InvalidConfig(f"webhook.url: {problem}")
-    if not url.startswith(("http://", "https://")):
-        raise InvalidConfig(f"webhook.url: must start with http:// or https://, got {masked_url(url)}")
+    url, doc = _http_target(raw, current.url if current else None, "webhook")
     return WebhookSettings(
         url=url,
         timeout_ms=integer(doc, "timeoutMs", 5_000, 100, 120_000, prefix="webhook."),
         max_attempts=integer(doc, "maxAttempts", 5, 1, 20, prefix="webhook."),
         backoff_ms=integer(doc, "backoffMs", 500, 0, 600_000, prefix="webhook."),
     )
+
+
+def read_alertmanager(raw: Any, current: AlertmanagerSettings | None = None) -> AlertmanagerSettings | None:
+    """The Alertmanager settings of a config document; its URL is kept or replaced as the webhook's."""
+    if raw is None:
+        return None
+    url, doc = _http_target(raw, current.url if current else None, "alertmanager")
+    return AlertmanagerSettings(
+        url=url,
+        timeout_ms=integer(doc, "timeoutMs", 5_000, 100, 120_000, prefix="alertmanager."),
+        max_attempts=integer(doc, "maxAttempts", 3, 1, 20, prefix="alertmanager."),
+        backoff_ms=integer(doc, "backoffMs", 500, 0, 600_000, prefix="alertmanager."),
+    )
+
+
+def _http_target(raw: Any, current_url: str | None, section: str) -> tuple[str, Mapping[str, Any]]:
+    """The URL of a `webhook`-like section (the masked form keeping `current_url`), and the section."""
+    doc = mapping(raw, section)
+    no_unknown(doc, {"url", "timeoutMs", "maxAttempts", "backoffMs"}, f"{section}.")
+    url = string(doc, "url", None, prefix=f"{section}.")
+    if is_masked_url(url):
+        if current_url is None or masked_url(current_url) != url:
+            raise InvalidConfig(
+                f"{section}.url: {url} is the masked form GET shows; it keeps the stored URL only for "
+                "the same scheme, host and port: give the full new URL"
+            )
+        url = current_url
+    problem = identifier_problem(url, max_length=2048)
+    if problem is not None:
+        raise InvalidConfig(f"{section}.url: {problem}")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidConfig(f"{section}.url: must start with http:// or https://, got {masked_url(url)}")
+    return url, doc
 
 
 def read_email(raw: Any, current: EmailSettings | None = None) -> EmailSettings | None:
@@ -164,14 +212,20 @@ def read_email(raw: Any, current: EmailSettings | None = None) -> EmailSettings 
 
 
 def check_targets(
-    webhook: WebhookSettings | None, email: EmailSettings | None, policy: OutboundPolicy
+    policy: OutboundPolicy,
+    *,
+    webhook: WebhookSettings | None = None,
+    email: EmailSettings | None = None,
+    alertmanager: AlertmanagerSettings | None = None,
 ) -> None:
-    """Refuse a webhook URL or SMTP host the outbound policy does not allow (named by host only)."""
-    if webhook is not None:
-        try:
-            policy.check_url(webhook.url)
-        except InvalidConfig as exc:
-            raise InvalidConfig(f"webhook.url: {exc.message}") from None
+    """Refuse a webhook or Alertmanager URL, or an SMTP host, the outbound policy does not allow
+    (named by host only)."""
+    for section, target in (("webhook", webhook), ("alertmanager", alertmanager)):
+        if target is not None:
+            try:
+                policy.check_url(target.url)
+            except InvalidConfig as exc:
+                raise InvalidConfig(f"{section}.url: {exc.message}") from None
     if email is not None:
         try:
             policy.check_host(email.host, email.port)

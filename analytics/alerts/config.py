@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from analytics.alerts.channel_settings import (
+    AlertmanagerSettings,
     EmailSettings,
     WebhookSettings,
     check_targets,
+    read_alertmanager,
     read_channels,
     read_email,
     read_webhook,
@@ -67,6 +69,7 @@ class AlertingConfig:
     channels: tuple[str, ...] = ("console",)
     webhook: WebhookSettings | None = None
     email: EmailSettings | None = None
+    alertmanager: AlertmanagerSettings | None = None
     external_url: str = ""
 
     def level_of(self, rule_id: str, severity: str | None = None) -> float | None:
@@ -94,7 +97,7 @@ class AlertingConfig:
         return self.levels.get(rule.id, rule.levels)
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire form (camelCase); the SMTP password and the webhook URL are masked.
+        """The wire form (camelCase); the SMTP password, the webhook and Alertmanager URLs are masked.
 
         The channel secrets never leave in this form: `channel_secrets` keeps them apart.
         """
@@ -108,6 +111,7 @@ class AlertingConfig:
             thresholds.setdefault(group, {})[key] = value
         email = None if self.email is None else self.email.to_dict()
         webhook = None if self.webhook is None else self.webhook.to_dict()
+        alertmanager = None if self.alertmanager is None else self.alertmanager.to_dict()
         return {
             "enabled": self.enabled,
             "checkIntervalMs": self.check_interval_ms,
@@ -123,6 +127,7 @@ class AlertingConfig:
             "channels": list(self.channels),
             "webhook": webhook,
             "email": email,
+            "alertmanager": alertmanager,
             "externalUrl": self.external_url,
         }
 
@@ -142,6 +147,7 @@ _TOP_KEYS = {
     "channels",
     "webhook",
     "email",
+    "alertmanager",
     "externalUrl",
 }
 
@@ -158,9 +164,10 @@ def parse_config(
 ) -> AlertingConfig:
     """Validate a config document; missing keys take the defaults.
 
-    `current` supplies the SMTP password and the webhook URL where the document carries the
-    masked values GET shows (see `channel_settings`). `policy` says which webhook and SMTP
-    hosts may be reached; the default refuses every internal address.
+    `current` supplies the SMTP password and the webhook and Alertmanager URLs where the
+    document carries the masked values GET shows (see `channel_settings`). `policy` says
+    which webhook, Alertmanager and SMTP hosts may be reached; the default refuses every
+    internal address.
 
     >>> parse_config({"thresholds": {"persistence": {"successRate": 97}}}).levels["persistence.success_rate"]
     (Level(severity='error', threshold=97.0), Level(severity='critical', threshold=90.0))
@@ -170,7 +177,12 @@ def parse_config(
     analytics.errors.InvalidConfig: minSamples: must be an integer from 1 to 1000000, got 0
     """
     config = read_config(raw, current=current)
-    check_targets(config.webhook, config.email, policy or OutboundPolicy())
+    check_targets(
+        policy or OutboundPolicy(),
+        webhook=config.webhook,
+        email=config.email,
+        alertmanager=config.alertmanager,
+    )
     return config
 
 
@@ -202,6 +214,7 @@ def read_config(raw: Any, *, current: AlertingConfig | None = None) -> AlertingC
         channels=read_channels(doc, base.channels),
         webhook=read_webhook(doc.get("webhook"), current.webhook if current else None),
         email=read_email(doc.get("email"), current.email if current else None),
+        alertmanager=read_alertmanager(doc.get("alertmanager"), current.alertmanager if current else None),
         external_url=string(doc, "externalUrl", "", allow_empty=True),
     )
     _check_channels(config)
@@ -227,6 +240,11 @@ def _check_channels(config: AlertingConfig) -> None:
         raise InvalidConfig("channels: 'webhook' is listed but webhook.url is not set")
     if "email" in config.channels and config.email is None:
         raise InvalidConfig("channels: 'email' is listed but email (host, from, to) is not set")
+    if "alertmanager" in config.channels and config.alertmanager is None:
+        raise InvalidConfig(
+            "channels: 'alertmanager' is listed but alertmanager.url (the Alertmanager's base URL, "
+            "e.g. http://alertmanager:9093) is not set"
+        )
 
 
 def _thresholds(raw: Any) -> dict[str, tuple[Level, ...]]:

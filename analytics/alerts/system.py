@@ -129,6 +129,7 @@ class AlertingSystem:
         self._secrets_file = secrets_file or store.path.parent / SECRETS_FILENAME
         self._lock = threading.RLock()
         self._listeners: list[Callable[[AlertingConfig], None]] = []
+        self._check_listeners: list[Callable[[CheckReport], None]] = []
         self._rolling: tuple[datetime, bool, dict[str, Readings]] | None = None
         self.customers_beyond_cap = 0  # as of the last check
         with self._cursor() as cur:
@@ -153,6 +154,11 @@ class AlertingSystem:
         """Call `listener` with the new config after each change (e.g. to reconfigure channels)."""
         self._listeners.append(listener)
 
+    def on_check(self, listener: Callable[[CheckReport], None]) -> None:
+        """Call `listener` with each check's report, after its notifications were handed on
+        (e.g. to push the open alerts to Alertmanager again); it should only enqueue."""
+        self._check_listeners.append(listener)
+
     def set_config(self, raw: Any, *, by: str = "api", now: datetime | None = None) -> AlertingConfig:
         """Validate and store a new config document (missing keys take the defaults)."""
         with self._lock:
@@ -176,6 +182,8 @@ class AlertingSystem:
             self.customers_beyond_cap = report.customers_beyond_cap
             report.open_alerts = alert_store.open_alerts(cur)
         self._send(report.outcome.notifications)
+        for listener in self._check_listeners:
+            listener(report)
         return report
 
     def _check(

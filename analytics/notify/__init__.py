@@ -1,4 +1,4 @@
-"""Notification channels for alerts: console (log), webhook (Alertmanager format) and SMTP e-mail.
+"""Notification channels for alerts: console (log), webhook (Alertmanager format), e-mail, Alertmanager.
 
 `analytics.alerts` never imports this package; the server wires a `Dispatcher` to the
 alerting system, and the dispatcher delivers in background threads so that a slow or

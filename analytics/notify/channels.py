@@ -1,4 +1,5 @@
-"""The three channels. Each `send` delivers a batch of notifications or raises `DeliveryFailed`."""
+"""Console, webhook and e-mail channels. Each `send` delivers a batch of notifications or raises
+`DeliveryFailed`; the Alertmanager channel (`alertmanager.py`) posts through `post_json` too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -84,14 +85,7 @@ class ConsoleChannel:
 
 
 class WebhookChannel:
-    """POSTs an Alertmanager webhook body, retrying with exponential backoff.
-
-    Attempt k (from 0) waits `backoff_ms * 2**(k-1)` before it; transport errors, 429 and
-    5xx are retried, any other 4xx and every redirect (never followed) is a permanent
-    refusal. Before each attempt the URL's host is checked against `policy` again; a
-    refused target is never contacted. Errors and httpx's request log name the URL by
-    scheme and host only.
-    """
+    """POSTs an Alertmanager webhook body, retrying with exponential backoff (see `post_json`)."""
 
     name = "webhook"
 
@@ -111,30 +105,62 @@ class WebhookChannel:
 
     def send(self, notifications: Sequence[Notification]) -> None:
         s = self.settings
-        shown = masked_url(s.url)
         body = alertmanager_payload(notifications, self.external_url)
-        last = ""
-        client = httpx.Client(timeout=s.timeout_ms / 1000, verify=_tls_context(), follow_redirects=False)
-        with client:
-            for attempt in range(s.max_attempts):
-                if attempt:
-                    self._sleep(s.backoff_ms / 1000 * 2 ** (attempt - 1))
-                refused = _refusal(lambda: self.policy.check_url(s.url))
-                if refused is not None:
-                    raise DeliveryFailed(f"webhook {shown} not sent: {refused}")
-                try:
-                    answer = client.post(s.url, json=body)
-                except httpx.TransportError as exc:
-                    last = f"{type(exc).__name__}: {_scrub(str(exc), s.url, shown)}"
-                    continue
-                if answer.is_success:
-                    return
-                last = f"HTTP {answer.status_code}"
-                if answer.is_redirect:
-                    raise DeliveryFailed(f"webhook {shown} answered with a redirect, not followed: {last}")
-                if answer.status_code < 500 and answer.status_code != 429:
-                    raise DeliveryFailed(f"webhook {shown} refused the notification: {last}")
-        raise DeliveryFailed(f"webhook {shown} failed {s.max_attempts} attempts; last: {last}")
+        post_json(
+            "webhook",
+            s.url,
+            body,
+            timeout_ms=s.timeout_ms,
+            max_attempts=s.max_attempts,
+            backoff_ms=s.backoff_ms,
+            policy=self.policy,
+            sleep=self._sleep,
+        )
+
+
+def post_json(
+    what: str,
+    url: str,
+    body: Any,
+    *,
+    timeout_ms: int,
+    max_attempts: int,
+    backoff_ms: int,
+    policy: OutboundPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+    shown: str | None = None,
+) -> None:
+    """POST `body` as JSON to `url`, retrying with exponential backoff, or raise `DeliveryFailed`.
+
+    Attempt k (from 0) waits `backoff_ms * 2**(k-1)` before it; transport errors, 429 and
+    5xx are retried, any other 4xx and every redirect (never followed) is a permanent
+    refusal. Before each attempt the URL's host is checked against `policy` again; a
+    refused target is never contacted. Errors name the URL as `shown` (default: scheme and
+    host only, `masked_url`), and `what` the receiver (`webhook`, `Alertmanager`).
+    """
+    shown = shown or masked_url(url)
+    last = ""
+    client = httpx.Client(timeout=timeout_ms / 1000, verify=_tls_context(), follow_redirects=False)
+    with client:
+        for attempt in range(max_attempts):
+            if attempt:
+                sleep(backoff_ms / 1000 * 2 ** (attempt - 1))
+            refused = _refusal(lambda: policy.check_url(url))
+            if refused is not None:
+                raise DeliveryFailed(f"{what} {shown} not sent: {refused}")
+            try:
+                answer = client.post(url, json=body)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {_scrub(str(exc), url, shown)}"
+                continue
+            if answer.is_success:
+                return
+            last = f"HTTP {answer.status_code}"
+            if answer.is_redirect:
+                raise DeliveryFailed(f"{what} {shown} answered with a redirect, not followed: {last}")
+            if answer.status_code < 500 and answer.status_code != 429:
+                raise DeliveryFailed(f"{what} {shown} refused the notification: {last}")
+    raise DeliveryFailed(f"{what} {shown} failed {max_attempts} attempts; last: {last}")
 
 
 class EmailChannel:

@@ -36,6 +36,15 @@ def fingerprint(alert: dict[str, Any]) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def alert_link(alert: dict[str, Any], external_url: str) -> str:
+    """Where the server at `external_url` shows the alert (empty without an external URL).
+
+    >>> alert_link({"id": "a1"}, "http://monitor.internal:8000/")
+    'http://monitor.internal:8000/api/monitoring/alerts/a1'
+    """
+    return f"{external_url.rstrip('/')}/api/monitoring/alerts/{alert['id']}" if external_url else ""
+
+
 def alertmanager_alert(notification: Notification, external_url: str = "") -> dict[str, Any]:
     alert = notification.alert
     resolved = notification.kind == "resolved"
@@ -55,9 +64,7 @@ def alertmanager_alert(notification: Notification, external_url: str = "") -> di
         "annotations": annotations,
         "startsAt": alert["createdAt"],
         "endsAt": alert["resolvedAt"] if resolved else ZERO_TIME,
-        "generatorURL": f"{external_url.rstrip('/')}/api/monitoring/alerts/{alert['id']}"
-        if external_url
-        else "",
+        "generatorURL": alert_link(alert, external_url),
         "fingerprint": fingerprint(alert),
     }
 
