@@ -2,6 +2,8 @@
 
 Python never runs these files; it only serves them (`ingest_api/routes/sdk.py`). Being a
 package lets the server find them the same way from a checkout, an editable install or a wheel.
+The same directory is the npm package `widget-monitor` (`package.json`), whose one source,
+`src/monitor.js`, the script is generated from (docs/sdk.md, "Install with npm").
 """
 
 from __future__ import annotations
