@@ -147,6 +147,11 @@ class MonitorClient:
     def metric_catalogue(self) -> list[dict[str, Any]]:
         return list(self._get("/api/monitoring/widget/timeseries/metrics")["metrics"])
 
+    def figure_registry(self) -> dict[str, Any]:
+        """The API's figure registry: every figure's unit, direction, target and threshold in
+        force, the time buckets, the health status bands and weights (`GET /api/monitoring/figures`)."""
+        return dict(self._get("/api/monitoring/figures"))
+
     def samples(
         self,
         metric: str,

@@ -68,6 +68,8 @@ def bar_chart(frame: pd.DataFrame, *, category: str, value: str = "count") -> al
 VERDICT_COLOURS = {
     "B better": "#2ca02c",
     "B worse": "#d62728",
+    "B higher": "#1f77b4",  # a figure with no better side
+    "B lower": "#1f77b4",
     "within noise": "#9e9e9e",
     "not enough data": "#d0d0d0",
 }

@@ -11,8 +11,8 @@ group tends to take larger values".
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -35,31 +35,55 @@ STATISTICS: dict[str, Callable[[Array], Array]] = {
 
 @dataclass(frozen=True, slots=True)
 class CompareFigure:
-    """A figure of the Compare page: which metric, which statistic, which way is better."""
+    """A figure of the Compare page: which metric, which statistic; its unit and which way is
+    better come from the API's chart catalogue (`with_catalogue`)."""
 
     label: str
     metric: str
     stat: str
-    unit: str
-    higher_is_better: bool
+    unit: str = ""
+    higher_is_better: bool | None = None  # None: unknown, the verdict says only higher or lower
 
 
+# which figures the page compares, in which order, under which label (the page's choice)
 COMPARE_FIGURES: tuple[CompareFigure, ...] = (
-    CompareFigure("Render p95", "render.renderTime", "p95", "ms", False),
-    CompareFigure("Render average", "render.renderTime", "avg", "ms", False),
-    CompareFigure("Slow render rate", "render.slowRenderRate", "rate", "%", False),
-    CompareFigure("Persistence success", "persistence.successRate", "rate", "%", True),
-    CompareFigure("Persistence p95", "persistence.duration", "p95", "ms", False),
-    CompareFigure("Restore time", "restoration.duration", "avg", "ms", False),
-    CompareFigure("Scroll FPS", "scroll.avgFps", "avg", "fps", True),
-    CompareFigure("Scroll jank", "scroll.jankPercentage", "avg", "%", False),
-    CompareFigure("Memory used", "memory.usedJSHeapSize", "avg", "MB", False),
-    CompareFigure("Tab sync p95", "tabSync.latency", "p95", "ms", False),
-    CompareFigure("API p95", "api.duration", "p95", "ms", False),
-    CompareFigure("API error rate", "api.errorRate", "rate", "%", False),
-    CompareFigure("API cache hits", "api.cacheHitRate", "rate", "%", True),
-    CompareFigure("Bundle load", "bundle.loadTime", "avg", "ms", False),
+    CompareFigure("Render p95", "render.renderTime", "p95"),
+    CompareFigure("Render average", "render.renderTime", "avg"),
+    CompareFigure("Slow render rate", "render.slowRenderRate", "rate"),
+    CompareFigure("Persistence success", "persistence.successRate", "rate"),
+    CompareFigure("Persistence p95", "persistence.duration", "p95"),
+    CompareFigure("Restore time", "restoration.duration", "avg"),
+    CompareFigure("Scroll FPS", "scroll.avgFps", "avg"),
+    CompareFigure("Scroll jank", "scroll.jankPercentage", "avg"),
+    CompareFigure("Memory used", "memory.usedJSHeapSize", "avg"),
+    CompareFigure("Tab sync p95", "tabSync.latency", "p95"),
+    CompareFigure("API p95", "api.duration", "p95"),
+    CompareFigure("API error rate", "api.errorRate", "rate"),
+    CompareFigure("API cache hits", "api.cacheHitRate", "rate"),
+    CompareFigure("Bundle load", "bundle.loadTime", "avg"),
 )
+
+
+def with_catalogue(
+    figures: Iterable[CompareFigure], catalogue: Iterable[Mapping[str, object]]
+) -> tuple[CompareFigure, ...]:
+    """The figures whose metric the chart catalogue has, with the catalogue's unit and direction
+    (a metric the API does not chart has no samples to compare either).
+
+    >>> [f] = with_catalogue(COMPARE_FIGURES[:1], [{"name": "render.renderTime", "unit": "ms",
+    ...     "higherIsBetter": False}])
+    >>> f.label, f.unit, f.higher_is_better
+    ('Render p95', 'ms', False)
+    """
+    by_name = {str(m["name"]): m for m in catalogue}
+
+    def completed(figure: CompareFigure) -> CompareFigure:
+        metric = by_name[figure.metric]
+        higher = metric.get("higherIsBetter")
+        unit = str(metric.get("unit") or "")
+        return replace(figure, unit=unit, higher_is_better=higher if isinstance(higher, bool) else None)
+
+    return tuple(completed(figure) for figure in figures if figure.metric in by_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +196,8 @@ def compare_samples(
     p_value = None if figure.stat == "rate" else mann_whitney_u(a, b)[1]
     if low <= 0 <= high:
         verdict = "within noise"
+    elif figure.higher_is_better is None:
+        verdict = "B higher" if diff > 0 else "B lower"
     else:
         verdict = "B better" if (diff > 0) == figure.higher_is_better else "B worse"
     return Comparison(

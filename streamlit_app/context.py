@@ -9,6 +9,7 @@ import streamlit as st
 
 from streamlit_app.api_client import MonitorClient
 from streamlit_app.filters import Filters
+from streamlit_app.registry import Registry
 from streamlit_app.session import UNGUARDED
 
 _KEY = "_page_context"
@@ -19,8 +20,20 @@ class PageContext:
     client: MonitorClient
     filters: Filters
     dimensions: dict[str, Any] | None  # None when the API could not be asked
-    fresh: bool = False  # the user asked for a refresh: bypass the API's 30 s cache
+    fresh: bool = False  # the user asked for a refresh: bypass the API's summary cache
     whoami: dict[str, Any] = field(default_factory=lambda: dict(UNGUARDED))  # streamlit_app/session.py
+    # answers asked for once in this run (the entry script makes a new context every run)
+    _asked: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def registry(self) -> Registry:
+        """The API's figure registry, asked on this run's first use and kept for the rest of the run.
+
+        Not kept across runs: a threshold an operator changes shows on the next run.
+        """
+        if "registry" not in self._asked:
+            self._asked["registry"] = Registry.from_answer(self.client.figure_registry())
+        registry: Registry = self._asked["registry"]
+        return registry
 
 
 def set_page_context(context: PageContext) -> None:

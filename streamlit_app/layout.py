@@ -7,11 +7,12 @@ from typing import Any
 
 import streamlit as st
 
-from streamlit_app.api_client import ApiUnavailable
+from streamlit_app.api_client import ApiError, ApiUnavailable
 from streamlit_app.charts import trend_chart
 from streamlit_app.context import PageContext
+from streamlit_app.figures import Section, Shown, resolved
+from streamlit_app.registry import Registry
 from streamlit_app.shaping import (
-    Figure,
     auto_bucket,
     figure_view,
     has_data,
@@ -19,6 +20,20 @@ from streamlit_app.shaping import (
     with_derived_figures,
 )
 from streamlit_app.text import literal
+
+
+def figure_registry(ctx: PageContext) -> Registry:
+    """The API's figure registry (asked once per run); an API without one stops the page with a notice."""
+    try:
+        return ctx.registry()
+    except ApiError as exc:
+        if exc.status in (404, 405):
+            st.warning(
+                "This API has no figure registry (`/api/monitoring/figures`); upgrade the server.",
+                icon=":material/upgrade:",
+            )
+            st.stop()
+        raise
 
 
 def load_summaries(ctx: PageContext) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -69,16 +84,19 @@ def open_figure_page(ctx: PageContext, title: str) -> tuple[dict[str, Any], dict
 
 
 def show_figures(
-    figures: Sequence[Figure],
+    ctx: PageContext,
+    shown: Sequence[Shown],
     current: dict[str, Any],
     previous: dict[str, Any] | None,
     *,
     columns: int = 4,
     compare_label: str | None = None,
 ) -> None:
-    """A grid of `st.metric`, each with its change against the previous window."""
+    """A grid of `st.metric`, each with its change against the previous window, and the unit,
+    direction and hint the registry gives it."""
+    registry = figure_registry(ctx)
     cols = st.columns(columns)
-    for i, figure in enumerate(figures):
+    for i, figure in enumerate(resolved(s, registry) for s in shown):
         view = figure_view(figure, current, previous)
         with cols[i % columns]:
             st.metric(
@@ -93,13 +111,14 @@ def show_figures(
 
 
 def show_sections(
-    sections: Sequence[tuple[str, Sequence[Figure]]],
+    ctx: PageContext,
+    sections: Sequence[Section],
     current: dict[str, Any],
     previous: dict[str, Any] | None,
 ) -> None:
-    for title, figures in sections:
+    for title, shown in sections:
         st.subheader(title)
-        show_figures(figures, current, previous)
+        show_figures(ctx, shown, current, previous)
 
 
 def show_trend(
@@ -115,7 +134,7 @@ def show_trend(
     payload = ctx.client.timeseries(
         metric,
         stat=stat,
-        bucket=auto_bucket(f.span),
+        bucket=auto_bucket(f.span, figure_registry(ctx).buckets),
         start=f.start,
         end=f.end,
         customer_id=f.customer_id,

@@ -1,28 +1,21 @@
 """Turning API answers into what the pages show: figures with deltas, badges, frames.
 
 Plain functions over dicts, tested without Streamlit. A figure with no data is None
-and shows as a dash; a delta is only given when both windows have the figure.
+and shows as a dash; a delta is only given when both windows have the figure. The domain's
+facts (units, directions, buckets, status bands) are the API's figure registry's: they come
+in as arguments (streamlit_app/registry.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
-BUCKET_SECONDS: dict[str, int] = {
-    "1m": 60,
-    "5m": 300,
-    "15m": 900,
-    "1h": 3600,
-    "6h": 21_600,
-    "1d": 86_400,
-    "1w": 604_800,
-}
-MAX_BUCKETS = 2000
-TARGET_POINTS = 120
+TARGET_POINTS = 120  # how dense a chart the pages draw by default
 
 STATUS_BADGES: dict[str, tuple[str, str]] = {
     "healthy": ("Healthy", "green"),
@@ -46,7 +39,7 @@ class Figure:
     label: str
     path: tuple[str, ...]
     unit: str = ""
-    higher_is_better: bool | None = False  # None: neither (a volume)
+    higher_is_better: bool | None = None  # None: neither (a volume, or a figure of unknown sense)
     hint: str | None = None
 
 
@@ -135,11 +128,19 @@ def has_data(summary: dict[str, Any] | None) -> bool:
     )
 
 
-def status_of(score: float | None) -> str:
-    """The seed's status of a score: healthy ≥ 90, degraded 70–89, unhealthy < 70."""
+def status_of(score: float | None, bands: Mapping[str, float]) -> str:
+    """The status of a score in the registry's `bands`: healthy from `bands["healthy"]` up,
+    degraded from `bands["degraded"]`, unhealthy below.
+
+    >>> bands = {"healthy": 80, "degraded": 50}
+    >>> [status_of(s, bands) for s in (80, 79.9, 50, 49.9, None)]
+    ['healthy', 'degraded', 'degraded', 'unhealthy', 'no_data']
+    """
     if score is None:
         return "no_data"
-    return "healthy" if score >= 90 else "degraded" if score >= 70 else "unhealthy"
+    if score >= bands["healthy"]:
+        return "healthy"
+    return "degraded" if score >= bands["degraded"] else "unhealthy"
 
 
 def status_badge(status: str | None) -> tuple[str, str]:
@@ -243,20 +244,32 @@ def series_frame(payload: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def auto_bucket(span: timedelta) -> str:
-    """The finest bucket that keeps the chart at about `TARGET_POINTS` points or fewer.
+def _by_width(buckets: Mapping[str, int]) -> list[tuple[str, int]]:
+    return sorted(buckets.items(), key=lambda item: item[1])
 
-    >>> auto_bucket(timedelta(hours=24)), auto_bucket(timedelta(days=7))
-    ('15m', '6h')
+
+def auto_bucket(span: timedelta, buckets: Mapping[str, int]) -> str:
+    """The finest of `buckets` (name -> seconds) that keeps the chart at about `TARGET_POINTS`
+    points or fewer; the coarsest when none does.
+
+    >>> buckets = {"1m": 60, "1h": 3600, "1d": 86_400}
+    >>> auto_bucket(timedelta(hours=1), buckets), auto_bucket(timedelta(days=3), buckets)
+    ('1m', '1h')
+    >>> auto_bucket(timedelta(days=365), buckets)
+    '1d'
     """
     seconds = span.total_seconds()
-    for name, width in BUCKET_SECONDS.items():
-        if seconds / width <= TARGET_POINTS:
-            return name
-    return "1w"
+    ordered = _by_width(buckets)
+    return next((name for name, width in ordered if seconds / width <= TARGET_POINTS), ordered[-1][0])
 
 
-def bucket_options(span: timedelta) -> list[str]:
-    """The buckets that give at least two and at most `MAX_BUCKETS` points over `span`."""
+def bucket_options(span: timedelta, buckets: Mapping[str, int], max_buckets: int) -> list[str]:
+    """The buckets that give at least two and fewer than `max_buckets` points over `span`
+    (when none does, the one `auto_bucket` picks).
+
+    >>> bucket_options(timedelta(hours=2), {"1m": 60, "1h": 3600, "1d": 86_400}, 100)
+    ['1h']
+    """
     seconds = span.total_seconds()
-    return [b for b, w in BUCKET_SECONDS.items() if 2 <= seconds / w < MAX_BUCKETS] or ["1h"]
+    fitting = [name for name, width in _by_width(buckets) if 2 <= seconds / width < max_buckets]
+    return fitting or [auto_bucket(span, buckets)]

@@ -52,7 +52,7 @@ def render_sidebar(
         customer = st.selectbox("Customer", customers, key="customer")
         auto = st.toggle("Auto-refresh", key="auto_refresh", help="Reload the data periodically")
         every = st.selectbox("Every", list(REFRESH_EVERY_S), index=2, key="refresh_every", disabled=not auto)
-        fresh = st.button("Refresh now", icon=":material/refresh:", help="Bypass the API's 30 s cache")
+        fresh = st.button("Refresh now", icon=":material/refresh:", help="Bypass the API's summary cache")
         if dimensions is None:
             st.caption(f"API {client.base_url}: not reachable")
         else:

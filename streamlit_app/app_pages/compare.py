@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from streamlit_app.charts import comparison_chart
-from streamlit_app.compare import COMPARE_FIGURES, Side, compare_samples, comparison_row
+from streamlit_app.compare import COMPARE_FIGURES, Side, compare_samples, comparison_row, with_catalogue
 from streamlit_app.context import page_context
 from streamlit_app.layout import show_no_data
 from streamlit_app.session import may_compare_customers
@@ -69,9 +69,10 @@ def samples(side: Side, metric: str) -> list[float]:
     return list(answer["values"])
 
 
+figures = with_catalogue(COMPARE_FIGURES, ctx.client.metric_catalogue())
 rows = []
 with st.spinner("Comparing…"):
-    for figure in COMPARE_FIGURES:
+    for figure in figures:
         result = compare_samples(samples(a, figure.metric), samples(b, figure.metric), figure)
         rows.append(comparison_row(figure, result))
 table = pd.DataFrame(rows)
@@ -92,6 +93,6 @@ st.caption(
     "when it excludes 0 the difference is more than noise and the verdict says whether B is better or "
     "worse. For per-event values the Mann-Whitney U test's p-value (two-sided, normal approximation) "
     "tells whether one side tends to take larger values. With "
-    f"{len(COMPARE_FIGURES)} figures compared at 95 %, expect about one to cross the line by chance "
+    f"{len(figures)} figures compared at 95 %, expect about one to cross the line by chance "
     "when nothing changed: a lone borderline verdict is weak evidence."
 )

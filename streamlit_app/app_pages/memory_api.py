@@ -8,7 +8,7 @@ from streamlit_app.layout import open_figure_page, show_sections, show_trend
 
 ctx = page_context()
 current, previous = open_figure_page(ctx, "Memory & API")
-show_sections(MEMORY_API, current, previous)
+show_sections(ctx, MEMORY_API, current, previous)
 st.subheader("Over time")
 left, right = st.columns(2)
 with left:

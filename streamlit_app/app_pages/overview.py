@@ -9,7 +9,8 @@ from streamlit_app.alert_actions import act, show_outcome
 from streamlit_app.api_client import ApiError
 from streamlit_app.context import page_context
 from streamlit_app.figures import KEY_FIGURES
-from streamlit_app.layout import load_summaries, require_data, show_figures
+from streamlit_app.layout import figure_registry, load_summaries, require_data, show_figures
+from streamlit_app.registry import weights_text
 from streamlit_app.session import may_act_on_alerts
 from streamlit_app.shaping import (
     Figure,
@@ -35,10 +36,12 @@ compare_label = (
     f"vs previous {label.removeprefix('Last ').lower()}" if label.startswith("Last ") else "vs window before"
 )
 
+registry = figure_registry(ctx)
 health = current["health"]
 label, colour = status_badge(health.get("status"))
 left, right = st.columns([1, 2])
 with left:
+    # a score: higher is better
     overall = figure_view(Figure("Overall health", ("health", "overall"), "", True), current, previous)
     st.metric(
         "Overall health score",
@@ -46,7 +49,7 @@ with left:
         delta=overall.delta,
         border=True,
         delta_description=compare_label if overall.delta is not None else None,
-        help="Weighted: persistence 40%, performance 30%, memory 15%, API 15%",
+        help=f"Weighted: {weights_text(registry.health_weights)}" if registry.health_weights else None,
     )
     st.badge(label, color=colour, icon=":material/circle:")  # type: ignore[arg-type]
 with right:
@@ -54,8 +57,9 @@ with right:
         if score is None:
             text = f"{name}: no data"
         else:
-            state, tint = status_badge(status_of(score))
-            # `:g` keeps 89.6 as 89.6: rounded to 90 it would sit beside a "Degraded" badge
+            state, tint = status_badge(status_of(score, registry.status_bands))
+            # `:g` keeps a score just under the healthy band as it is: rounded up to the band's
+            # edge it would sit beside a "Degraded" badge
             text = f"**{name}: {score:g}** :{tint}-badge[{state}]"
         st.progress(min(1.0, max(0.0, (score or 0) / 100)), text=text)
 
@@ -97,7 +101,7 @@ if alerts:
     )
 
 st.subheader("Key figures")
-show_figures(KEY_FIGURES, current, previous)
+show_figures(ctx, KEY_FIGURES, current, previous)
 
 telemetry = telemetry_view(current)
 if telemetry is not None:

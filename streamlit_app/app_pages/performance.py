@@ -8,7 +8,7 @@ from streamlit_app.layout import open_figure_page, show_sections, show_trend
 
 ctx = page_context()
 current, previous = open_figure_page(ctx, "Performance")
-show_sections(PERFORMANCE, current, previous)
+show_sections(ctx, PERFORMANCE, current, previous)
 st.subheader("Over time, by widget version")
 left, right = st.columns(2)
 with left:

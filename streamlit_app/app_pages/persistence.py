@@ -5,18 +5,21 @@ import streamlit as st
 from streamlit_app.charts import bar_chart
 from streamlit_app.context import page_context
 from streamlit_app.figures import PERSISTENCE
-from streamlit_app.layout import open_figure_page, show_sections, show_trend
+from streamlit_app.layout import figure_registry, open_figure_page, show_sections, show_trend
+from streamlit_app.registry import figure_hint
 from streamlit_app.shaping import errors_frame, format_number, lookup
 
 ctx = page_context()
 current, previous = open_figure_page(ctx, "Persistence")
-show_sections(PERSISTENCE[:2], current, previous)
+show_sections(ctx, PERSISTENCE[:2], current, previous)
 
 st.subheader("Reliability")
 left, right = st.columns([1, 2])
-loss = lookup(current, ("persistence", "reliability", "dataLossIncidents")) or 0
+LOSS = ("persistence", "reliability", "dataLossIncidents")
+loss = lookup(current, LOSS) or 0
 with left:
-    st.metric("Data loss incidents", format_number(loss), border=True, help="Seed: any data loss is critical")
+    hint = figure_hint(figure_registry(ctx).at(LOSS))
+    st.metric("Data loss incidents", format_number(loss), border=True, help=hint)
     if loss:
         st.error(f"{loss} data loss incident(s) in this window.", icon=":material/warning:")
 with right:
@@ -27,7 +30,7 @@ with right:
         st.markdown("**Failed operations by error type**")
         st.altair_chart(bar_chart(errors, category="errorType"), width="stretch")
 
-show_sections(PERSISTENCE[2:], current, previous)
+show_sections(ctx, PERSISTENCE[2:], current, previous)
 st.subheader("Over time")
 left, right = st.columns(2)
 with left:

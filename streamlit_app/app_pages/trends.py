@@ -6,7 +6,7 @@ import streamlit as st
 
 from streamlit_app.charts import trend_chart
 from streamlit_app.context import page_context
-from streamlit_app.layout import show_no_data
+from streamlit_app.layout import figure_registry, show_no_data
 from streamlit_app.shaping import auto_bucket, bucket_options, series_frame
 from streamlit_app.text import literal
 
@@ -31,8 +31,9 @@ stats = metric["stats"]
 stat = cols[1].selectbox(
     "Statistic", stats, index=stats.index(metric["defaultStat"]), key=f"trend_stat_{name}"
 )
-buckets = bucket_options(f.span)
-default_bucket = auto_bucket(f.span)
+registry = figure_registry(ctx)
+buckets = bucket_options(f.span, registry.buckets, registry.max_buckets)
+default_bucket = auto_bucket(f.span, registry.buckets)
 bucket = cols[2].selectbox(
     "Bucket",
     buckets,

@@ -29,6 +29,10 @@ from streamlit_app.shaping import (
 SUCCESS = Figure("Success", ("persistence", "operations", "successRate"), "%", True)
 RENDER = Figure("Render p95", ("performance", "renders", "p95Time"), "ms", False)
 OPS = Figure("Operations", ("persistence", "operations", "total"), "", None)
+# what the API's figure registry answers (GET /api/monitoring/figures), written out by hand
+BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "1d": 86_400, "1w": 604_800}
+MAX_BUCKETS = 2000
+BANDS = {"healthy": 90, "degraded": 70}
 
 
 def _summary(success: float | None, p95: float | None, total: int) -> dict[str, object]:
@@ -67,7 +71,17 @@ def test_no_delta_when_either_window_lacks_the_figure_and_zero_change_is_zero() 
     ],
 )
 def test_status_badge_follows_the_seed(score: float | None, badge: tuple[str, str]) -> None:
-    assert status_badge(status_of(score)) == badge
+    assert status_badge(status_of(score, BANDS)) == badge
+
+
+def test_status_follows_the_bands_it_is_given() -> None:
+    bands = {"healthy": 95, "degraded": 40}
+    assert [status_of(s, bands) for s in (95.0, 94.9, 40.0, 39.9)] == [
+        "healthy",
+        "degraded",
+        "degraded",
+        "unhealthy",
+    ]
 
 
 def test_has_data_is_false_for_an_empty_window_and_true_for_one_memory_snapshot() -> None:
@@ -147,14 +161,16 @@ def test_series_frame_labels_ungrouped_points_with_the_metric() -> None:
     ],
 )
 def test_auto_bucket_keeps_charts_near_120_points(span: timedelta, bucket: str) -> None:
-    assert auto_bucket(span) == bucket
-    assert bucket in bucket_options(span)
+    assert auto_bucket(span, BUCKETS) == bucket
+    assert bucket in bucket_options(span, BUCKETS, MAX_BUCKETS)
 
 
 def test_bucket_options_exclude_too_fine_and_too_coarse_buckets() -> None:
     # 30 days: 2880 buckets of 15m (over 2000), 720 of 1h, 4.3 of 1w
-    assert bucket_options(timedelta(days=30)) == ["1h", "6h", "1d", "1w"]
-    assert bucket_options(timedelta(hours=1)) == ["1m", "5m", "15m"]
+    assert bucket_options(timedelta(days=30), BUCKETS, MAX_BUCKETS) == ["1h", "6h", "1d", "1w"]
+    assert bucket_options(timedelta(hours=1), BUCKETS, MAX_BUCKETS) == ["1m", "5m", "15m"]
+    # a registry with a lower cap: 30 days are 720 buckets of 1h, past a cap of 500
+    assert bucket_options(timedelta(days=30), BUCKETS, 500) == ["6h", "1d", "1w"]
 
 
 def test_filters_previous_window_and_customer_choice() -> None:
