@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from msgspec import Meta
 
 from analytics.ingest.events import WidgetEvent
+from analytics.queries.summary_schema import export_schema, summary_schema
 from ingest_api.access import KEY_HEADER
 from ingest_api.routes.ingest import _ACCEPTED_MEDIA, PATH  # the route's own list of media types
 
@@ -31,7 +32,20 @@ def ingest_openapi(app: FastAPI, *, max_events: int) -> dict[str, Any]:
     operation = schema["paths"][PATH]["post"]
     if "requestBody" not in operation:
         _document_ingest(schema, operation, max_events)
+        _document_summary(schema, schema["paths"][PATH]["get"])
     return schema
+
+
+def _document_summary(schema: dict[str, Any], operation: dict[str, Any]) -> None:
+    """The summary's answers: its JSON (from the figure registry), the export, Prometheus text."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["WidgetSummary"] = {"title": "WidgetSummary", **summary_schema()}
+    components["WidgetSummaryExport"] = {"title": "WidgetSummaryExport", **export_schema()}
+    refs = [{"$ref": REF_TEMPLATE.format(name=n)} for n in ("WidgetSummary", "WidgetSummaryExport")]
+    operation.setdefault("responses", {}).setdefault("200", {})["content"] = {
+        "application/json": {"schema": {"oneOf": refs}},
+        "text/plain": {"schema": {"type": "string", "description": "format=prometheus"}},
+    }
 
 
 def ingest_body_schema(max_events: int) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
