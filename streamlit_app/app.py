@@ -16,7 +16,15 @@ from streamlit_app.key_usage import may_list_keys
 from streamlit_app.sidebar import render_sidebar
 from streamlit_app.sign_in import sign_in_form, signed_in
 
-st.set_page_config(page_title="widget-monitor", page_icon=":material/monitor_heart:", layout="wide")
+# The favicon is SVG markup of our own, sent to the browser inline as a data: URL: a
+# `:material/...:` page icon makes every browser fetch it from fonts.gstatic.com on each
+# load. The icons inside the page use the Material Symbols font Streamlit serves itself.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#e5484d" '
+    'stroke-width="2" stroke-linecap="round" stroke-linejoin="round">'
+    '<rect x="2" y="3" width="20" height="15" rx="2"/><path d="M8 21h8M5 11h3l2-4 3 7 2-3h4"/></svg>'
+)
+st.set_page_config(page_title="widget-monitor", page_icon=FAVICON, layout="wide")
 
 PAGES = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/monitor_heart:", default=True),
