@@ -21,13 +21,8 @@ MASK = "********"  # what GET shows instead of a password
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookSettings:
-    """Where and how to POST Alertmanager-style notifications.
-
-    The full `url` is a secret (its path or query often holds the receiver's token): the
-    wire form shows it masked as scheme, host and port followed by `/…`, e.g.
-    `https://hooks.example.com/…` (see `analytics.outbound.masked_url`).
-    """
+class _HttpTarget:
+    """An HTTP receiver posted to with retries; its `url` is a secret, masked in the wire form."""
 
     url: str = field(repr=False)
     timeout_ms: int = 5_000
@@ -45,7 +40,17 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class AlertmanagerSettings:
+class WebhookSettings(_HttpTarget):
+    """Where and how to POST Alertmanager-style notifications.
+
+    The full `url` is a secret (its path or query often holds the receiver's token): the
+    wire form shows it masked as scheme, host and port followed by `/…`, e.g.
+    `https://hooks.example.com/…` (see `analytics.outbound.masked_url`).
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class AlertmanagerSettings(_HttpTarget):
     """A Prometheus Alertmanager to push alerts to (`POST {url}/api/v2/alerts`).
 
     `url` is its base URL (`http://alertmanager:9093`, or with the route prefix it is
@@ -53,24 +58,12 @@ class AlertmanagerSettings:
     `https://user:pw@am.example.com`): the wire form shows it masked the same way.
     """
 
-    url: str = field(repr=False)
-    timeout_ms: int = 5_000
     max_attempts: int = 3
-    backoff_ms: int = 500
 
     @property
     def alerts_url(self) -> str:
         """Where alerts are posted: Alertmanager's API v2."""
         return f"{self.url.rstrip('/')}/api/v2/alerts"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form, the URL masked."""
-        return {
-            "url": masked_url(self.url),
-            "timeoutMs": self.timeout_ms,
-            "maxAttempts": self.max_attempts,
-            "backoffMs": self.backoff_ms,
-        }
 
 
 @dataclass(frozen=True, slots=True)

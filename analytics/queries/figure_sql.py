@@ -98,13 +98,22 @@ def empty_readings(chosen: Iterable[Figure]) -> Readings:
 class _Part:
     """The figures that read one set of event types, and their columns in the statement."""
 
-    def __init__(self, types: tuple[str, ...]) -> None:
+    def __init__(self, types: tuple[str, ...], figures: list[Figure]) -> None:
         self.types = types
-        self.figures: list[Figure] = []
+        self.figures = figures
+        # expr -> the qs asked of it, computed by one `quantile_cont(expr, [q, ...])`
+        self.quantiles: dict[str, list[float]] = {}
+        for figure in figures:
+            if figure.quantile is not None:
+                expr, q = figure.quantile
+                qs = self.quantiles.setdefault(expr, [])
+                if q not in qs:
+                    qs.append(q)
+        self._slots = {expr: n for n, expr in enumerate(self.quantiles)}
 
     def columns(self) -> str:
         cols: list[str] = []
-        for quantile, (expr, qs) in enumerate(self._quantiles().items()):
+        for quantile, (expr, qs) in enumerate(self.quantiles.items()):
             cols.append(f"quantile_cont({expr}, [{', '.join(str(q) for q in qs)}]) AS q{quantile}")
         for i, figure in enumerate(self.figures):
             if figure.kind == "rate":
@@ -116,37 +125,25 @@ class _Part:
         return ", ".join(cols)
 
     def read(self, record: dict[str, Any], into: Readings) -> None:
-        quantiles = self._quantiles()
-        slots = {expr: n for n, expr in enumerate(quantiles)}
         for i, figure in enumerate(self.figures):
             samples = int(record[f"f{i}_n"] or 0)
             if figure.kind == "rate":
                 value = None if samples == 0 else 100.0 * record[f"f{i}_v"] / samples
             elif figure.quantile is not None:
                 expr, q = figure.quantile
-                values = record[f"q{slots[expr]}"]
-                value = None if values is None else _float(values[quantiles[expr].index(q)])
+                values = record[f"q{self._slots[expr]}"]
+                value = None if values is None else _float(values[self.quantiles[expr].index(q)])
             else:
                 value = _float(record[f"f{i}_v"])
             into[figure.name] = Reading(value, samples)
 
-    def _quantiles(self) -> dict[str, list[float]]:
-        wanted: dict[str, list[float]] = {}
-        for figure in self.figures:
-            if figure.quantile is not None:
-                expr, q = figure.quantile
-                qs = wanted.setdefault(expr, [])
-                if q not in qs:
-                    qs.append(q)
-        return wanted
-
 
 def _parts(chosen: Sequence[Figure]) -> list[_Part]:
-    by_types: dict[tuple[str, ...], _Part] = {}
+    by_types: dict[tuple[str, ...], list[Figure]] = {}
     for figure in chosen:
         if figure.scan is None and not figure.sum_of:
-            by_types.setdefault(figure.types, _Part(figure.types)).figures.append(figure)
-    return list(by_types.values())
+            by_types.setdefault(figure.types, []).append(figure)
+    return [_Part(types, part) for types, part in by_types.items()]
 
 
 def _with_parts(wanted: Iterable[Figure]) -> list[Figure]:
