@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 from analytics.alerts.config import load_config_file
@@ -11,6 +12,7 @@ from analytics.alerts.system import AlertingSystem
 from analytics.notify.dispatch import Dispatcher, channels_for
 from analytics.outbound import OutboundPolicy
 from analytics.storage.store import EventStore
+from analytics.timings import Timings
 from ingest_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ class AlertService:
         self._task: asyncio.Task[None] | None = None
         self.checks = 0
         self.failed_checks = 0
+        self.check_seconds = Timings()
+        self.open_alerts = 0  # after the last check
 
     @classmethod
     def start(cls, settings: Settings, store: EventStore) -> AlertService:
@@ -68,9 +72,12 @@ class AlertService:
                 break
             if self._reconfigured.is_set():
                 continue  # start a new wait with the new interval
+            started = time.perf_counter()
             try:
-                await asyncio.to_thread(self.system.check)
+                report = await asyncio.to_thread(self.system.check)
                 self.checks += 1
+                self.open_alerts = len(report.open_alerts)
+                self.check_seconds.observe(time.perf_counter() - started)
             except Exception:  # one failed check must not end the loop
                 self.failed_checks += 1
                 log.exception("alert check failed")

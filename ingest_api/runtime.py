@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from analytics.access.credential_store import CredentialStore
+from analytics.access.key_usage import KeyUsage
 from analytics.alerts.config import AlertingConfig
 from analytics.ingest.group_commit import GroupCommitWriter
+from analytics.queries.distributions import Distributions
+from analytics.queries.summary import health_by_customer
 from analytics.storage.file_modes import restrict_data_dir
 from analytics.storage.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.storage.store import EventStore
+from analytics.window import Window
 from ingest_api.access import AccessControl
 from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog
@@ -24,6 +30,10 @@ from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
 
 log = logging.getLogger(__name__)
+
+HEALTH_WINDOW = timedelta(minutes=5)  # the summary's default window
+HEALTH_REUSE_S = 10.0  # a scrape reuses health scored this recently, if nothing was stored since
+DISTRIBUTIONS_FLUSH_S = 1.0
 
 
 @dataclass
@@ -36,8 +46,11 @@ class Runtime:
     summary_cache: SummaryCache = field(default_factory=SummaryCache)
     alerts: AlertService | None = None
     decoders: DecoderPool | None = None
+    distributions: Distributions = field(default_factory=Distributions)
+    ingest_usage: KeyUsage = field(default_factory=KeyUsage)  # every sender's, keys or not
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _lake_lock: threading.Lock = field(default_factory=threading.Lock)
+    _health: tuple[float, int, dict[str, dict[str, Any]]] | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -65,8 +78,17 @@ class Runtime:
         access = AccessControl(settings, credentials)
         access.announce()
         runtime = cls(
-            settings, store, writer, backlog, access, SummaryCache(settings.summary_cache_seconds), alerts
+            settings,
+            store,
+            writer,
+            backlog,
+            access,
+            SummaryCache(settings.summary_cache_seconds),
+            alerts,
+            distributions=Distributions(settings.metrics_max_series),
         )
+        store.stored_listeners.append(runtime.distributions.add)
+        runtime.tasks.append(run_every(DISTRIBUTIONS_FLUSH_S, runtime.distributions.flush, "distributions"))
         if settings.decoder_processes > 0:
             runtime.decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
             try:
@@ -96,6 +118,23 @@ class Runtime:
         with self.store.cursor() as cur:
             return list_partitions(cur, self.lake_dir)
 
+    def recent_health(self) -> dict[str, dict[str, Any]]:
+        """The `health` section of the last 5 minutes, globally (key "") and per customer.
+
+        Scored again when events were stored since, or after `HEALTH_REUSE_S` seconds (the
+        window moves): two Prometheus replicas scraping an idle server score it once. Blocking
+        (run it in a thread).
+        """
+        cached, stored = self._health, self.writer.events_committed
+        if cached is not None and cached[1] == stored and time.monotonic() - cached[0] < HEALTH_REUSE_S:
+            return cached[2]
+        skew = timedelta(milliseconds=self.settings.max_future_skew_ms + 1)
+        window = Window.ending(HEALTH_WINDOW, future_skew=skew)
+        with self.store.cursor() as cur:
+            scored = health_by_customer(cur, window)
+        self._health = (time.monotonic(), stored, scored)
+        return scored
+
     @property
     def alerting_config(self) -> AlertingConfig | None:
         """The alerting config in force (None when this server runs no alerting)."""
@@ -118,4 +157,5 @@ class Runtime:
             await self.decoders.stop()
         await self.writer.stop()
         self.store.close()
+        self.distributions.close()
         self.access.credentials.close()

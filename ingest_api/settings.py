@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     outbound_allow: CommaList = []
     # Bind a non-loopback address without an admin token (`--insecure`).
     insecure: bool = False
+    # /metrics: (customerId, widgetVersion) pairs with histograms of their own; later ones
+    # are added into customer_id="(other)" (docs/metrics.md).
+    metrics_max_series: int = Field(200, ge=0)
     lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")
     alerts_config: Path | None = None  # JSON or TOML; replaces the alerting config stored in the database
 

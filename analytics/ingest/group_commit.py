@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from analytics.errors import StoreUnavailable
 from analytics.storage.store import EventStore, IngestBatch
+from analytics.timings import Timings
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class GroupCommitWriter:
         self._task: asyncio.Task[None] | None = None
         self.commits = 0
         self.events_committed = 0
+        self.failed_commits = 0
+        self.commit_seconds = Timings()  # a group's commit, from its start to the answer
 
     @property
     def running(self) -> bool:
@@ -135,11 +138,13 @@ class GroupCommitWriter:
                     idle = idle + 1 if len(group) == before else 0
                     if idle >= _IDLE_SPINS:
                         break
+            started = time.perf_counter()
             try:
                 duplicates = await self._commit(
                     [p.batch for p in group], small=size < self._inline_max_events
                 )
             except Exception as exc:
+                self.failed_commits += 1
                 log.exception("group commit of %d events failed", size)
                 if await asyncio.to_thread(self._store.reopen_if_invalidated, exc):
                     log.warning("the store was invalidated by DuckDB and is open again (its WAL replayed)")
@@ -153,6 +158,7 @@ class GroupCommitWriter:
                             )
                         )
                 continue
+            self.commit_seconds.observe(time.perf_counter() - started)
             self.commits += 1
             self.events_committed += size - sum(duplicates)
             for pending, dup in zip(group, duplicates, strict=True):

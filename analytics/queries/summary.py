@@ -19,7 +19,7 @@ from analytics.queries.figure_sql import GLOBAL, Reading, measure_figures
 from analytics.queries.health import score_health
 from analytics.window import Window, iso
 
-__all__ = ["Window", "pct", "r2", "summarize_window", "summary_figures"]
+__all__ = ["Window", "health_by_customer", "pct", "r2", "summarize_window", "summary_figures"]
 
 _ERRORS_SQL = (
     "SELECT coalesce(error_type, 'unknown') AS error_type, count(*) AS n FROM events "
@@ -85,9 +85,7 @@ def summarize_window(
         "timeWindow": round(window.span.total_seconds() * 1000),
         "health": {},
     }
-    for figure in chosen:
-        assert figure.summary is not None
-        _put(body, figure.summary, shown(figure, readings[figure.name]))
+    _put_figures(body, readings)
     _put(body, ERRORS_PATH, dict(cur.execute(_ERRORS_SQL, window.params()).fetchall()))
     body["health"] = score_health(body)
     if not complete:
@@ -95,6 +93,29 @@ def summarize_window(
             if not figure.shown and figure.summary is not None:
                 _drop(body, figure.summary)
     return body
+
+
+def health_by_customer(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[str, dict[str, Any]]:
+    """The summary's `health` section of the whole window (key `GLOBAL`) and of each customer
+    with events in it, from one scan: each scored as its own summary would score it.
+
+    `window` spans every customer (its `customer_id` is ignored).
+    """
+    everyone = Window(window.start, window.end)
+    scopes = measure_figures(cur, summary_figures(), everyone.where, everyone.params(), per_customer=True)
+    health = {}
+    for scope, readings in scopes.items():
+        body: dict[str, Any] = {}
+        _put_figures(body, readings)
+        health[scope] = score_health(body)
+    return health
+
+
+def _put_figures(body: dict[str, Any], readings: dict[str, Reading]) -> None:
+    """Each summary figure's value at its path."""
+    for figure in summary_figures():
+        assert figure.summary is not None
+        _put(body, figure.summary, shown(figure, readings[figure.name]))
 
 
 def _drop(body: dict[str, Any], path: tuple[str, ...]) -> None:

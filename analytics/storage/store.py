@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -119,6 +119,9 @@ class EventStore:
         self._write_lock = threading.Lock()
         self.recent_ids = RecentEventIds(horizon_s=dedupe_horizon_s)
         self.damage: list[DamageReport] = []  # unresolved damage reports (store_damage)
+        # Called with each committed table (duplicates left out), on the writer's thread,
+        # after the commit: they must only take the reference (`Distributions.add`).
+        self.stored_listeners: list[Callable[[pa.Table], None]] = []
 
     @classmethod
     def open(
@@ -246,6 +249,8 @@ class EventStore:
             # begin/insert/commit also means one wait for the GIL instead of three
             # while the event loop is busy.
             self._con.execute("INSERT INTO events BY NAME SELECT * FROM incoming")
+            for listener in self.stored_listeners:
+                listener(table)
         newest = max((b.received_us for b in batches), default=0)
         self.recent_ids.add_many(new_ids, newest)
         return duplicates

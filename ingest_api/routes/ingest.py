@@ -90,13 +90,16 @@ async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Respon
             batch = IngestBatch.of_events(intake.accepted, received_us)
             rejected, clamped = intake.rejected, intake.clamped
     except InvalidEvents as refused:
+        every = [Rejection(r["index"], r["path"], r["message"]) for r in refused.details["rejected"]]
+        runtime.ingest_usage.reject(every)
         if key is not None:
-            every = [Rejection(r["index"], r["path"], r["message"]) for r in refused.details["rejected"]]
             runtime.access.limits.record(key, accepted=0, rejected=every)
         raise
+    runtime.ingest_usage.reject(rejected)
     if key is not None:
         runtime.access.limits.admit_events(key, len(batch))  # 429 before anything is stored
         runtime.access.limits.record(key, accepted=len(batch), rejected=rejected)
+    runtime.ingest_usage.events_accepted += len(batch)
     duplicates = await runtime.writer.write(batch)
     answer = {
         "accepted": len(batch),

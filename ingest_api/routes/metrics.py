@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Response
 
 from analytics.queries.metrics_exposition import CONTENT_TYPE
 from ingest_api.deps import GlobalViewer, RuntimeDep
-from ingest_api.server_metrics import exposition
+from ingest_api.server_metrics import exposition, prepare
 
 router = APIRouter(tags=["system"])
 
@@ -23,6 +25,8 @@ router = APIRouter(tags=["system"])
     },
 )
 async def metrics(runtime: RuntimeDep, principal: GlobalViewer) -> Response:
-    """Per-key ingest counters and the server's own, in the Prometheus text format (unscoped viewer)."""
+    """The server's counters, per-key ingest counters, and the widgets' histograms, counters and
+    health per customer and version, in the Prometheus text format (unscoped viewer)."""
+    await asyncio.to_thread(prepare, runtime)
     # Not in a thread: the counters change on the event loop, so this reads them at one moment.
     return Response(exposition(runtime), media_type=CONTENT_TYPE)

@@ -148,7 +148,11 @@ def test_each_keys_counters_are_what_it_sent(sent: tuple[TestClient, dict[str, s
         },
     }
     assert {role: per_key(samples, key_id) for role, key_id in ids.items()} == expected
-    customers = {dict(labels)["key_id"]: dict(labels)["customer_id"] for (_, labels) in samples if labels}
+    customers = {
+        dict(labels)["key_id"]: dict(labels)["customer_id"]
+        for (name, labels) in samples
+        if name.startswith("widget_monitor_ingest_key_")
+    }
     assert customers[ids["mixed"]] == HOSTILE  # escaped on the way out, read back as it was
     assert samples[("widget_monitor_ingest_events_committed_total", frozenset())] == 4 + 1 + 1 + 1
     assert samples[("widget_monitor_ingest_overloaded_requests_total", frozenset())] == 0
@@ -182,7 +186,7 @@ def test_promtool_finds_nothing_to_lint(sent: tuple[TestClient, dict[str, str]])
 def test_every_family_has_help_type_and_a_base_unit(secured: TestClient) -> None:
     text = secured.get("/metrics", headers=ADMIN).text
     families = list(text_string_to_metric_families(text))
-    assert families and all(f.documentation and f.type in ("counter", "gauge") for f in families)
+    assert families and all(f.documentation and f.type in ("counter", "gauge", "histogram") for f in families)
     names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
     assert all(n.startswith("widget_monitor_") for n in names)
     assert not [n for n in names if n.endswith(("_ms", "_milliseconds", "_kb", "_percent"))]
@@ -204,3 +208,34 @@ def test_an_unscoped_viewer_reads_it_a_scoped_one_and_a_key_do_not(secured: Test
 def test_open_mode_answers_loopback_and_refuses_a_proxied_request(client: TestClient) -> None:
     assert client.get("/metrics").status_code == 200
     assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
+
+
+def test_server_wide_ingest_counters_commit_timings_and_widget_families(client: TestClient) -> None:
+    """Open mode (no key): the server's own counters still count every sender."""
+    scrape(client)  # the widgets' families count from the first scrape on
+    batch = [render(5.0, "acme"), render(30.0, "acme"), invalid("fast")]
+    assert client.post(WIDGET, json=batch).status_code == 200
+    assert client.post(WIDGET, json=[invalid("slow")]).status_code == 422
+    samples = scrape(client)
+    assert samples[("widget_monitor_ingest_events_accepted_total", frozenset())] == 2
+    by_reason = {
+        dict(labels)["reason"]: value
+        for (name, labels), value in samples.items()
+        if name == "widget_monitor_ingest_events_rejected_total"
+    }
+    assert by_reason == {"invalid": 2, "too_old": 0, "wrong_customer": 0}
+    commits = samples[("widget_monitor_ingest_commits_total", frozenset())]
+    assert commits >= 1
+    assert samples[("widget_monitor_ingest_commit_duration_seconds_count", frozenset())] == commits
+    # the renders, per customer and version, in seconds: 5 ms within the 16 ms budget, 30 ms not
+    acme = frozenset({("customer_id", "acme"), ("widget_version", "")})
+    assert samples[("widget_monitor_render_time_seconds_count", acme)] == 2
+    assert samples[("widget_monitor_render_time_seconds_sum", acme)] == pytest.approx(0.035)
+    assert samples[("widget_monitor_render_time_seconds_bucket", acme | {("le", "0.016")})] == 1
+    events = frozenset({("type", "render"), ("customer_id", "acme"), ("widget_version", "")})
+    assert samples[("widget_monitor_events_total", events)] == 2
+    text = client.get("/metrics").text  # with histograms in it, promtool still finds nothing
+    checked = subprocess.run(
+        ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=30
+    )
+    assert checked.returncode == 0 and (checked.stdout + checked.stderr).strip() == b"", checked
