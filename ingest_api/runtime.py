@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from analytics.alerts.config import AlertingConfig
 from analytics.ingest.group_commit import GroupCommitWriter
 from analytics.queries.distributions import Distributions
 from analytics.queries.summary import health_by_customer
+from analytics.rollups import maintain
 from analytics.storage.file_modes import restrict_data_dir
 from analytics.storage.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
 from analytics.storage.store import EventStore
@@ -25,6 +26,7 @@ from ingest_api.access import AccessControl
 from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog
 from ingest_api.decoders import DecoderPool
+from ingest_api.in_flight import InFlight
 from ingest_api.periodic import cancel_all, run_every
 from ingest_api.settings import Settings
 from ingest_api.summary_cache import SummaryCache
@@ -48,6 +50,8 @@ class Runtime:
     decoders: DecoderPool | None = None
     distributions: Distributions = field(default_factory=Distributions)
     ingest_usage: KeyUsage = field(default_factory=KeyUsage)  # every sender's, keys or not
+    in_flight: InFlight = field(default_factory=InFlight)
+    rollups: maintain.RollupReport | None = None  # the last run's
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _lake_lock: threading.Lock = field(default_factory=threading.Lock)
     _health: tuple[float, int, dict[str, dict[str, Any]]] | None = None
@@ -88,6 +92,8 @@ class Runtime:
             distributions=Distributions(settings.metrics_max_series),
         )
         store.stored_listeners.append(runtime.distributions.add)
+        if settings.rollup_interval_s > 0:
+            runtime.tasks.append(run_every(settings.rollup_interval_s, runtime.roll_up, "rollups"))
         runtime.tasks.append(run_every(DISTRIBUTIONS_FLUSH_S, runtime.distributions.flush, "distributions"))
         if settings.decoder_processes > 0:
             runtime.decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
@@ -117,6 +123,14 @@ class Runtime:
     def lake_partitions(self) -> list[Partition]:
         with self.store.cursor() as cur:
             return list_partitions(cur, self.lake_dir)
+
+    def roll_up(self) -> maintain.RollupReport:
+        """Mark the hours that changed since the last run and roll up those that closed (blocking)."""
+        with self.store.cursor() as cur:
+            self.rollups = maintain.advance(
+                cur, safe_until=self.in_flight.settled_before(), now=datetime.now(UTC)
+            )
+        return self.rollups
 
     def recent_health(self) -> dict[str, dict[str, Any]]:
         """The `health` section of the last 5 minutes, globally (key "") and per customer.

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # /metrics: (customerId, widgetVersion) pairs with histograms of their own; later ones
     # are added into customer_id="(other)" (docs/metrics.md).
     metrics_max_series: int = Field(200, ge=0)
+    # How often closed hours are rolled up (analytics/rollups); 0 turns it off.
+    rollup_interval_s: float = Field(60.0, ge=0)
     lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")
     alerts_config: Path | None = None  # JSON or TOML; replaces the alerting config stored in the database
 

@@ -131,6 +131,7 @@ class MonitorClient:
         customer_id: str | None = None,
         widget_version: str | None = None,
         group_by: str | None = None,
+        exact: bool = False,
     ) -> dict[str, Any]:
         params = {
             "metric": metric,
@@ -141,6 +142,7 @@ class MonitorClient:
             "customerId": customer_id,
             "widgetVersion": widget_version,
             "groupBy": group_by,
+            "exact": "true" if exact else None,
         }
         return dict(self._get("/api/monitoring/widget/timeseries", params))
 

@@ -244,6 +244,20 @@ def series_frame(payload: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def source_note(payload: dict[str, Any]) -> str:
+    """Where a time series came from, for its caption.
+
+    >>> source_note({"source": "rollup", "errorBound": 0.0054})
+    'from hourly rollups: within ±0.54 %'
+    >>> source_note({"source": "rollup", "errorBound": 0.0}), source_note({"source": "raw"})
+    ('from hourly rollups: exact', 'exact, from raw events')
+    """
+    if payload.get("source") != "rollup":
+        return "exact, from raw events"
+    bound = payload.get("errorBound") or 0.0
+    return f"from hourly rollups: within ±{100 * bound:.2f} %" if bound else "from hourly rollups: exact"
+
+
 def _by_width(buckets: Mapping[str, int]) -> list[tuple[str, int]]:
     return sorted(buckets.items(), key=lambda item: item[1])
 

@@ -92,5 +92,7 @@ def read_samples(cur: duckdb.DuckDBPyConnection, query: SampleQuery) -> dict[str
         "widgetVersion": query.widget_version,
         "total": total,
         "sampled": sampled,
+        "source": "raw",  # each value is an event's own
+        "errorBound": None,
         "values": values,
     }

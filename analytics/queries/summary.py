@@ -83,6 +83,7 @@ def summarize_window(
     body: dict[str, Any] = {
         "timestamp": iso(now or window.end),
         "timeWindow": round(window.span.total_seconds() * 1000),
+        "source": "raw",  # every figure exact, from raw events, whatever the window
         "health": {},
     }
     _put_figures(body, readings)

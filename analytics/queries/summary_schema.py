@@ -30,6 +30,11 @@ def summary_schema() -> dict[str, Any]:
         {
             "timestamp": {"type": "string", "format": "date-time"},
             "timeWindow": {"type": "integer", "description": "the window's length in ms"},
+            "source": {
+                "type": "string",
+                "enum": ["raw", "rollup"],
+                "description": "where the figures come from: raw events (exact), or the hourly rollups",
+            },
             "health": _object(
                 {
                     "overall": _NUMBER,

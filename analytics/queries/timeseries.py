@@ -3,20 +3,26 @@
 Buckets are aligned in UTC (DuckDB `time_bucket`, origin Monday 2000-01-03, so
 hours start on the hour, days at midnight UTC and weeks on Monday). A bucket
 without events is absent rather than zero: no data is not a measurement.
+
+The source (`source_of`): a range of up to `EXACT_SPAN` (24 h) is answered exactly from raw
+events; a longer one with buckets of an hour or more from the hourly rollups
+(`analytics.queries.rolled_series`: totals exact, quantiles within `errorBound`), unless
+`exact` asks for raw events.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import duckdb
 
 from analytics.alerts.config import AlertingConfig
 from analytics.errors import InvalidQuery
 from analytics.queries.metric_catalogue import Metric, Threshold, aggregate_sql, check_stat, metric_named
+from analytics.queries.rolled_series import error_bound, rolled_rows
 from analytics.window import Window, iso
 
 BUCKETS: dict[str, int] = {
@@ -32,6 +38,8 @@ GROUP_COLUMNS: dict[str, str] = {"widgetVersion": "widget_version", "customerId"
 MAX_BUCKETS = 2000
 MAX_GROUPS = 12
 NO_GROUP = "(none)"
+EXACT_SPAN = timedelta(hours=24)  # ranges up to this long are read from raw events
+Source = Literal["raw", "rollup"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,14 @@ class SeriesQuery:
     customer_id: str | None = None
     widget_version: str | None = None
     group_by: str | None = None
+    exact: bool = False  # raw events whatever the range
+
+    @property
+    def source(self) -> Source:
+        """Raw events for up to `EXACT_SPAN`, for buckets under an hour, or when `exact`; else rollups."""
+        if self.exact or self.end - self.start <= EXACT_SPAN or self.bucket_seconds % 3600:
+            return "raw"
+        return "rollup"
 
     @property
     def bucket_seconds(self) -> int:
@@ -66,6 +82,7 @@ def series_query(
     customer_id: str | None = None,
     widget_version: str | None = None,
     group_by: str | None = None,
+    exact: bool = False,
     now: datetime | None = None,
 ) -> SeriesQuery:
     """Check every parameter; raise InvalidQuery with a message naming what is valid.
@@ -102,7 +119,7 @@ def series_query(
             f"{buckets} buckets of {bucket} between from and to is over the limit of {MAX_BUCKETS}{hint}",
             parameter="bucket",
         )
-    return SeriesQuery(entry, chosen_stat, bucket, start, end, customer_id, widget_version, group_by)
+    return SeriesQuery(entry, chosen_stat, bucket, start, end, customer_id, widget_version, group_by, exact)
 
 
 def bucket_count(start: datetime, end: datetime, bucket_seconds: int) -> int:
@@ -139,21 +156,23 @@ def compute_timeseries(
     """
     metric = query.metric
     group_col = GROUP_COLUMNS.get(query.group_by or "")
-    group_sql = f"coalesce({group_col}, '{NO_GROUP}')" if group_col else "NULL"
-    events_sql = f"count({metric.expr})" if metric.kind == "value" else "count(*)"
-    types = ", ".join(f"'{t}'" for t in metric.types)
-    sql = f"""
-        SELECT time_bucket(to_seconds($width), ts) AS bucket, {group_sql} AS grp,
-               {aggregate_sql(metric, query.stat)} AS value, {events_sql} AS events
-        FROM events
-        WHERE type IN ({types}) AND {Window.where}
-        GROUP BY ALL
-        ORDER BY grp, bucket
-    """
-    rows = cur.execute(
-        sql,
-        {"width": query.bucket_seconds, **query.window.params()},
-    ).fetchall()
+    source = query.source
+    if source == "rollup":
+        cur.begin()  # one snapshot for rolled_rows' two statements
+        try:
+            rows: list[Any] = rolled_rows(
+                cur,
+                metric_name=metric.name,
+                stat=query.stat,
+                window=query.window,
+                width_s=query.bucket_seconds,
+                group_column=group_col,
+                no_group=NO_GROUP,
+            )
+        finally:
+            cur.rollback()
+    else:
+        rows = _raw_rows(cur, query, group_col)
     totals: dict[Any, int] = {}
     for _, grp, _, events in rows:
         totals[grp] = totals.get(grp, 0) + events
@@ -181,8 +200,27 @@ def compute_timeseries(
         "higherIsBetter": metric.higher_is_better,
         "groups": sorted(str(g) for g in kept) if group_col else [],
         "omittedGroups": len(totals) - len(kept),
+        "source": source,
+        # the largest relative error of a value (quantiles from the rollups' sketch); null: exact
+        "errorBound": error_bound(query.stat) if source == "rollup" else None,
         "points": points,
     }
+
+
+def _raw_rows(cur: duckdb.DuckDBPyConnection, query: SeriesQuery, group_col: str | None) -> list[Any]:
+    metric = query.metric
+    group_sql = f"coalesce({group_col}, '{NO_GROUP}')" if group_col else "NULL"
+    events_sql = f"count({metric.expr})" if metric.kind == "value" else "count(*)"
+    types = ", ".join(f"'{t}'" for t in metric.types)
+    sql = f"""
+        SELECT time_bucket(to_seconds($width), ts) AS bucket, {group_sql} AS grp,
+               {aggregate_sql(metric, query.stat)} AS value, {events_sql} AS events
+        FROM events
+        WHERE type IN ({types}) AND {Window.where}
+        GROUP BY ALL
+        ORDER BY grp, bucket
+    """
+    return cur.execute(sql, {"width": query.bucket_seconds, **query.window.params()}).fetchall()
 
 
 def _finite(value: float | None) -> float | None:

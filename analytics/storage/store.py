@@ -22,6 +22,7 @@ import pyarrow as pa
 from analytics.ingest.columnar import request_columns, to_arrow_table
 from analytics.ingest.dedupe import RecentEventIds
 from analytics.ingest.intake import AcceptedEvent
+from analytics.rollups import maintain
 from analytics.storage.store_damage import DamageReport, damage_reports, open_checked
 from analytics.storage.table import COLUMNS, create_table_sql
 
@@ -158,6 +159,7 @@ class EventStore:
                 con.execute(
                     f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} {sql_type.removesuffix(' NOT NULL')}"
                 )
+            maintain.prepare(con)  # the hourly rollups' tables (a data dir from before gets them now)
             store = cls(con, path, dedupe_horizon_s, memory_limit)
             # Reads the last day's rows: a damaged block there shows now, not at the first query.
             store._load_recent_ids()

@@ -70,8 +70,16 @@ async def ingest(request: Request) -> Response:
 
 
 async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Response:
-    settings = runtime.settings
     received_us = time.time_ns() // 1000
+    runtime.in_flight.enter(received_us)  # until stored or refused: the rollup watermark waits
+    try:
+        return await _store_received(runtime, body, key, received_us)
+    finally:
+        runtime.in_flight.leave(received_us)
+
+
+async def _store_received(runtime: Runtime, body: bytes, key: IngestKey | None, received_us: int) -> Response:
+    settings = runtime.settings
     limits: dict[str, Any] = {
         "max_events": settings.max_batch_events,
         "max_future_skew_us": settings.max_future_skew_ms * 1000,

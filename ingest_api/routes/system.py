@@ -31,6 +31,8 @@ async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
         "backlogBytes": runtime.backlog.bytes,
         "refusedOverloaded": runtime.backlog.refused,
     }
+    if runtime.rollups is not None:  # the last run of the hourly rollups (analytics/rollups)
+        details["rollups"] = runtime.rollups.to_wire()
     if runtime.store.damage:  # found in the store's files and not yet recovered (docs/recovery.md)
         details["storeDamage"] = [report.to_wire() for report in runtime.store.damage]
     return details

@@ -25,8 +25,15 @@ async def timeseries(
     end: RangeEnd = None,
     widget_version: WidgetVersionFilter = None,
     group_by: Annotated[str | None, Query(alias="groupBy", description="widgetVersion | customerId")] = None,
+    exact: Annotated[
+        bool, Query(description="raw events whatever the range (over 24 h the default is the hourly rollups)")
+    ] = False,
 ) -> dict[str, Any]:
-    """A statistic of one metric per time bucket, optionally one series per group."""
+    """A statistic of one metric per time bucket, optionally one series per group.
+
+    Over 24 h with buckets of an hour or more the answer comes from the hourly rollups
+    (`"source": "rollup"`, quantiles within `errorBound`); `exact=true` reads raw events.
+    """
     query = series_query(
         metric,
         stat=stat,
@@ -36,6 +43,7 @@ async def timeseries(
         customer_id=customer_id,
         widget_version=widget_version or None,
         group_by=group_by or None,
+        exact=exact,
     )
 
     alerting = runtime.alerting_config

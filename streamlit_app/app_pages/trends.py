@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit_app.charts import trend_chart
 from streamlit_app.context import page_context
 from streamlit_app.layout import figure_registry, show_no_data
-from streamlit_app.shaping import auto_bucket, bucket_options, series_frame
+from streamlit_app.shaping import auto_bucket, bucket_options, series_frame, source_note
 from streamlit_app.text import literal
 
 SPLITS = {"No split": None, "Widget version": "widgetVersion", "Customer": "customerId"}
@@ -40,10 +40,16 @@ bucket = cols[2].selectbox(
     index=buckets.index(default_bucket) if default_bucket in buckets else 0,
     key=f"trend_bucket_{f.window_label}",
 )
-row = st.columns([2, 3])
+row = st.columns([2, 3, 1])
 split = row[0].segmented_control("Split by", list(SPLITS), default="No split", key="trend_split")
 versions = ["All versions"] + [v["id"] for v in (ctx.dimensions or {}).get("widgetVersions", [])]
 version = row[1].selectbox("Widget version", versions, key="trend_version")
+exact = row[2].toggle(
+    "Exact",
+    key="trend_exact",
+    help="Over 24 hours, hourly and longer buckets come from the hourly rollups (quantiles within "
+    "0.54 %); on: every value from raw events, slower over long ranges.",
+)
 
 payload = ctx.client.timeseries(
     name,
@@ -54,6 +60,7 @@ payload = ctx.client.timeseries(
     customer_id=f.customer_id,
     widget_version=None if version == "All versions" else version,
     group_by=SPLITS.get(split or "No split"),
+    exact=exact,
 )
 frame = series_frame(payload)
 if frame.empty:
@@ -70,7 +77,7 @@ st.altair_chart(
     ),
     width="stretch",
 )
-notes = [f"{len(frame)} points"]
+notes = [f"{len(frame)} points", source_note(payload)]
 if threshold:
     whose = "the alert threshold in force" if threshold.get("source") == "alerting" else "the seed's target"
     notes.append(f"red line: {whose} ({threshold['direction']} {threshold['value']:g})")

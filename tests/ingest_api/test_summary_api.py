@@ -144,7 +144,9 @@ def post(client: TestClient, *events: dict[str, Any]) -> None:
 def test_the_response_has_exactly_the_seeds_shape(client: TestClient) -> None:
     post(client, *[event(kind) for kind in FULL_METRICS])
     body = get(client)
-    # the one section beyond the seed: telemetry completeness (issue 5); these events carry no seq
+    # beyond the seed: which data answered (issue 14: raw events, always, for the summary)
+    assert body.pop("source") == "raw"
+    # and telemetry completeness (issue 5); these events carry no seq
     assert body.pop("telemetry") == {
         "expected": 0,
         "received": 0,
@@ -163,6 +165,7 @@ def test_the_response_has_exactly_the_seeds_shape(client: TestClient) -> None:
 def test_an_empty_store_has_the_same_shape_with_nulls(client: TestClient) -> None:
     body = get(client)
     assert body.pop("telemetry")["completeness"] is None
+    assert body.pop("source") == "raw"
     assert_same_shape(body, SEED_EXAMPLE)
     assert body["health"] == {
         "overall": None,
@@ -233,7 +236,7 @@ def test_alerts_false_leaves_the_alerts_section_out(client: TestClient) -> None:
     assert "alerts" in get(client, alerts="true")
     without = get(client, alerts="false")
     assert "alerts" not in without
-    assert set(without) == set(SEED_EXAMPLE) - {"alerts"} | {"telemetry"}
+    assert set(without) == set(SEED_EXAMPLE) - {"alerts"} | {"telemetry", "source"}
 
 
 @pytest.mark.parametrize(

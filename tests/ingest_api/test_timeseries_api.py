@@ -176,3 +176,30 @@ def test_summary_end_selects_the_previous_window(client: TestClient) -> None:
     assert now_window["performance"]["renders"]["count"] == 2
     assert before["performance"]["renders"]["count"] == 1
     assert before["performance"]["renders"]["avgTime"] == 30.0
+
+
+def test_over_24_hours_the_rollups_answer_and_say_so_and_exact_reads_raw(client: TestClient) -> None:
+    """The server's rollup job (run here by hand) rolls the closed hours; /healthz reports it."""
+    start = (NOW - timedelta(hours=30)).replace(minute=0, second=0)
+    rng = np.random.default_rng(9)
+    values = rng.lognormal(2, 0.5, 300).round(2)
+    _post(
+        client,
+        [
+            {"type": "render", "metric": {"renderTime": float(v), "timestamp": _ms(start) + i * 300_000}}
+            for i, v in enumerate(values)  # one every 5 minutes: 25 hours
+        ],
+    )
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    report = runtime.roll_up()
+    assert report.rolled == 25 and report.pending == 0  # every hour of them has closed
+    assert client.get("/healthz").json()["rollups"]["hoursRolledUp"] == 25
+    params = {"metric": "render.renderTime", "stat": "p95", "bucket": "1d", "from": start.isoformat()}
+    rolled = client.get("/api/monitoring/widget/timeseries", params=params).json()
+    exact = client.get("/api/monitoring/widget/timeseries", params={**params, "exact": "true"}).json()
+    assert (rolled["source"], rolled["errorBound"]) == ("rollup", pytest.approx(0.0054, abs=1e-4))
+    assert (exact["source"], exact["errorBound"]) == ("raw", None)
+    assert [p["events"] for p in rolled["points"]] == [p["events"] for p in exact["points"]]
+    assert sum(p["events"] for p in exact["points"]) == 300
+    for approx, true in zip(rolled["points"], exact["points"], strict=True):
+        assert approx["value"] == pytest.approx(true["value"], rel=rolled["errorBound"])

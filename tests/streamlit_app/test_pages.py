@@ -218,6 +218,11 @@ def test_a_custom_range_of_whole_days_drives_the_pages(
     assert any(window in c.value for c in at.caption)
     assert next(s for s in at.selectbox if s.label == "Bucket").value == "1h"  # 3 days: 72 points
     assert _charts(at) == 1
+    # over 24 hours the series comes from the hourly rollups, and the page says so; Exact reads raw
+    assert any("from hourly rollups: within ±0.54 %" in c.value for c in at.caption)
+    at.toggle(key="trend_exact").set_value(True).run()
+    assert not at.exception
+    assert any("exact, from raw events" in c.value for c in at.caption)
 
 
 def test_an_empty_store_says_no_data_yet_on_every_page(

@@ -14,6 +14,8 @@ import pytest
 from analytics.errors import InvalidQuery
 from analytics.ingest.intake import read_body
 from analytics.queries.timeseries import MAX_GROUPS, compute_timeseries, series_query
+from analytics.rollups import maintain
+from analytics.rollups.sketch import ALPHA
 from analytics.storage.store import EventStore, IngestBatch
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday
@@ -21,8 +23,11 @@ HOUR = 3600.0
 MIB = 1_048_576
 
 
+RECEIVED = datetime(2026, 6, 1, tzinfo=UTC)
+
+
 def _ingest(store: EventStore, events: list[dict[str, Any]]) -> None:
-    received_us = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1e6)
+    received_us = int(RECEIVED.timestamp() * 1e6)
     for first in range(0, len(events), 1000):
         body = msgspec.json.encode(events[first : first + 1000])
         intake = read_body(body, received_us=received_us)
@@ -78,11 +83,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EventStore
         "kept": kept,
         "parity": np.arange(n) % 2,
     }
+    with store.cursor() as cur:  # every hour rolled up: a 48 h range reads the rollups
+        report = maintain.advance(
+            cur, safe_until=RECEIVED + timedelta(seconds=1), now=T0 + timedelta(hours=49)
+        )
+        assert (report.rolled, report.pending) == (48, 0)
     yield store, truth
     store.close()
 
 
 def _run(store: EventStore, metric: str, **kw: Any) -> dict[str, Any]:
+    """Over the 48 h of the world: from the rollups, or raw events with `exact=True`."""
     query = series_query(metric, start=T0, end=T0 + timedelta(hours=48), **kw)
     with store.cursor() as cur:
         return compute_timeseries(cur, query)
@@ -96,9 +107,13 @@ def _t(offset: float) -> str:
     return (T0 + timedelta(seconds=float(offset))).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def test_p95_render_time_per_hour_by_widget_version_matches_numpy(world: Any) -> None:
+@pytest.mark.parametrize(("exact", "source", "rel"), [(True, "raw", 1e-9), (False, "rollup", ALPHA)])
+def test_p95_render_time_per_hour_by_widget_version_matches_numpy(
+    world: Any, exact: bool, source: str, rel: float
+) -> None:
     store, truth = world
-    answer = _run(store, "render.renderTime", stat="p95", bucket="1h", group_by="widgetVersion")
+    answer = _run(store, "render.renderTime", stat="p95", bucket="1h", group_by="widgetVersion", exact=exact)
+    assert (answer["source"], answer["errorBound"]) == (source, None if exact else ALPHA)
     got = {(p["group"], p["t"]): (p["value"], p["events"]) for p in answer["points"]}
     buckets = _bucket_starts(truth["offsets"], HOUR)
     expected = {}
@@ -109,7 +124,7 @@ def test_p95_render_time_per_hour_by_widget_version_matches_numpy(world: Any) ->
                 expected[(version, _t(b))] = (float(np.percentile(values, 95)), len(values))
     assert got.keys() == expected.keys()
     for key, (value, events) in expected.items():
-        assert got[key][0] == pytest.approx(value, rel=1e-9)
+        assert got[key][0] == pytest.approx(value, rel=rel)
         assert got[key][1] == events
     assert answer["groups"] == ["1.0", "2.0", "3.0"]
     assert answer["threshold"] == {"value": 16, "direction": "above", "stat": "p95", "source": "seed"}
@@ -126,13 +141,17 @@ def test_p95_render_time_per_hour_by_widget_version_matches_numpy(world: Any) ->
         pytest.param("count", len, id="count"),
     ],
 )
-def test_each_statistic_per_six_hours_matches_numpy(world: Any, stat: str, reduce: Any) -> None:
+@pytest.mark.parametrize("exact", [True, False], ids=["raw", "rollup"])
+def test_each_statistic_per_six_hours_matches_numpy(world: Any, stat: str, reduce: Any, exact: bool) -> None:
+    """From raw events exactly; from the rollups, totals exactly and quantiles within α."""
     store, truth = world
-    answer = _run(store, "render.renderTime", stat=stat, bucket="6h")
+    answer = _run(store, "render.renderTime", stat=stat, bucket="6h", exact=exact)
     buckets = _bucket_starts(truth["offsets"], 6 * HOUR)
     expected = {_t(b): float(reduce(truth["render"][buckets == b])) for b in np.unique(buckets)}
     got = {p["t"]: p["value"] for p in answer["points"]}
-    assert got == pytest.approx(expected, rel=1e-9)
+    quantile = stat in ("p50", "p99")
+    assert got == pytest.approx(expected, rel=ALPHA if quantile and not exact else 1e-9)
+    assert answer["errorBound"] == (None if exact else (ALPHA if quantile else 0.0))
     assert answer["unit"] == ("events" if stat == "count" else "ms")
 
 

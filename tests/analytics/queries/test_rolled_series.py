@@ -1,0 +1,94 @@
+"""Time series from the rollups where some hours are rolled, some pending, some late, the edges
+partial: every event counted once, totals exact, quantiles within α, against numpy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from analytics.queries.timeseries import compute_timeseries, series_query
+from analytics.rollups import maintain
+from analytics.rollups.sketch import ALPHA
+from analytics.storage.store import EventStore
+from tests.analytics.alerts.conftest import ev, put
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+START, END = T0 + timedelta(minutes=15), T0 + timedelta(hours=30, minutes=20)  # partial edge hours
+
+
+def test_mixed_sources_count_each_event_once(tmp_path: Path) -> None:
+    rng = np.random.default_rng(14)
+    store = EventStore.open(tmp_path / "data")
+    sent: list[tuple[float, str, float, bool]] = []  # (offset s, customer, render ms, api ok)
+
+    def send(offsets: np.ndarray, received: datetime | None = None) -> None:
+        for offset in offsets:
+            customer = str(rng.choice(["acme", "globex"]))
+            render, ok = float(rng.lognormal(2.2, 0.6)), bool(rng.random() > 0.1)
+            at = T0 + timedelta(seconds=float(offset))
+            put(
+                store,
+                [
+                    ev("render", renderTime=render, customerId=customer),
+                    ev("api", duration=5.0, success=ok, customerId=customer),
+                ],
+                at,
+            )
+            if received is not None:  # stored late: received long after its timestamp
+                with store.cursor() as cur:
+                    cur.execute("UPDATE events SET received_at = $r WHERE ts = $t", {"r": received, "t": at})
+            sent.append((float(offset), customer, render, ok))
+
+    send(rng.uniform(0, 31 * 3600, 700).round(3))
+    with store.cursor() as cur:  # hours up to T0+20h are rolled up; later ones stay pending
+        maintain.advance(cur, safe_until=T0 + timedelta(hours=32), now=T0 + timedelta(hours=20))
+        assert len(maintain.pending_hours(cur)) == 11
+    send(rng.uniform(3600, 5 * 3600, 40).round(3), received=T0 + timedelta(hours=33))  # late, not yet marked
+
+    offsets = np.array([s[0] for s in sent])
+    customers = np.array([s[1] for s in sent])
+    render = np.array([s[2] for s in sent])
+    ok = np.array([s[3] for s in sent])
+    inside = (offsets >= (START - T0).total_seconds()) & (offsets < (END - T0).total_seconds())
+    for bucket, width in (("1h", 3600), ("6h", 6 * 3600)):
+        starts = np.floor(offsets / width) * width
+        for stat in ("p95", "count", "avg"):
+            got = run(store, "render.renderTime", stat, bucket)
+            assert got["source"] == "rollup"
+            expected = {}
+            for c in ("acme", "globex"):
+                for b in np.unique(starts[inside & (customers == c)]):
+                    values = render[inside & (customers == c) & (starts == b)]
+                    exact = {"p95": np.percentile(values, 95), "count": len(values), "avg": values.mean()}[
+                        stat
+                    ]
+                    expected[c, stamp(b)] = (float(exact), len(values))
+            points = {(p["group"], p["t"]): (p["value"], p["events"]) for p in got["points"]}
+            assert points.keys() == expected.keys(), (bucket, stat)
+            rel = ALPHA if stat == "p95" else 1e-9
+            for key, (value, events) in expected.items():
+                assert points[key][1] == events, (bucket, stat, key)
+                assert points[key][0] == pytest.approx(value, rel=rel), (bucket, stat, key)
+        rates = run(store, "api.errorRate", "rate", bucket)
+        for p in rates["points"]:
+            chosen = inside & (customers == p["group"]) & (starts == offset_of(p["t"]))
+            assert p["value"] == pytest.approx(100 * (~ok[chosen]).mean(), rel=1e-9)
+    store.close()
+
+
+def run(store: EventStore, metric: str, stat: str, bucket: str) -> dict[str, Any]:
+    query = series_query(metric, stat=stat, bucket=bucket, start=START, end=END, group_by="customerId")
+    with store.cursor() as cur:
+        return compute_timeseries(cur, query)
+
+
+def stamp(offset: float) -> str:
+    return (T0 + timedelta(seconds=float(offset))).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def offset_of(t: str) -> float:
+    return (datetime.fromisoformat(t.replace("Z", "+00:00")) - T0).total_seconds()
