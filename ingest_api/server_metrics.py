@@ -191,18 +191,18 @@ EXPOSED: tuple[Exposed, ...] = (
 )
 
 
-def prepare(runtime: Runtime) -> None:
+def prepare(runtime: Runtime) -> dict[str, dict[str, Any]]:
     """Count what was committed since the last flush and score recent health (blocking: in a thread).
 
     The first scrape starts the counting: the widgets' families hold the events stored since.
     """
     runtime.distributions.start_counting()
     runtime.distributions.flush()
-    runtime.recent_health()
+    return runtime.recent_health()
 
 
-def widget_families(runtime: Runtime) -> list[tuple[Family, list[Sample]]]:
-    """The widgets' figures since the server started, and the health of the last 5 minutes."""
+def widget_families(runtime: Runtime, health: dict[str, dict[str, Any]]) -> list[tuple[Family, list[Sample]]]:
+    """The widgets' figures since counting started, and `health` (`prepare`'s) of the last 5 minutes."""
     d = runtime.distributions
     out: list[tuple[Family, list[Sample]]] = []
     histogram_samples = d.histogram_samples()
@@ -233,7 +233,6 @@ def widget_families(runtime: Runtime) -> list[tuple[Family, list[Sample]]]:
             [((), d.folded_events)],
         )
     )
-    health = runtime.recent_health()
     scored = health.get(GLOBAL, {})
     out.append(
         (
@@ -267,7 +266,10 @@ def _scores(health: dict[str, Any]) -> list[tuple[str, float]]:
     return [(c, values[c]) for c in HEALTH_CATEGORIES if values.get(c) is not None]
 
 
-def exposition(runtime: Runtime) -> str:
-    """Every family of `EXPOSED`, then the widgets', in the Prometheus text format."""
+def exposition(runtime: Runtime, health: dict[str, dict[str, Any]]) -> str:
+    """Every family of `EXPOSED`, then the widgets' (with `health` from `prepare`), as text.
+
+    Nothing here queries the store: it runs on the event loop.
+    """
     server = [(exposed.family, list(exposed.read(runtime))) for exposed in EXPOSED]
-    return render([*server, *widget_families(runtime)])
+    return render([*server, *widget_families(runtime, health)])

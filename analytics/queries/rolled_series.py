@@ -14,7 +14,6 @@ so an hour lands in the series bucket its events would: widths must be whole hou
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +21,16 @@ import duckdb
 
 from analytics.figures import measure_named
 from analytics.rollups.hourly import HOUR, NO_VALUE, RolledUp
-from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
+from analytics.rollups.sketch import ALPHA, GAMMA, Sketch, bucket_sql
 from analytics.window import Window, as_utc
 
 QUANTILE_STATS = ("p50", "p95", "p99")
+# The value at a 0-based rank of `picked` (zeros first, then each bucket's representative
+# 2γ^k / (γ + 1) clamped to the exact min and max: `sketch.representative`).
+_AT_RANK = (
+    "CASE WHEN p.{rank} < p.zeros THEN 0.0 "
+    f"ELSE least(greatest(2.0 * pow({GAMMA!r}, p.{{k}}) / ({GAMMA!r} + 1.0), p.low), p.high) END"
+)
 # Hours the rollups may not hold as they stand: marked pending, or with events received
 # after the watermark (not looked at yet). Read whole from raw events, and not from rollups.
 _DIRTY = (
@@ -33,10 +38,11 @@ _DIRTY = (
     "FROM events WHERE received_at > (SELECT watermark FROM rollup_state WHERE id = 1) "
     "AND ts >= $start AND ts < $end) "
 )
-_ROLLED = (
-    "measure = $measure AND hour >= $first AND hour < $last AND hour NOT IN (SELECT hour FROM dirty) "
-    "AND ($customer IS NULL OR customer_id = $customer) AND ($version IS NULL OR widget_version = $version)"
+_ROLLED_HOURS = (
+    "measure = $measure AND hour >= $first AND hour < $last AND hour NOT IN (SELECT hour FROM dirty)"
 )
+_CUSTOMER = " AND ($customer IS NULL OR customer_id = $customer)"
+_VERSION = " AND ($version IS NULL OR widget_version = $version)"
 _RAW_REST = "(ts < $first OR ts >= $last OR time_bucket(INTERVAL 1 HOUR, ts) IN (SELECT hour FROM dirty))"
 Row = tuple[datetime, Any, float | None, int]  # bucket, group, value, events
 
@@ -68,57 +74,91 @@ def rolled_rows(
     """(bucket, group, value, events) per series bucket and group with events, as the raw
     time series computes them (events: a value's values, a rate's events).
 
-    Two statements: run it in one transaction, so that a rollup committed between them
-    cannot split what they read.
+    One statement merges the totals and, for a quantile, the sketch buckets of every hour in
+    a series bucket and reads the quantile from their cumulative counts, as
+    `Sketch.quantile` does (zeros first, each bucket's representative clamped to the exact
+    min and max, linear between the closest ranks).
     """
     if width_s % 3600:
         raise ValueError("rollups answer series with buckets of whole hours")
     measure = measure_named(metric_name)
     first, last = whole_hours(window.start, window.end)
-    params = {**window.params(), "width": width_s, "measure": measure.name, "first": first, "last": last}
+    params: dict[str, Any] = {**window.params(), "width": width_s, "measure": measure.name}
+    params |= {"first": first, "last": last}
     types = ", ".join(f"'{t}'" for t in measure.types)
     raw_from = f"FROM events WHERE type IN ({types}) AND {Window.where} AND {_RAW_REST}"
     rolled_group = f"CASE WHEN {group_column} = '{NO_VALUE}' THEN '{no_group}' ELSE {group_column} END"
-    group = (rolled_group, f"coalesce({group_column}, '{no_group}')") if group_column else ("NULL", "NULL")
+    group = (rolled_group, f"coalesce({group_column}, '{no_group}')") if group_column else ("''", "''")
+    # the coarsest rows that answer: summed over customers (and versions) when the series
+    # neither filters nor groups by them
+    by_customer = window.customer_id is not None or group_column == "customer_id"
+    by_version = window.widget_version is not None or group_column == "widget_version"
+    if by_customer:
+        suffix, rolled_where = "", _ROLLED_HOURS + _CUSTOMER + _VERSION
+    elif by_version:
+        suffix, rolled_where = "_by_version", _ROLLED_HOURS + _VERSION
+    else:
+        suffix, rolled_where = "_all", _ROLLED_HOURS
     e = measure.expr
     if measure.kind == "value":
         raw_stats = f"count({e}), sum({e}), min({e}), max({e}), count(*) FILTER (({e}) = 0)"
     else:
         raw_stats = f"count(*) FILTER ({e}), NULL, NULL, NULL, NULL"
-    stats_sql = _DIRTY + (
-        f"SELECT time_bucket(to_seconds($width), hour) AS bucket, {group[0]} AS grp, sum(events), sum(n), "
-        f"sum(total), min(low), max(high), sum(zeros) FROM rollup_stats WHERE {_ROLLED} GROUP BY ALL "
-        f"UNION ALL SELECT time_bucket(to_seconds($width), ts), {group[1]}, count(*), {raw_stats} "
-        f"{raw_from} GROUP BY ALL"
+    sql = _DIRTY + (
+        ", parts (bucket, grp, events, n, total, low, high, zeros) AS ("
+        f"SELECT time_bucket(to_seconds($width), hour), {group[0]}, sum(events), sum(n), "
+        f"sum(total), min(low), max(high), sum(zeros) FROM rollup_stats{suffix} WHERE {rolled_where} "
+        "GROUP BY ALL "
+        f"UNION ALL SELECT time_bucket(to_seconds($width), ts), {group[1]}, count(*), "
+        f"{raw_stats} {raw_from} GROUP BY ALL), "
+        "merged AS (SELECT bucket, grp, sum(events) AS events, sum(n) AS n, "
+        "coalesce(sum(total), 0) AS total, min(low) AS low, max(high) AS high, "
+        "coalesce(sum(zeros), 0) AS zeros FROM parts GROUP BY ALL)"
     )
-    parts: dict[tuple[datetime, Any], list[Any]] = {}
-    for bucket, grp, events, n, total, low, high, zeros in cur.execute(stats_sql, params).fetchall():
-        merged = parts.setdefault((bucket, grp), [0, 0, 0.0, None, None, 0])
-        merged[0] += int(events)
-        merged[1] += int(n)
-        merged[2] += float(total or 0.0)
-        merged[3] = low if merged[3] is None else (merged[3] if low is None else min(merged[3], low))
-        merged[4] = high if merged[4] is None else (merged[4] if high is None else max(merged[4], high))
-        merged[5] += int(zeros or 0)
-    buckets: dict[tuple[datetime, Any], list[tuple[int, int]]] = defaultdict(list)
-    if measure.kind == "value" and stat in QUANTILE_STATS:
-        bucket_rows = _DIRTY + (
-            f"SELECT time_bucket(to_seconds($width), hour), {group[0]}, k, sum(n) FROM rollup_buckets "
-            f"WHERE {_ROLLED} GROUP BY ALL "
+    quantile = measure.kind == "value" and stat in QUANTILE_STATS
+    if quantile:
+        params["q"] = {"p50": 0.5, "p95": 0.95, "p99": 0.99}[stat]
+        sql += (
+            ", counts (bucket, grp, k, c) AS ("
+            f"SELECT time_bucket(to_seconds($width), hour), {group[0]}, k, sum(n) "
+            f"FROM rollup_buckets{suffix} WHERE {rolled_where} GROUP BY ALL "
             f"UNION ALL SELECT time_bucket(to_seconds($width), ts), {group[1]}, {bucket_sql(e)}, count(*) "
-            f"{raw_from} AND ({e}) > 0 GROUP BY ALL"
+            f"{raw_from} AND ({e}) > 0 GROUP BY ALL), "
+            "summed AS (SELECT bucket, grp, k, sum(c) AS c FROM counts GROUP BY bucket, grp, k), "
+            "cum AS (SELECT bucket, grp, k, sum(c) OVER (PARTITION BY bucket, grp ORDER BY k) AS upto "
+            "FROM summed), "
+            "ranked AS (SELECT *, $q * (n - 1) AS h, floor($q * (n - 1)) AS lo, ceil($q * (n - 1)) AS hi "
+            "FROM merged WHERE n > 0), "
+            "picked AS (SELECT r.bucket, r.grp, any_value(r.lo) AS lo, any_value(r.hi) AS hi, "
+            "any_value(r.zeros) AS zeros, any_value(r.low) AS low, any_value(r.high) AS high, "
+            "min(c.k) FILTER (r.zeros + c.upto > r.lo) AS k_lo, "
+            "min(c.k) FILTER (r.zeros + c.upto > r.hi) AS k_hi "
+            "FROM ranked r LEFT JOIN cum c ON c.bucket = r.bucket AND c.grp = r.grp "
+            "WHERE r.hi >= r.zeros GROUP BY r.bucket, r.grp) "
+            "SELECT m.bucket, m.grp, m.events, m.n, m.total, m.low, m.high, m.zeros, "
+            f"{_AT_RANK.format(rank='lo', k='k_lo')} AS v_lo, "
+            f"{_AT_RANK.format(rank='hi', k='k_hi')} AS v_hi, "
+            "$q * (m.n - 1) - floor($q * (m.n - 1)) AS frac "
+            "FROM merged m LEFT JOIN picked p ON p.bucket = m.bucket AND p.grp = m.grp"
         )
-        for bucket, grp, k, n in cur.execute(bucket_rows, params).fetchall():
-            buckets[bucket, grp].append((int(k), int(n)))
+    else:
+        sql += ", m AS (SELECT * FROM merged) SELECT *, NULL, NULL, NULL FROM m"
     rows: list[Row] = []
-    for (bucket, grp), (events, n, total, low, high, zeros) in parts.items():
-        sketch = None
-        if measure.kind == "value":
-            sketch = Sketch.from_rows(
-                buckets.get((bucket, grp), []), zeros=zeros, count=n, total=total, low=low, high=high
+    for bucket, grp, events, n, total, low, high, zeros, v_lo, v_hi, frac in cur.execute(
+        sql, params
+    ).fetchall():
+        counted = int(n) if measure.kind == "value" else int(events)
+        if not counted:
+            continue
+        if quantile:
+            lo = 0.0 if v_lo is None else float(v_lo)  # None: the rank falls among the zeros
+            hi = 0.0 if v_hi is None else float(v_hi)
+            value: float | None = lo + float(frac) * (hi - lo)
+        else:
+            sketch = (
+                Sketch({}, int(zeros), int(n), float(total), low, high) if measure.kind == "value" else None
             )
-        counted = n if measure.kind == "value" else events
-        if counted:
-            rows.append((bucket, grp, RolledUp(measure, events, n, sketch).stat(stat), counted))
+            value = RolledUp(measure, int(events), int(n), sketch).stat(stat)
+        rows.append((bucket, grp or None if not group_column else grp, value, counted))
     rows.sort(key=lambda r: (str(r[1]), r[0]))
     return rows

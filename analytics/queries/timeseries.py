@@ -158,19 +158,15 @@ def compute_timeseries(
     group_col = GROUP_COLUMNS.get(query.group_by or "")
     source = query.source
     if source == "rollup":
-        cur.begin()  # one snapshot for rolled_rows' two statements
-        try:
-            rows: list[Any] = rolled_rows(
-                cur,
-                metric_name=metric.name,
-                stat=query.stat,
-                window=query.window,
-                width_s=query.bucket_seconds,
-                group_column=group_col,
-                no_group=NO_GROUP,
-            )
-        finally:
-            cur.rollback()
+        rows: list[Any] = rolled_rows(
+            cur,
+            metric_name=metric.name,
+            stat=query.stat,
+            window=query.window,
+            width_s=query.bucket_seconds,
+            group_column=group_col,
+            no_group=NO_GROUP,
+        )
     else:
         rows = _raw_rows(cur, query, group_col)
     totals: dict[Any, int] = {}

@@ -5,11 +5,17 @@ Per (hour, measure, customer, widget version), `rollup_stats` holds the events o
 measure's types, and for a value the number of values, their sum, min, max and zeros; for a
 rate or a count, the events matching its condition. `rollup_buckets` holds a value's sketch
 (`analytics.rollups.sketch`): one row per bucket, merged across hours, customers and
-versions with `SUM`. The rows of an hour are replaced whole (`roll_up`), so an hour rolled up
-again after late events counts each event once, and only that hour's raw events are read.
+versions with `SUM`. `..._by_version` hold the same summed over customers, `..._all` over
+customers and versions: a series that neither filters nor groups by customer (the Trends
+page's default, or one series per version) reads those, a small fraction of the rows when
+there are many customers. The rows of an hour
+are replaced whole (`roll_up`), so an hour rolled up again after late events counts each
+event once, and only that hour's raw events are read.
 
 The tables are generated from `analytics.figures.measures()`: a measure registered later is
 rolled up from then on. A missing customer or version is stored as '' (part of the key).
+The tables have no primary key: `roll_up` writes each key once (GROUP BY, after deleting
+the hours it rewrites), and DuckDB's index would make every rewrite several times slower.
 """
 
 from __future__ import annotations
@@ -33,13 +39,32 @@ SCHEMA_SQL = (
     hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL,
     customer_id VARCHAR NOT NULL, widget_version VARCHAR NOT NULL,
     events BIGINT NOT NULL, n BIGINT NOT NULL,
-    total DOUBLE, low DOUBLE, high DOUBLE, zeros BIGINT,
-    PRIMARY KEY (hour, measure, customer_id, widget_version))""",
+    total DOUBLE, low DOUBLE, high DOUBLE, zeros BIGINT)""",
     """CREATE TABLE IF NOT EXISTS rollup_buckets (
     hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL,
     customer_id VARCHAR NOT NULL, widget_version VARCHAR NOT NULL,
-    k INTEGER NOT NULL, n BIGINT NOT NULL,
-    PRIMARY KEY (hour, measure, customer_id, widget_version, k))""",
+    k INTEGER NOT NULL, n BIGINT NOT NULL)""",
+    # the same summed over customers (`_by_version`), and over customers and versions (`_all`)
+    """CREATE TABLE IF NOT EXISTS rollup_stats_by_version (
+    hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL, widget_version VARCHAR NOT NULL,
+    events BIGINT NOT NULL, n BIGINT NOT NULL,
+    total DOUBLE, low DOUBLE, high DOUBLE, zeros BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS rollup_buckets_by_version (
+    hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL, widget_version VARCHAR NOT NULL,
+    k INTEGER NOT NULL, n BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS rollup_stats_all (
+    hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL,
+    events BIGINT NOT NULL, n BIGINT NOT NULL,
+    total DOUBLE, low DOUBLE, high DOUBLE, zeros BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS rollup_buckets_all (
+    hour TIMESTAMPTZ NOT NULL, measure VARCHAR NOT NULL, k INTEGER NOT NULL, n BIGINT NOT NULL)""",
+)
+# (suffix, the key columns kept) of the tables summed from the full ones
+LEVELS = (("_by_version", "widget_version, "), ("_all", ""))
+TABLES = tuple(
+    f"{table}{suffix}"
+    for suffix in ("", "_by_version", "_all")
+    for table in ("rollup_stats", "rollup_buckets")
 )
 
 _KEY = (
@@ -68,8 +93,8 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
     the replacement atomic for readers (the caller's, or this one's when none is open)."""
     first, stop = hours_of(start, end)
     params = {"start": first, "end": stop}
-    cur.execute("DELETE FROM rollup_stats WHERE hour >= $start AND hour < $end", params)
-    cur.execute("DELETE FROM rollup_buckets WHERE hour >= $start AND hour < $end", params)
+    for table in TABLES:
+        cur.execute(f"DELETE FROM {table} WHERE hour >= $start AND hour < $end", params)
     written = 0
     for measure in measures():
         raw = _RAW.format(types=", ".join(f"'{t}'" for t in measure.types))
@@ -90,6 +115,19 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
             f"INSERT INTO rollup_stats SELECT {_KEY}, count(*), {stats} {raw} GROUP BY ALL", bind
         ).fetchone()
         written += int(row[0]) if row else 0
+    # summed over customers, and over versions too, from the rows just written (no raw rescan)
+    for suffix, kept in LEVELS:
+        cur.execute(
+            f"INSERT INTO rollup_stats{suffix} SELECT hour, measure, {kept}sum(events), sum(n), "
+            "sum(total), min(low), max(high), sum(zeros) FROM rollup_stats "
+            "WHERE hour >= $start AND hour < $end GROUP BY ALL",
+            params,
+        )
+        cur.execute(
+            f"INSERT INTO rollup_buckets{suffix} SELECT hour, measure, {kept}k, sum(n) FROM rollup_buckets "
+            "WHERE hour >= $start AND hour < $end GROUP BY ALL",
+            params,
+        )
     return written
 
 

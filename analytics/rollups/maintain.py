@@ -5,8 +5,9 @@ at. Each `advance`:
 
 1. marks the hours of the events received after the watermark as pending
    (`rollup_pending`) and moves the watermark, in one transaction;
-2. rolls up each pending hour that has closed (`hourly.roll_up` rewrites it whole from its
-   raw events) and clears its mark, one transaction per hour, at most `max_hours` per run.
+2. rolls up the pending hours that have closed (`hourly.roll_up` rewrites them whole from
+   their raw events) and clears their marks, one transaction per run of up to 24 consecutive
+   hours, at most `max_hours` hours per call.
 
 Nothing is lost when the process dies between any two steps: a mark is cleared only in the
 transaction that wrote its rollup, and the watermark moves only with the marks it implies.
@@ -22,6 +23,7 @@ history is marked and rolled up, `max_hours` per run, in the background.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,7 +31,9 @@ import duckdb
 
 from analytics.rollups.hourly import HOUR, create_tables, roll_up
 
+log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RUN_HOURS = 24  # consecutive hours rolled up in one transaction
 STATE_SQL = (
     "CREATE TABLE IF NOT EXISTS rollup_state (id INTEGER PRIMARY KEY, watermark TIMESTAMPTZ NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rollup_pending (hour TIMESTAMPTZ PRIMARY KEY)",
@@ -44,12 +48,14 @@ class RollupReport:
     marked: int  # hours newly marked pending
     rolled: int  # hours rolled up
     pending: int  # hours still pending (the open one, and any beyond max_hours)
+    failed: int = 0  # runs of hours whose rollup failed this time (logged; still pending)
 
     def to_wire(self) -> dict[str, object]:
         return {
             "watermark": self.watermark.isoformat(),
             "hoursRolledUp": self.rolled,
             "hoursPending": self.pending,
+            "failedRuns": self.failed,
         }
 
 
@@ -93,20 +99,43 @@ def advance(
     except BaseException:
         cur.rollback()
         raise
-    rolled = 0
-    for hour in pending_hours(cur):
-        if hour + HOUR > now or rolled >= max_hours:
-            continue  # still open (late events would change it anyway), or next run's
+    closed = [hour for hour in pending_hours(cur) if hour + HOUR <= now][:max_hours]
+    rolled = failed = 0
+    for first, stop in _runs(closed):  # consecutive hours in one pass: history rolls up in days
         cur.begin()
         try:
-            roll_up(cur, hour, hour + HOUR)
-            cur.execute("DELETE FROM rollup_pending WHERE hour = $hour", {"hour": hour})
+            roll_up(cur, first, stop)
+            cur.execute(
+                "DELETE FROM rollup_pending WHERE hour >= $first AND hour < $stop",
+                {"first": first, "stop": stop},
+            )
             cur.commit()
-        except BaseException:
+        except Exception:
+            # its hours stay pending (readers take them from raw events); the next runs go on
             cur.rollback()
-            raise
-        rolled += 1
-    return RollupReport(until, marked, rolled, _count_pending(cur))
+            log.exception(
+                "rolling up %s to %s failed; its hours stay pending", first.isoformat(), stop.isoformat()
+            )
+            failed += 1
+            continue
+        rolled += (stop - first) // HOUR
+    return RollupReport(until, marked, rolled, _count_pending(cur), failed)
+
+
+def _runs(hours: list[datetime], longest: int = RUN_HOURS) -> list[tuple[datetime, datetime]]:
+    """Sorted hours as [first, stop) ranges of consecutive hours, each at most `longest` long.
+
+    >>> h = [datetime(2026, 1, 1, n, tzinfo=UTC) for n in (0, 1, 2, 5)]
+    >>> [(a.hour, b.hour) for a, b in _runs(h, longest=2)]
+    [(0, 2), (2, 3), (5, 6)]
+    """
+    runs: list[tuple[datetime, datetime]] = []
+    for hour in hours:
+        if runs and runs[-1][1] == hour and hour - runs[-1][0] < longest * HOUR:
+            runs[-1] = (runs[-1][0], hour + HOUR)
+        else:
+            runs.append((hour, hour + HOUR))
+    return runs
 
 
 def _count_pending(cur: duckdb.DuckDBPyConnection) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
@@ -70,8 +69,7 @@ async def ingest(request: Request) -> Response:
 
 
 async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Response:
-    received_us = time.time_ns() // 1000
-    runtime.in_flight.enter(received_us)  # until stored or refused: the rollup watermark waits
+    received_us = runtime.in_flight.enter()  # until stored or refused: the rollup watermark waits
     try:
         return await _store_received(runtime, body, key, received_us)
     finally:

@@ -27,6 +27,6 @@ router = APIRouter(tags=["system"])
 async def metrics(runtime: RuntimeDep, principal: GlobalViewer) -> Response:
     """The server's counters, per-key ingest counters, and the widgets' histograms, counters and
     health per customer and version, in the Prometheus text format (unscoped viewer)."""
-    await asyncio.to_thread(prepare, runtime)
+    health = await asyncio.to_thread(prepare, runtime)
     # Not in a thread: the counters change on the event loop, so this reads them at one moment.
-    return Response(exposition(runtime), media_type=CONTENT_TYPE)
+    return Response(exposition(runtime, health), media_type=CONTENT_TYPE)

@@ -8,7 +8,6 @@ are the bound. Counts and rates must agree exactly.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ import pytest
 
 from analytics.queries.distributions import histograms
 from tests.ingest_api.test_access import ADMIN, ADMIN_TOKEN
-from tests.support.server import ServerProcess, free_port, stop_by_pid, wait_until_ready
+from tests.support.daemon import loopback_daemon
+from tests.support.server import ServerProcess
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 RNG = np.random.default_rng(15)
@@ -53,28 +53,13 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             f"    authorization: {{type: Bearer, credentials_file: {root / 'token'}}}\n"
             f"    static_configs: [{{targets: ['{host}']}}]\n"
         )
-        port = free_port()
-        log = (root / "prometheus.log").open("ab")
-        prometheus = subprocess.Popen(
-            [
-                str(PROMETHEUS),
-                f"--config.file={root / 'prometheus.yml'}",
-                f"--storage.tsdb.path={root / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_ready(f"{url}/-/ready", process=prometheus)
+        flags = [f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'tsdb'}"]
+        install = "make promtool-deps (apt-get install prometheus)"
+        with loopback_daemon(PROMETHEUS, flags, root / "prometheus.log", install=install) as url:
             promql = PromQL(url)
             promql.wait_for('up{job="widget-monitor"} == 1')
             promql.wait_for(f'sum(widget_monitor_render_time_seconds_count{{customer_id="acme"}}) == {N}')
             yield {"server": server, "promql": promql, "sent": sent}
-        finally:
-            stop_by_pid(prometheus)
-            log.close()
 
 
 class PromQL:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from analytics.alerts.alert import Notification
@@ -23,6 +21,7 @@ from analytics.outbound import OutboundPolicy
 from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import ev, put
 from tests.analytics.notify.receivers import LOOPBACK, WebhookReceiver, webhook_receiver
+from tests.support.daemon import loopback_daemon
 from tests.support.server import free_port
 
 ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
@@ -81,11 +80,6 @@ def acme(receiver: WebhookReceiver, status: str | None = None) -> list[dict[str,
 @contextmanager
 def alertmanager(tmp_path: Path, receiver_url: str) -> Iterator[str]:
     """Debian's Alertmanager on loopback, routing every alert to `receiver_url` at once; its base URL."""
-    if not ALERTMANAGER.exists():
-        pytest.fail(
-            f"{ALERTMANAGER} is missing: run `make alertmanager-deps` "
-            "(apt-get install prometheus-alertmanager)"
-        )
     config = tmp_path / "alertmanager.yml"
     config.write_text(
         "global:\n  resolve_timeout: 1m\n"
@@ -94,40 +88,14 @@ def alertmanager(tmp_path: Path, receiver_url: str) -> Iterator[str]:
         "receivers:\n  - name: hook\n    webhook_configs:\n"
         f"      - url: {receiver_url}\n        send_resolved: true\n"
     )
-    port = free_port()
-    log = (tmp_path / "alertmanager.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(ALERTMANAGER),
-            f"--config.file={config}",
-            f"--storage.path={tmp_path / 'alertmanager-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"alertmanager exited: {(tmp_path / 'alertmanager.log').read_text()}")
-            try:
-                return httpx.get(f"{base}/-/ready", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(ready, "alertmanager's /-/ready")
+    flags = [
+        f"--config.file={config}",
+        f"--storage.path={tmp_path / 'alertmanager-data'}",
+        "--cluster.listen-address=",
+    ]
+    install = "make alertmanager-deps (apt-get install prometheus-alertmanager)"
+    with loopback_daemon(ALERTMANAGER, flags, tmp_path / "alertmanager.log", install=install) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_a_real_alertmanager_gets_the_alert_then_its_resolve(store: EventStore, tmp_path: Path) -> None:

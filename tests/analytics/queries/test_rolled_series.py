@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from analytics.figures import measure_named
 from analytics.queries.timeseries import compute_timeseries, series_query
 from analytics.rollups import maintain
+from analytics.rollups.hourly import read_rollup
 from analytics.rollups.sketch import ALPHA
 from analytics.storage.store import EventStore
 from tests.analytics.alerts.conftest import ev, put
@@ -92,3 +94,32 @@ def stamp(offset: float) -> str:
 
 def offset_of(t: str) -> float:
     return (datetime.fromisoformat(t.replace("Z", "+00:00")) - T0).total_seconds()
+
+
+def test_the_sql_quantile_is_the_sketchs(tmp_path: Path) -> None:
+    """rolled_series reads quantiles in SQL for speed; they are `Sketch.quantile`'s, zeros included."""
+    rng = np.random.default_rng(21)
+    store = EventStore.open(tmp_path / "data")
+    values = np.r_[rng.lognormal(1.5, 1.0, 400).round(2), np.zeros(30)]
+    offsets = rng.uniform(0, 48 * 3600, values.size)
+    for value, offset in zip(values, offsets, strict=True):
+        put(
+            store,
+            [ev("render", renderTime=float(value), customerId="acme")],
+            T0 + timedelta(seconds=float(offset)),
+        )
+    with store.cursor() as cur:
+        maintain.advance(cur, safe_until=T0 + timedelta(hours=49), now=T0 + timedelta(hours=49))
+    for stat, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        query = series_query(
+            "render.renderTime", stat=stat, bucket="1d", start=T0, end=T0 + timedelta(days=2)
+        )
+        with store.cursor() as cur:
+            points = compute_timeseries(cur, query)["points"]
+            for p in points:
+                day = datetime.fromisoformat(p["t"].replace("Z", "+00:00"))
+                sketch = read_rollup(cur, measure_named("render.renderTime"), day, day + timedelta(days=1))
+                assert p["value"] == pytest.approx(sketch.stat(stat), rel=1e-12), (stat, day)
+                assert sketch.sketch is not None and sketch.sketch.quantile(q) == sketch.stat(stat)
+        assert len(points) == 2
+    store.close()
