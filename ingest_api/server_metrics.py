@@ -16,13 +16,14 @@ from typing import Any
 from analytics.access.key_usage import RATE_LIMITS, REJECTION_REASONS, KeyUsage
 from analytics.queries.distributions import counts, histograms
 from analytics.queries.figure_sql import GLOBAL
+from analytics.queries.health import CATEGORY_WEIGHTS
 from analytics.queries.metrics_exposition import Family, Histogram, Kind, Sample, render
 from ingest_api.runtime import Runtime
 
 PREFIX = "widget_monitor_"
 KEY_LABELS = ("key_id", "customer_id")
 SERIES_LABELS = ("customer_id", "widget_version")
-HEALTH_CATEGORIES = ("overall", "persistence", "performance", "memory", "api")
+HEALTH_CATEGORIES = ("overall", *CATEGORY_WEIGHTS)
 
 Read = Callable[[Runtime], Iterable[Sample]]
 
