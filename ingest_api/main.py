@@ -14,7 +14,9 @@ from ingest_api.request_guard import RequestGuard
 from ingest_api.routes import (
     access,
     alerts,
+    backup,
     baseline,
+    customers,
     dimensions,
     figures,
     ingest,
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(summary.router)
     app.include_router(lake.router)
+    app.include_router(customers.router)
+    app.include_router(backup.router)
     app.include_router(alerts.router)
     app.include_router(baseline.router)
     app.include_router(timeseries.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,8 +19,11 @@ from analytics.ingest.group_commit import GroupCommitWriter
 from analytics.queries.distributions import Distributions
 from analytics.queries.summary import health_by_customer
 from analytics.rollups import maintain
+from analytics.storage import backup, retention
+from analytics.storage.erasure import ErasureReport, erase_customer
 from analytics.storage.file_modes import restrict_data_dir
 from analytics.storage.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
+from analytics.storage.retention import RetentionReport
 from analytics.storage.store import EventStore
 from analytics.window import Window
 from ingest_api.access import AccessControl
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 HEALTH_WINDOW = timedelta(minutes=5)  # the summary's default window
 HEALTH_REUSE_S = 10.0  # a scrape reuses health scored this recently, if nothing was stored since
 DISTRIBUTIONS_FLUSH_S = 1.0
+BACKUPS_SUBDIR = ".backups"  # snapshots being streamed (left over from a crash: removed at start)
 
 
 @dataclass
@@ -52,18 +57,21 @@ class Runtime:
     ingest_usage: KeyUsage = field(default_factory=KeyUsage)  # every sender's, keys or not
     in_flight: InFlight = field(default_factory=InFlight)
     rollups: maintain.RollupReport | None = None  # the last run's
+    retained: RetentionReport | None = None  # the last retention run's
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _lake_lock: threading.Lock = field(default_factory=threading.Lock)
+    # one at a time: rollups, retention, lake export, erasure (each rewrites what another reads)
+    _maintenance_lock: threading.Lock = field(default_factory=threading.Lock)
     _health: tuple[float, int, dict[str, dict[str, Any]]] | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
         restrict_data_dir(settings.data_dir)
+        shutil.rmtree(settings.data_dir / BACKUPS_SUBDIR, ignore_errors=True)
         credentials = CredentialStore.open(settings.data_dir)
         store = EventStore.open(
             settings.data_dir,
             dedupe_horizon_s=settings.dedupe_horizon_hours * 3600,
-            memory_limit=settings.duckdb_memory_limit,
+            limits=settings.duckdb_limits,
         )
         for report in store.damage:  # found now, or earlier and not yet recovered
             log.error("%s", report.headline())
@@ -102,6 +110,10 @@ class Runtime:
             except BaseException:
                 await runtime.stop()
                 raise
+        if settings.retention_interval_s > 0:
+            runtime.tasks.append(
+                run_every(settings.retention_interval_s, runtime.apply_retention, "retention")
+            )
         if settings.lake_export_interval_s > 0:
             runtime.tasks.append(run_every(settings.lake_export_interval_s, runtime.export_lake, "lake"))
         return runtime
@@ -117,8 +129,27 @@ class Runtime:
             # days (the copy `widget-monitor recover` restores them from) with fewer rows.
             log.warning("lake export paused: the store awaits `widget-monitor recover` (docs/recovery.md)")
             return []
-        with self._lake_lock, self.store.cursor() as cur:
-            return export_closed_days(cur, self.lake_dir)
+        raw_from = self.settings.retention.raw_from(datetime.now(UTC))
+        with self._maintenance_lock, self.store.cursor() as cur:
+            return export_closed_days(cur, self.lake_dir, keep_from=raw_from.date() if raw_from else None)
+
+    def apply_retention(self) -> RetentionReport:
+        """Drop raw days (once rolled up) and rollup hours older than the retention (blocking)."""
+        if self.store.awaiting_recovery:  # the lake is the copy `widget-monitor recover` restores from
+            log.warning("retention paused: the store awaits `widget-monitor recover` (docs/recovery.md)")
+            return RetentionReport(0, [], 0)
+        with self._maintenance_lock, self.store.cursor() as cur:
+            self.retained = retention.apply(
+                cur, self.lake_dir, self.settings.retention, now=datetime.now(UTC)
+            )
+        if self.retained.raw_events or self.retained.lake_days or self.retained.rollup_rows:
+            log.info(
+                "retention dropped %d raw events, %d lake days, %d rollup rows",
+                self.retained.raw_events,
+                len(self.retained.lake_days),
+                self.retained.rollup_rows,
+            )
+        return self.retained
 
     def lake_partitions(self) -> list[Partition]:
         with self.store.cursor() as cur:
@@ -126,11 +157,36 @@ class Runtime:
 
     def roll_up(self) -> maintain.RollupReport:
         """Mark the hours that changed since the last run and roll up those that closed (blocking)."""
-        with self.store.cursor() as cur:
+        with self._maintenance_lock, self.store.cursor() as cur:
             self.rollups = maintain.advance(
                 cur, safe_until=self.in_flight.settled_before(), now=datetime.now(UTC)
             )
         return self.rollups
+
+    def erase_customer(self, customer_id: str, *, by: str) -> ErasureReport:
+        """Remove the customer's events from the store, the lake and the rollups (blocking); audited."""
+        with self._maintenance_lock, self.store.cursor() as cur:
+            report = erase_customer(cur, self.lake_dir, customer_id)
+        self.summary_cache.clear()  # cached answers may hold what was just erased
+        self._health = None
+        self.access.credentials.record(by, "customer.erase", customer_id, report.to_wire())
+        log.info("erased a customer's data: %d raw events, %d lake rows", report.raw_events, report.lake_rows)
+        return report
+
+    def take_backup(self, *, by: str) -> tuple[Path, backup.Manifest]:
+        """A consistent snapshot of the data under `<data_dir>/.backups/` (blocking); audited.
+
+        The caller streams it and removes it (`backup.tar_stream(..., remove_after=True)`).
+        """
+        into = self.settings.data_dir / BACKUPS_SUBDIR / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        with self._maintenance_lock, self.store.cursor() as cur:  # no lake rewrite meanwhile
+            manifest = backup.take_snapshot(
+                cur, self.settings.data_dir, into, self.access.credentials.backup_to
+            )
+        self.access.credentials.record(
+            by, "backup.take", None, {"events": manifest.events, "bytes": manifest.total_bytes}
+        )
+        return into, manifest
 
     def recent_health(self) -> dict[str, dict[str, Any]]:
         """The `health` section of the last 5 minutes, globally (key "") and per customer.

@@ -10,6 +10,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from analytics.storage.retention import Retention
+from analytics.storage.store import DuckDBLimits
+
 # A list from the environment as `a,b,c` (a JSON array is read too).
 CommaList = Annotated[list[str], NoDecode]
 
@@ -37,7 +40,10 @@ class Settings(BaseSettings):
     # Groups of fewer events are committed on the event loop (0: always on the writer's
     # thread; unset: analytics.ingest.group_commit.INLINE_MAX_EVENTS).
     inline_commit_max_events: int | None = Field(None, ge=0)
-    duckdb_memory_limit: str | None = None
+    # DuckDB's buffer pool and threads (analytics.storage.store.DuckDBLimits); unset threads:
+    # the cores, at most 4.
+    duckdb_memory_limit: str = Field("512MB", pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$")
+    duckdb_threads: int | None = Field(None, ge=1, le=64)
     # Origins whose pages may call the read and admin routes (ingest, /sdk and /demo allow any).
     cors_origins: CommaList = []
     # An admin credential from the environment; with it (or any stored key or token) every
@@ -54,8 +60,23 @@ class Settings(BaseSettings):
     metrics_max_series: int = Field(200, ge=0)
     # How often closed hours are rolled up (analytics/rollups); 0 turns it off.
     rollup_interval_s: float = Field(60.0, ge=0)
+    # Whole UTC days kept (0: forever): raw events (DuckDB and the lake; only once rolled
+    # up) and hourly rollups. Applied every retention_interval_s (0: never).
+    raw_retention_days: int = Field(90, ge=0)
+    rollup_retention_days: int = Field(730, ge=0)
+    retention_interval_s: float = Field(3600.0, ge=0)
     lake_export_interval_s: float = Field(3600.0, ge=0, description="0 turns the hourly export off")
     alerts_config: Path | None = None  # JSON or TOML; replaces the alerting config stored in the database
+
+    @property
+    def duckdb_limits(self) -> DuckDBLimits:
+        if self.duckdb_threads is None:
+            return DuckDBLimits(self.duckdb_memory_limit)
+        return DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads)
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(self.raw_retention_days, self.rollup_retention_days)
 
     @field_validator("cors_origins", "allowed_hosts", "outbound_allow", mode="before")
     @classmethod

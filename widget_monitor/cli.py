@@ -13,6 +13,7 @@ from typing import Any
 from ingest_api.access import is_loopback
 from ingest_api.log_redaction import install_log_redaction
 from ingest_api.settings import Settings
+from widget_monitor.backup_cli import add_backup_commands
 from widget_monitor.credentials_cli import add_credential_commands
 from widget_monitor.launcher import add_commands
 from widget_monitor.recover_cli import add_recover_command
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_credential_commands(commands)
     add_recover_command(commands)
+    add_backup_commands(commands)
     return parser
 
 

@@ -140,6 +140,15 @@ class CredentialStore:
     def close(self) -> None:
         self._db.close()
 
+    def backup_to(self, path: Path) -> None:
+        """A consistent copy of the file at `path` (SQLite's online backup), taken while in use."""
+        with self._lock:
+            copy = sqlite3.connect(path)
+            try:
+                self._db.backup(copy)
+            finally:
+                copy.close()
+
     # -- reading (the request path: memory only, a version check once a second) ----------
     @property
     def empty(self) -> bool:

@@ -54,12 +54,21 @@ class SeriesQuery:
     customer_id: str | None = None
     widget_version: str | None = None
     group_by: str | None = None
-    exact: bool = False  # raw events whatever the range
+    exact: bool = False  # raw events whatever the range (where they are kept)
+    raw_from: datetime | None = None  # raw events before this are gone (retention); None: all kept
 
     @property
     def source(self) -> Source:
-        """Raw events for up to `EXACT_SPAN`, for buckets under an hour, or when `exact`; else rollups."""
-        if self.exact or self.end - self.start <= EXACT_SPAN or self.bucket_seconds % 3600:
+        """Raw events for up to `EXACT_SPAN`, for buckets under an hour, or when `exact`; else rollups.
+
+        A range reaching back before `raw_from` comes from the rollups even then (the raw
+        events of those days are gone), when its buckets are whole hours.
+        """
+        if self.bucket_seconds % 3600:
+            return "raw"
+        if self.raw_from is not None and self.start < self.raw_from:
+            return "rollup"
+        if self.exact or self.end - self.start <= EXACT_SPAN:
             return "raw"
         return "rollup"
 
@@ -83,6 +92,7 @@ def series_query(
     widget_version: str | None = None,
     group_by: str | None = None,
     exact: bool = False,
+    raw_from: datetime | None = None,
     now: datetime | None = None,
 ) -> SeriesQuery:
     """Check every parameter; raise InvalidQuery with a message naming what is valid.
@@ -119,7 +129,9 @@ def series_query(
             f"{buckets} buckets of {bucket} between from and to is over the limit of {MAX_BUCKETS}{hint}",
             parameter="bucket",
         )
-    return SeriesQuery(entry, chosen_stat, bucket, start, end, customer_id, widget_version, group_by, exact)
+    return SeriesQuery(
+        entry, chosen_stat, bucket, start, end, customer_id, widget_version, group_by, exact, raw_from
+    )
 
 
 def bucket_count(start: datetime, end: datetime, bucket_seconds: int) -> int:

@@ -12,15 +12,15 @@ there are many customers. The rows of an hour
 are replaced whole (`roll_up`), so an hour rolled up again after late events counts each
 event once, and only that hour's raw events are read.
 
-The tables are generated from `analytics.figures.measures()`: a measure registered later is
-rolled up from then on. A missing customer or version is stored as '' (part of the key).
+The rows are generated from `analytics.figures.measures()` (the tables' layout is fixed, with
+the measure's name as a column): a measure registered later is rolled up from then on. A missing customer or version is stored as '' (part of the key).
 The tables have no primary key: `roll_up` writes each key once (GROUP BY, after deleting
 the hours it rewrites), and DuckDB's index would make every rewrite several times slower.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,11 +61,9 @@ SCHEMA_SQL = (
 )
 # (suffix, the key columns kept) of the tables summed from the full ones
 LEVELS = (("_by_version", "widget_version, "), ("_all", ""))
-TABLES = tuple(
-    f"{table}{suffix}"
-    for suffix in ("", "_by_version", "_all")
-    for table in ("rollup_stats", "rollup_buckets")
-)
+FULL_TABLES = ("rollup_stats", "rollup_buckets")
+SUMMED_TABLES = tuple(f"{table}{suffix}" for suffix, _ in LEVELS for table in FULL_TABLES)
+TABLES = FULL_TABLES + SUMMED_TABLES
 
 _KEY = (
     "time_bucket(INTERVAL 1 HOUR, ts) AS hour, $measure AS measure, "
@@ -93,7 +91,7 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
     the replacement atomic for readers (the caller's, or this one's when none is open)."""
     first, stop = hours_of(start, end)
     params = {"start": first, "end": stop}
-    for table in TABLES:
+    for table in FULL_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE hour >= $start AND hour < $end", params)
     written = 0
     for measure in measures():
@@ -115,20 +113,26 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
             f"INSERT INTO rollup_stats SELECT {_KEY}, count(*), {stats} {raw} GROUP BY ALL", bind
         ).fetchone()
         written += int(row[0]) if row else 0
-    # summed over customers, and over versions too, from the rows just written (no raw rescan)
+    sum_levels(cur, "hour >= $start AND hour < $end", params)  # from the rows just written (no raw rescan)
+    return written
+
+
+def sum_levels(cur: duckdb.DuckDBPyConnection, hours: str, params: Mapping[str, object]) -> None:
+    """Rewrite the summed levels (over customers; over customers and versions) of the hours
+    matching the SQL condition `hours` from the full rows."""
+    for table in SUMMED_TABLES:
+        cur.execute(f"DELETE FROM {table} WHERE {hours}", params)
     for suffix, kept in LEVELS:
         cur.execute(
             f"INSERT INTO rollup_stats{suffix} SELECT hour, measure, {kept}sum(events), sum(n), "
-            "sum(total), min(low), max(high), sum(zeros) FROM rollup_stats "
-            "WHERE hour >= $start AND hour < $end GROUP BY ALL",
+            f"sum(total), min(low), max(high), sum(zeros) FROM rollup_stats WHERE {hours} GROUP BY ALL",
             params,
         )
         cur.execute(
             f"INSERT INTO rollup_buckets{suffix} SELECT hour, measure, {kept}k, sum(n) FROM rollup_buckets "
-            "WHERE hour >= $start AND hour < $end GROUP BY ALL",
+            f"WHERE {hours} GROUP BY ALL",
             params,
         )
-    return written
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,22 +60,28 @@ def ensure_manifest(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(_MANIFEST_SQL)
 
 
-def stale_days(cur: duckdb.DuckDBPyConnection, now: datetime) -> list[tuple[date, int, datetime]]:
-    """Closed days (before today, UTC) whose events changed since their last export."""
+def stale_days(
+    cur: duckdb.DuckDBPyConnection, now: datetime, keep_from: date | None = None
+) -> list[tuple[date, int, datetime]]:
+    """Closed days (before today, UTC, from `keep_from` on) whose events changed since their last export.
+
+    Days before `keep_from` are leaving under retention (analytics.storage.retention):
+    what is left of them is not exported again.
+    """
     ensure_manifest(cur)
     today = now.astimezone(UTC).date()
     return cur.execute(
         """
         WITH days AS (
           SELECT CAST(ts AS DATE) AS day, count(*) AS rows, max(received_at) AS newest
-          FROM events WHERE ts < CAST($today AS DATE) GROUP BY ALL
+          FROM events WHERE ts < CAST($today AS DATE) AND ts >= CAST($first AS DATE) GROUP BY ALL
         )
         SELECT d.day, d.rows, d.newest FROM days d
         LEFT JOIN lake_partitions p USING (day)
         WHERE p.day IS NULL OR p.rows <> d.rows OR p.newest_received_at < d.newest
         ORDER BY d.day
         """,
-        {"today": today},
+        {"today": today, "first": keep_from or date(1970, 1, 1)},
     ).fetchall()
 
 
@@ -84,14 +90,15 @@ def export_closed_days(
     lake_dir: Path,
     *,
     now: datetime | None = None,
+    keep_from: date | None = None,
     progress: Callable[[int, int, date], None] | None = None,
 ) -> list[Partition]:
-    """Write every stale closed day to the lake; return the partitions written.
+    """Write every stale closed day (from `keep_from` on) to the lake; return the partitions written.
 
     `progress(done, total, day)` is called after each day.
     """
     now = now or datetime.now(UTC)
-    todo = stale_days(cur, now)
+    todo = stale_days(cur, now, keep_from)
     written: list[Partition] = []
     for done, (day, rows, newest) in enumerate(todo, start=1):
         target = partition_path(lake_dir, day)
@@ -99,7 +106,7 @@ def export_closed_days(
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         cur.execute(
             f"COPY (SELECT * FROM events WHERE CAST(ts AS DATE) = $day ORDER BY ts) "
-            f"TO '{_quote(temporary)}' (FORMAT parquet, COMPRESSION zstd)",
+            f"TO '{quote(temporary)}' (FORMAT parquet, COMPRESSION zstd)",
             {"day": day},
         )
         os.replace(temporary, target)
@@ -120,5 +127,6 @@ def list_partitions(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[Part
     return [Partition(day, n, partition_path(lake_dir, day), at) for day, n, at in rows]
 
 
-def _quote(path: Path) -> str:
+def quote(path: Path) -> str:
+    """A path inside a single-quoted SQL string literal."""
     return str(path).replace("'", "''")

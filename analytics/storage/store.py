@@ -9,10 +9,11 @@ one commit at a time under the store's write lock, and readers take their own cu
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -48,8 +49,29 @@ _CHECKPOINT_MARGIN = 4 * 1024 * 1024
 # cost a fixed ~0.2 ms per table.
 PREBUILD_MIN_EVENTS = 100
 
-# eventIds reloaded at start-up are remembered in slices of this many.
-_RELOAD_SLICE = 10_000
+# eventIds reloaded at start-up are read in slices of this many.
+_RELOAD_SLICE = 100_000
+
+# A candidate eventId (its hash matched) is looked up this much beyond the horizon: the
+# dedupe forgets ids up to a minute late, and the server's clock may have stepped.
+_HORIZON_SLACK_S = 300
+
+
+@dataclass(frozen=True, slots=True)
+class DuckDBLimits:
+    """How much memory and how many threads DuckDB may use.
+
+    DuckDB's own default is 80 % of RAM and every core: on a shared machine its buffer
+    pool grows toward the first. 512 MB holds the hot columns of tens of millions of
+    events (bigger sorts and joins spill to `<db>.tmp/`); the server, its decoder and the
+    dedupe stay within a few hundred MB more.
+    """
+
+    memory_limit: str = "512MB"
+    threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+
+    def to_wire(self) -> dict[str, object]:
+        return {"memoryLimit": self.memory_limit, "threads": self.threads}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +132,11 @@ class EventStore:
         connection: duckdb.DuckDBPyConnection,
         path: Path,
         dedupe_horizon_s: float,
-        memory_limit: str | None = None,
+        limits: DuckDBLimits | None = None,
     ):
         self._con = connection
         self.path = path
-        self._memory_limit = memory_limit
+        self.limits = limits or DuckDBLimits()
         self._invalidated = False  # DuckDB gave up on the database; reopened at the next failed commit
         self._wal_path = path.with_name(path.name + ".wal")
         self._write_lock = threading.Lock()
@@ -130,7 +152,7 @@ class EventStore:
         data_dir: str | Path,
         *,
         dedupe_horizon_s: float = 86_400,
-        memory_limit: str | None = None,
+        limits: DuckDBLimits | None = None,
     ) -> EventStore:
         """The store in `data_dir`, opened even when its file or WAL is damaged.
 
@@ -141,7 +163,9 @@ class EventStore:
         directory = Path(data_dir)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / DB_FILENAME
-        store, found = open_checked(path, lambda: cls._open_file(path, dedupe_horizon_s, memory_limit))
+        store, found = open_checked(
+            path, lambda: cls._open_file(path, dedupe_horizon_s, limits or DuckDBLimits())
+        )
         if found is not None:
             found.record_survivors(store.count(), store.newest_received_at())
         store.damage = damage_reports(directory)
@@ -150,9 +174,9 @@ class EventStore:
         return store
 
     @classmethod
-    def _open_file(cls, path: Path, dedupe_horizon_s: float, memory_limit: str | None) -> EventStore:
+    def _open_file(cls, path: Path, dedupe_horizon_s: float, limits: DuckDBLimits) -> EventStore:
         """Open and prepare the file, closing it again if that fails (so it can be set aside)."""
-        con = _connect(path, memory_limit)
+        con = _connect(path, limits)
         try:
             con.execute(create_table_sql())
             for name, sql_type in COLUMNS.items():  # columns added by newer versions
@@ -160,7 +184,7 @@ class EventStore:
                     f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} {sql_type.removesuffix(' NOT NULL')}"
                 )
             maintain.prepare(con)  # the hourly rollups' tables (a data dir from before gets them now)
-            store = cls(con, path, dedupe_horizon_s, memory_limit)
+            store = cls(con, path, dedupe_horizon_s, limits)
             # Reads the last day's rows: a damaged block there shows now, not at the first query.
             store._load_recent_ids()
         except BaseException:
@@ -169,17 +193,25 @@ class EventStore:
         return store
 
     def _load_recent_ids(self) -> None:
-        # One id per row (the latest time it was stored), oldest first, remembered in
-        # slices of the size of a busy commit.
-        rows = self._con.execute(
+        # One id per row (the latest time it was stored), read in slices: the strings of a
+        # day of ids are never all in memory at once, only their hashes (analytics.ingest.dedupe).
+        horizon_s = float(self.recent_ids.horizon_s)
+        reader = self._con.sql(
             "SELECT event_id, max(epoch_us(received_at)) AS stored_us FROM events "
-            "WHERE event_id IS NOT NULL AND received_at >= now() - to_seconds(?) "
-            "GROUP BY event_id ORDER BY stored_us",
-            [self.recent_ids.horizon_s],
+            f"WHERE event_id IS NOT NULL AND received_at >= now() - to_seconds({horizon_s!r}) "
+            "GROUP BY event_id"
+        ).to_arrow_reader(_RELOAD_SLICE)
+        for batch in reader:
+            self.recent_ids.load(batch.column(0).to_pylist(), batch.column(1).to_numpy())
+
+    def _stored_ids(self, candidates: list[str]) -> list[str]:
+        """Which of the candidates are stored within the dedupe horizon (exactly, by their string)."""
+        rows = self._con.execute(
+            "SELECT DISTINCT event_id FROM events WHERE event_id IN (SELECT unnest($ids)) "
+            "AND received_at >= now() - to_seconds($horizon_s)",
+            {"ids": candidates, "horizon_s": self.recent_ids.horizon_s + _HORIZON_SLACK_S},
         ).fetchall()
-        for start in range(0, len(rows), _RELOAD_SLICE):
-            chunk = rows[start : start + _RELOAD_SLICE]
-            self.recent_ids.add_many([event_id for event_id, _ in chunk], chunk[-1][1])
+        return [event_id for (event_id,) in rows]
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for a reader thread."""
@@ -236,11 +268,12 @@ class EventStore:
         """`append` with the write lock held."""
         ids = [event_id for batch in batches for event_id in batch.event_ids if event_id is not None]
         new_ids = set(ids)
-        if len(new_ids) == len(ids) and self.recent_ids.isdisjoint(new_ids):
+        stored = self.recent_ids.stored_among(new_ids, self._stored_ids) if new_ids else set()
+        if len(new_ids) == len(ids) and not stored:
             duplicates = [0] * len(batches)
             table = _as_one_table(batches)
         else:  # some eventId repeats: sort the events out one by one
-            kept, duplicates, new_ids = self._without_duplicates(batches)
+            kept, duplicates, new_ids = self._without_duplicates(batches, stored)
             table = _as_one_table(kept)
         if table.num_rows:  # (every event a duplicate: nothing to write)
             # `incoming` is read by name in the INSERT (a DuckDB replacement scan),
@@ -257,13 +290,14 @@ class EventStore:
         self.recent_ids.add_many(new_ids, newest)
         return duplicates
 
+    @staticmethod
     def _without_duplicates(
-        self, batches: Sequence[IngestBatch]
+        batches: Sequence[IngestBatch], stored: set[str]
     ) -> tuple[list[IngestBatch], list[int], set[str]]:
+        """The batches without the events whose id is `stored` or repeats an earlier one."""
         seen: set[str] = set()
         duplicates: list[int] = []
         kept: list[IngestBatch] = []
-        recent = self.recent_ids
         for batch in batches:
             ids = batch.event_ids
             keep = [True] * len(ids)
@@ -276,7 +310,7 @@ class EventStore:
                 event_id = ids[row]
                 if event_id is None:
                     continue
-                if event_id in seen or event_id in recent:
+                if event_id in seen or event_id in stored:
                     keep[row] = False
                 else:
                     seen.add(event_id)
@@ -297,7 +331,7 @@ class EventStore:
             with contextlib.suppress(duckdb.Error):
                 self._con.close()
             try:
-                self._con = _connect(self.path, self._memory_limit)
+                self._con = _connect(self.path, self.limits)
             except duckdb.Error:
                 return False
             self._invalidated = False
@@ -312,12 +346,12 @@ class EventStore:
             self._con.close()
 
 
-def _connect(path: Path, memory_limit: str | None) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, limits: DuckDBLimits) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("SET GLOBAL TimeZone = 'UTC'")
     con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_BYTES}B'")
-    if memory_limit:
-        con.execute(f"SET GLOBAL memory_limit = '{memory_limit}'")
+    con.execute("SET GLOBAL memory_limit = $limit", {"limit": limits.memory_limit})
+    con.execute(f"SET GLOBAL threads = {int(limits.threads)}")
     return con
 
 

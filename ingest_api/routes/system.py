@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 
 from analytics.access.roles import Role
 from analytics.errors import MonitorError, StoreUnavailable
 from ingest_api.deps import RuntimeDep, Viewer, get_principal
+from ingest_api.resident_memory import processes_memory
 
 router = APIRouter(tags=["system"])
 
@@ -31,6 +34,15 @@ async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
         "backlogBytes": runtime.backlog.bytes,
         "refusedOverloaded": runtime.backlog.refused,
     }
+    decoder_pids = details["decoderProcesses"]
+    details["memory"] = processes_memory(decoder_pids) | {  # type: ignore[arg-type]
+        "duckdb": runtime.store.limits.to_wire(),
+        "dedupeIds": len(runtime.store.recent_ids),
+        "dedupeBytes": runtime.store.recent_ids.nbytes,
+    }
+    details["retention"] = runtime.settings.retention.to_wire(datetime.now(UTC)) | (
+        {"lastRun": runtime.retained.to_wire()} if runtime.retained is not None else {}
+    )
     if runtime.rollups is not None:  # the last run of the hourly rollups (analytics/rollups)
         details["rollups"] = runtime.rollups.to_wire()
     if runtime.store.damage:  # found in the store's files and not yet recovered (docs/recovery.md)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -26,7 +27,11 @@ async def timeseries(
     widget_version: WidgetVersionFilter = None,
     group_by: Annotated[str | None, Query(alias="groupBy", description="widgetVersion | customerId")] = None,
     exact: Annotated[
-        bool, Query(description="raw events whatever the range (over 24 h the default is the hourly rollups)")
+        bool,
+        Query(
+            description="raw events whatever the range (over 24 h the default is the hourly rollups), "
+            "where raw events are kept"
+        ),
     ] = False,
 ) -> dict[str, Any]:
     """A statistic of one metric per time bucket, optionally one series per group.
@@ -44,6 +49,7 @@ async def timeseries(
         widget_version=widget_version or None,
         group_by=group_by or None,
         exact=exact,
+        raw_from=runtime.settings.retention.raw_from(datetime.now(UTC)),
     )
 
     alerting = runtime.alerting_config

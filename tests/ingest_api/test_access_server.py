@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,8 @@ def test_the_data_dir_is_private(data_dir: Path) -> None:
     (data_dir / "old.parquet").write_bytes(b"x")
     os.chmod(data_dir / "old.parquet", 0o644)
     with ServerProcess(data_dir) as server:
-        body = [{"type": "render", "metric": {"renderTime": 3, "timestamp": "2024-05-01T08:00:00Z"}}]
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()  # a closed day, within retention
+        body = [{"type": "render", "metric": {"renderTime": 3, "timestamp": yesterday}}]
         assert httpx.post(server.url + WIDGET, json=body).status_code == 200
         assert httpx.post(server.url + "/api/monitoring/lake/export", json={}).status_code == 200
     modes = {

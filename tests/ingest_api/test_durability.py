@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.server import ServerProcess
 
@@ -64,8 +65,15 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
             if len(acknowledged) >= 2000:
                 break
         stop.wait(0.01)
-    decoders = httpx.get(f"{server.url}/healthz").json()["decoderProcesses"]
+    health = httpx.get(f"{server.url}/healthz").json()
+    decoders = health["decoderProcesses"]
     assert len(decoders) == 1
+    # /healthz's resident memory, against the kernel's own VmRSS line (decoders change less than the server)
+    memory = health["memory"]
+    assert memory["totalResidentBytes"] == memory["serverResidentBytes"] + sum(memory["decoderResidentBytes"])
+    assert memory["decoderResidentBytes"][0] == pytest.approx(_vm_rss(decoders[0]), rel=0.25)
+    assert server.process is not None
+    assert memory["serverResidentBytes"] == pytest.approx(_vm_rss(server.process.pid), rel=0.5)
     server.kill()  # SIGKILL while requests are in flight
     stop.set()
     for w in workers:
@@ -87,6 +95,13 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
     assert stored >= len(acknowledged)
     # every acknowledged id is in the store: re-sending all of them stores nothing new
     assert duplicates == len(acknowledged)
+
+
+def _vm_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
 
 
 def _exited(pid: int) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 
 from tests.support.events import event
@@ -10,7 +13,20 @@ from tests.support.events import event
 def test_healthz_is_ok_and_counts_committed_events(client: TestClient) -> None:
     before = client.get("/healthz")
     assert before.status_code == 200
-    assert before.json() == {
+    memory = before.json().pop("memory")
+    kept = before.json()["retention"]
+    today = datetime.now(UTC).date()
+    assert kept == {
+        "rawDays": 90,
+        "rollupDays": 730,
+        "rawFrom": f"{today - timedelta(days=90)}T00:00:00+00:00",
+        "rollupFrom": f"{today - timedelta(days=730)}T00:00:00+00:00",
+    }
+    assert memory["decoderResidentBytes"] == []  # the test client runs no decoder process
+    assert memory["totalResidentBytes"] == memory["serverResidentBytes"] > 20_000_000
+    assert memory["duckdb"] == {"memoryLimit": "512MB", "threads": max(1, min(4, os.cpu_count() or 1))}
+    assert (memory["dedupeIds"], memory["dedupeBytes"]) == (0, 0)
+    assert before.json() | {"memory": memory} == {"memory": memory, "retention": kept} | {
         "status": "ok",
         "commits": 0,
         "eventsCommitted": 0,
@@ -23,6 +39,7 @@ def test_healthz_is_ok_and_counts_committed_events(client: TestClient) -> None:
     after = client.get("/healthz").json()
     assert after["commits"] == 2
     assert after["eventsCommitted"] == 3
+    assert after["memory"]["dedupeIds"] == 3
 
 
 def test_a_store_failure_under_a_read_is_a_503_without_internals(client: TestClient) -> None:

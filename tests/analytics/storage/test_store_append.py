@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import analytics.storage.store as store_module
+from analytics.ingest.dedupe import RecentEventIds
 from analytics.ingest.intake import read_body
 from analytics.storage.store import EventStore, IngestBatch
 
@@ -56,6 +58,20 @@ def test_a_retry_after_the_commit_is_a_duplicate(data_dir: Path) -> None:
     reopened = EventStore.open(data_dir)  # the ids are reloaded from the file
     assert reopened.append([_batch("a", "d")]) == [1]
     assert _stored(reopened) == [("a", 5.0), ("b", 5.0), ("c", 9.0), ("d", 5.0)]
+
+
+def test_ids_reloaded_as_hashes_are_confirmed_in_the_file_so_a_collision_loses_nothing(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore.open(data_dir)
+    store.append([_batch("a", "b")])
+    store.close()
+    # every id hashes alike: each new id is a candidate, and only the file can tell
+    monkeypatch.setattr(store_module, "RecentEventIds", partial(RecentEventIds, hash_key=lambda key: 7))
+    reopened = EventStore.open(data_dir)
+    assert len(reopened.recent_ids) == 2 and reopened.recent_ids.nbytes > 0  # reloaded as hashes
+    assert reopened.append([_batch("c", "b", "d", render_time=9.0)]) == [1]
+    assert _stored(reopened) == [("a", 5.0), ("b", 5.0), ("c", 9.0), ("d", 9.0)]
 
 
 def test_events_without_an_id_are_never_deduplicated(data_dir: Path) -> None:

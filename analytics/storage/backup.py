@@ -1,0 +1,249 @@
+"""Backups: a consistent snapshot of a running server's data dir, and restoring one into a stopped one.
+
+A backup is a directory (or a tar stream of one, as the API serves it):
+
+    backup.json                 what is in it: format version, when, events, every file's size and sha256
+    duckdb/                     the DuckDB database as `EXPORT DATABASE` writes it (schema.sql,
+                                load.sql, one Parquet file per table): one transaction, so events,
+                                rollups, alert state and the lake's manifest agree; readable by any
+                                DuckDB version, not only the one that wrote it
+    access.sqlite3              keys, tokens and the audit log (SQLite's online backup)
+    lake/events/day=*/...       the lake's files as the manifest lists them
+
+`take_snapshot` runs in the server (nothing else may open its DuckDB file); the caller holds
+off lake rewrites meanwhile (the runtime's maintenance lock). Lake files are hard links where
+the file system allows: a later rewrite renames a new file into place and leaves the link
+alone. `restore` builds the new data dir beside the target, checks every checksum and the
+event count, and only then moves it into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from analytics.errors import MonitorError
+from analytics.storage import lake
+from analytics.storage.lake import LAKE_SUBDIR
+from analytics.storage.store import DB_FILENAME
+
+FORMAT = "widget-monitor-backup"
+VERSION = 1
+MANIFEST = "backup.json"
+DUCKDB_SUBDIR = "duckdb"
+CREDENTIALS = "access.sqlite3"
+_CHUNK = 1 << 20
+
+
+class BackupError(MonitorError):
+    """A backup that cannot be verified or restored as asked (said in the message)."""
+
+    status = 409
+    code = "backup_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    created_at: str
+    events: int
+    lake_days: int
+    duckdb_version: str
+    files: dict[str, dict[str, object]]  # relative path -> {"bytes", "sha256"}
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "createdAt": self.created_at,
+            "events": self.events,
+            "lakeDays": self.lake_days,
+            "duckdbVersion": self.duckdb_version,
+            "files": self.files,
+        }
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(int(f["bytes"]) for f in self.files.values())  # type: ignore[call-overload]
+
+    @classmethod
+    def read(cls, backup: Path) -> Manifest:
+        try:
+            wire = json.loads((backup / MANIFEST).read_text())
+        except (OSError, ValueError) as exc:
+            raise BackupError(f"{backup} is not a widget-monitor backup: no readable {MANIFEST}") from exc
+        if wire.get("format") != FORMAT or wire.get("version") != VERSION:
+            raise BackupError(
+                f"{backup / MANIFEST} is format {wire.get('format')!r} version {wire.get('version')!r}; "
+                f"this release reads {FORMAT!r} version {VERSION}"
+            )
+        return cls(
+            wire["createdAt"],
+            int(wire["events"]),
+            int(wire["lakeDays"]),
+            wire["duckdbVersion"],
+            wire["files"],
+        )
+
+
+def take_snapshot(
+    cur: duckdb.DuckDBPyConnection, data_dir: Path, into: Path, backup_credentials: Callable[[Path], None]
+) -> Manifest:
+    """Write a backup of the server's data into the empty directory `into`; return its manifest."""
+    into.mkdir(parents=True)
+    cur.begin()
+    try:  # one snapshot: the count and the export see the same events
+        row = cur.execute("SELECT count(*) FROM events").fetchone()
+        events = int(row[0]) if row else 0
+        cur.execute(
+            f"EXPORT DATABASE '{lake.quote(into / DUCKDB_SUBDIR)}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        partitions = lake.list_partitions(cur, data_dir / LAKE_SUBDIR)
+        cur.commit()
+    except BaseException:
+        cur.rollback()
+        raise
+    backup_credentials(into / CREDENTIALS)
+    days = 0
+    for partition in partitions:
+        if not partition.path.exists():
+            continue
+        target = into / partition.path.relative_to(data_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(partition.path, target)
+        except OSError:  # another file system, or no hard links: a copy
+            shutil.copy2(partition.path, target)
+        days += 1
+    manifest = Manifest(
+        datetime.now(UTC).isoformat(),
+        events,
+        days,
+        duckdb.__version__,
+        {rel: {"bytes": (into / rel).stat().st_size, "sha256": _sha256(into / rel)} for rel in _files(into)},
+    )
+    (into / MANIFEST).write_text(json.dumps(manifest.to_wire(), indent=2))
+    return manifest
+
+
+def tar_stream(backup: Path, *, remove_after: bool = False) -> Iterator[bytes]:
+    """The backup directory as an uncompressed tar (its manifest first), in chunks.
+
+    The files are compressed already (zstd Parquet, SQLite pages seldom compress much).
+    `remove_after`: delete the directory once streamed, or when the stream is abandoned.
+    """
+    try:
+        for rel in [MANIFEST, *_files(backup)]:
+            path = backup / rel
+            info = tarfile.TarInfo(rel)
+            info.size = path.stat().st_size
+            info.mtime = int(path.stat().st_mtime)
+            info.mode = 0o600
+            yield info.tobuf(format=tarfile.GNU_FORMAT)
+            with path.open("rb") as file:
+                while chunk := file.read(_CHUNK):
+                    yield chunk
+            if info.size % tarfile.BLOCKSIZE:
+                yield b"\0" * (tarfile.BLOCKSIZE - info.size % tarfile.BLOCKSIZE)
+        yield b"\0" * (2 * tarfile.BLOCKSIZE)  # the end of the archive
+    finally:
+        if remove_after:
+            shutil.rmtree(backup, ignore_errors=True)
+
+
+def verify(backup: Path) -> Manifest:
+    """The backup's manifest, once every file it lists is there with its size and checksum."""
+    manifest = Manifest.read(backup)
+    for rel, expected in manifest.files.items():
+        path = backup / rel
+        if not path.is_file():
+            raise BackupError(f"{backup}: {rel} is missing")
+        if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+            raise BackupError(f"{backup}: {rel} does not match its checksum (damaged or changed)")
+    return manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    data_dir: Path
+    events: int
+    lake_days: int
+    kept_aside: Path | None  # where the data dir's former contents went (--force)
+
+
+def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
+    """Restore `backup` into `data_dir`, which no server may be using.
+
+    A data dir that holds data is refused unless `force`; then its contents are moved
+    aside to `<data_dir>.before-restore-<time>/` (never deleted).
+    """
+    manifest = verify(backup)
+    _refuse_if_in_use(data_dir)
+    holds_data = data_dir.exists() and any(data_dir.iterdir())
+    if holds_data and not force:
+        raise BackupError(
+            f"{data_dir} holds data; restore into an empty dir, or pass --force to move it aside"
+        )
+    building = data_dir.with_name(f".{data_dir.name}.restoring-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    try:
+        con = duckdb.connect(str(building / DB_FILENAME))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"IMPORT DATABASE '{lake.quote(backup / DUCKDB_SUBDIR)}'")
+            row = con.execute("SELECT count(*) FROM events").fetchone()
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        if (int(row[0]) if row else 0) != manifest.events:
+            raise BackupError(f"{backup}: restored {row} events, the manifest says {manifest.events}")
+        shutil.copy2(backup / CREDENTIALS, building / CREDENTIALS)
+        lake_files = [rel for rel in manifest.files if rel.startswith(str(LAKE_SUBDIR) + "/")]
+        for rel in lake_files:
+            (building / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(backup / rel, building / rel)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    aside = None
+    if holds_data:
+        aside = data_dir.with_name(f"{data_dir.name}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        data_dir.rename(aside)
+    elif data_dir.exists():
+        data_dir.rmdir()
+    building.rename(data_dir)
+    return Restored(data_dir, manifest.events, manifest.lake_days, aside)
+
+
+def _refuse_if_in_use(data_dir: Path) -> None:
+    path = data_dir / DB_FILENAME
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as exc:
+        raise BackupError(f"{path} is in use (a running server?): stop it before restoring") from exc
+
+
+def _files(root: Path) -> list[str]:
+    """Every file under `root` but the manifest, as sorted relative paths."""
+    return sorted(
+        str(path.relative_to(root)) for path in root.rglob("*") if path.is_file() and path.name != MANIFEST
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,101 @@
+"""Erasing one customer's data (its events may hold personal data, in `errorMessage` say).
+
+`erase_customer` removes the customer's rows from:
+
+- raw events in DuckDB;
+- the Parquet lake: each day file that holds some is rewritten without them (a new file
+  renamed over the old, so an outside reader sees the old day or the new one, never half);
+- the rollups: its full rows, and the summed levels (over customers, over everything) of
+  every hour it had rows in, summed again from what is left.
+
+DuckDB's part is one transaction. A lake file is rewritten after it: killed in between,
+running it again finishes (it is idempotent).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from analytics.rollups.hourly import FULL_TABLES, sum_levels
+from analytics.storage import lake
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureReport:
+    """What `erase_customer` removed."""
+
+    customer_id: str
+    raw_events: int
+    rollup_rows: int
+    lake_rows: int
+    lake_days: list[date]
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "customerId": self.customer_id,
+            "rawEvents": self.raw_events,
+            "rollupRows": self.rollup_rows,
+            "lakeRows": self.lake_rows,
+            "lakeDays": [day.isoformat() for day in self.lake_days],
+        }
+
+
+def erase_customer(cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: str) -> ErasureReport:
+    params = {"customer": customer_id}
+    cur.begin()
+    try:
+        row = cur.execute("DELETE FROM events WHERE customer_id = $customer", params).fetchone()
+        raw_events = int(row[0]) if row else 0
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE erased_hours AS "
+            "SELECT DISTINCT hour FROM rollup_stats WHERE customer_id = $customer",
+            params,
+        )
+        rollup_rows = 0
+        for table in FULL_TABLES:
+            row = cur.execute(f"DELETE FROM {table} WHERE customer_id = $customer", params).fetchone()
+            rollup_rows += int(row[0]) if row else 0
+        sum_levels(cur, "hour IN (SELECT hour FROM erased_hours)", {})
+        cur.execute("DROP TABLE erased_hours")
+        cur.commit()
+    except BaseException:
+        cur.rollback()
+        raise
+    lake_rows, lake_days = _erase_from_lake(cur, lake_dir, customer_id)
+    return ErasureReport(customer_id, raw_events, rollup_rows, lake_rows, lake_days)
+
+
+def _erase_from_lake(
+    cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: str
+) -> tuple[int, list[date]]:
+    removed, days = 0, []
+    for partition in lake.list_partitions(cur, lake_dir):
+        if not partition.path.exists():
+            continue
+        source = lake.quote(partition.path)
+        row = cur.execute(
+            f"SELECT count(*) FILTER (customer_id = $customer), count(*) FROM read_parquet('{source}')",
+            {"customer": customer_id},
+        ).fetchone()
+        theirs, total = (int(row[0]), int(row[1])) if row else (0, 0)
+        if not theirs:
+            continue
+        temporary = partition.path.with_name(f".{partition.path.name}.{os.getpid()}.erase.tmp")
+        cur.execute(
+            f"COPY (SELECT * FROM read_parquet('{source}') WHERE customer_id IS DISTINCT FROM $customer "
+            f"ORDER BY ts) TO '{lake.quote(temporary)}' (FORMAT parquet, COMPRESSION zstd)",
+            {"customer": customer_id},
+        )
+        os.replace(temporary, partition.path)
+        cur.execute(
+            "UPDATE lake_partitions SET rows = $rows WHERE day = $day",
+            {"rows": total - theirs, "day": partition.day},
+        )
+        removed += theirs
+        days.append(partition.day)
+    return removed, days

@@ -1,0 +1,173 @@
+"""`widget-monitor backup` from a server under ingest, then `restore` into a stopped data dir: every event
+acknowledged before the backup began is back, with the rollups, the lake's files and the keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.server import REPO, ServerProcess
+
+ADMIN_TOKEN = "backup-admin-token-0123456789abcdef"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ENV = {"WIDGET_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN, "WIDGET_MONITOR_ROLLUP_INTERVAL_S": "0.3"}
+WIDGET = "/api/monitoring/widget"
+
+
+def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "widget_monitor.cli", *map(str, args)],
+        cwd=REPO,
+        env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def renders(start: int, n: int, at: datetime, customer: str = "acme") -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "render",
+            "metric": {
+                "renderTime": float(i % 50) + 0.5,
+                "customerId": customer,
+                "timestamp": (at + timedelta(seconds=i % 3000)).isoformat(),
+                "eventId": f"{customer}-{i}",
+            },
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def summary_count(url: str) -> int:
+    answer = httpx.get(
+        f"{url}{WIDGET}", params={"window": 4 * 86_400_000}, headers=ADMIN | {"Cache-Control": "no-cache"}
+    )
+    return int(answer.json()["performance"]["renders"]["count"])
+
+
+def sha256s(lake: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in lake.rglob("*.parquet")
+    }
+
+
+def test_a_backup_under_ingest_restores_everything_acknowledged_before_it(tmp_path: Path) -> None:
+    source_dir, dest, restored_dir = tmp_path / "data", tmp_path / "backup", tmp_path / "restored"
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    with ServerProcess(source_dir, env=ENV) as server:
+        assert (
+            httpx.post(f"{server.url}{WIDGET}", json=renders(0, 900, two_days_ago), headers=ADMIN).status_code
+            == 200
+        )
+        key = httpx.post(
+            f"{server.url}/api/monitoring/keys", json={"customerId": "globex"}, headers=ADMIN
+        ).json()
+        assert (
+            httpx.post(f"{server.url}/api/monitoring/lake/export", json={}, headers=ADMIN).json()["count"]
+            == 1
+        )
+        acknowledged = 900
+        stop, lock = threading.Event(), threading.Lock()
+
+        def post_until_stopped() -> None:  # the key's customer keeps posting while the backup runs
+            nonlocal acknowledged
+            i = 10_000
+            with httpx.Client(timeout=10) as client:
+                while not stop.is_set():
+                    batch = renders(i, 50, datetime.now(UTC) - timedelta(minutes=1), "globex")
+                    if client.post(f"{server.url}{WIDGET}?key={key['key']}", json=batch).status_code == 200:
+                        with lock:
+                            acknowledged += 50
+                    i += 50
+
+        poster = threading.Thread(target=post_until_stopped)
+        poster.start()
+        try:
+            while acknowledged < 2000:
+                stop.wait(0.02)
+            with lock:
+                before_backup = acknowledged
+            taken = cli("backup", dest, "--api-url", server.url)
+        finally:
+            stop.set()
+            poster.join()
+        assert taken.returncode == 0, taken.stderr
+        assert "every checksum matches" in taken.stderr and "receiving [" in taken.stderr
+        viewer = httpx.post(
+            f"{server.url}/api/monitoring/tokens", json={"name": "v", "role": "viewer"}, headers=ADMIN
+        ).json()["token"]
+        refused = httpx.get(
+            f"{server.url}/api/monitoring/backup", headers={"Authorization": f"Bearer {viewer}"}
+        )
+        assert refused.status_code == 403
+        # a server still running on its data dir cannot be restored over
+        busy = cli("restore", dest, "--data-dir", source_dir, "--force")
+        assert busy.returncode == 2 and "in use" in busy.stderr
+        original_lake = sha256s(source_dir / "lake")
+        audit = httpx.get(f"{server.url}/api/monitoring/audit", headers=ADMIN).json()["data"]
+        assert "backup.take" in [entry["action"] for entry in audit]
+        after_backup = acknowledged
+
+    manifest_events = int(json.loads((dest / "backup.json").read_text())["events"])
+    assert before_backup <= manifest_events <= after_backup  # everything acknowledged before it began
+    snapshots = source_dir / ".backups"  # the server's snapshot, removed once streamed
+    assert not snapshots.exists() or not any(snapshots.iterdir())
+
+    put_back = cli("restore", dest, "--data-dir", restored_dir)
+    assert put_back.returncode == 0, put_back.stderr
+    assert f"restored {manifest_events:,} events and 1 lake days" in put_back.stdout
+    assert sha256s(restored_dir / "lake") == original_lake
+    with ServerProcess(restored_dir, env=ENV) as restored:
+        assert summary_count(restored.url) == manifest_events
+        # the key came back with the credentials; the rollups with the database
+        again = httpx.post(
+            f"{restored.url}{WIDGET}?key={key['key']}", json=renders(90_000, 1, datetime.now(UTC), "globex")
+        )
+        assert again.status_code == 200 and again.json()["stored"] == 1
+        series = httpx.get(
+            f"{restored.url}/api/monitoring/widget/timeseries",
+            params={
+                "metric": "render.renderTime",
+                "stat": "count",
+                "bucket": "1h",
+                "from": (two_days_ago - timedelta(hours=1)).isoformat(),
+                "to": (two_days_ago + timedelta(hours=25)).isoformat(),
+            },
+            headers=ADMIN,
+        ).json()
+        assert series["source"] == "rollup" and sum(p["value"] for p in series["points"]) == 900
+
+
+def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(tmp_path: Path) -> None:
+    source_dir, dest, target = tmp_path / "data", tmp_path / "backup", tmp_path / "target"
+    with ServerProcess(source_dir, env=ENV) as server:
+        now = datetime.now(UTC) - timedelta(minutes=5)
+        assert httpx.post(f"{server.url}{WIDGET}", json=renders(0, 10, now), headers=ADMIN).status_code == 200
+        assert cli("backup", dest, "--api-url", server.url).returncode == 0
+        assert cli("backup", dest, "--api-url", server.url).returncode == 2  # not empty: refused
+    target.mkdir()
+    (target / "something.txt").write_text("kept")
+    refused = cli("restore", dest, "--data-dir", target)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    forced = cli("restore", dest, "--data-dir", target, "--force")
+    assert forced.returncode == 0, forced.stderr
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("target.before-restore-")]
+    assert len(aside) == 1 and (aside[0] / "something.txt").read_text() == "kept"
+    table = next((dest / "duckdb").glob("events.parquet"))
+    damaged = bytearray(table.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    table.write_bytes(bytes(damaged))
+    broken = cli("restore", dest, "--data-dir", tmp_path / "other")
+    assert broken.returncode == 2 and "does not match its checksum" in broken.stderr
+    assert not (tmp_path / "other").exists()
