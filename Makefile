@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.spark-installed
 UV := .tools/bin/uv
 DATA_DIR ?= data
 # This machine's python3, never an interpreter uv would download.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint lock lock-check bench browser-deps promtool-deps alertmanager-deps clean
+.PHONY: run test lint lock lock-check bench browser-deps promtool-deps alertmanager-deps java-deps clean
 
 # uv itself, pinned with hashes, in a venv of its own (uv sync keeps .venv exactly the lock).
 $(UV): scripts/uv-requirements.txt
@@ -22,6 +23,11 @@ $(UV): scripts/uv-requirements.txt
 $(STAMP): pyproject.toml uv.lock $(UV)
 	$(UV) sync --locked --extra dev --python $(PYTHON)
 	touch $(STAMP)
+
+# PySpark (a few hundred MB, the `spark` extra) for tests/test_lake_spark.py only; after $(STAMP), whose sync drops it.
+$(SPARK_STAMP): $(STAMP)
+	$(UV) sync --locked --extra dev --extra spark --python $(PYTHON)
+	touch $(SPARK_STAMP)
 
 # Re-resolve every dependency to the newest release pyproject.toml allows; commit uv.lock.
 lock: $(UV)
@@ -53,6 +59,12 @@ alertmanager-deps:
 	  echo "installing prometheus-alertmanager (alertmanager channel test)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager; }
 
+# PySpark's JVM (tests/test_lake_spark.py): the machine's OpenJDK 17; Debian's when there is no java.
+java-deps:
+	@command -v java >/dev/null || { \
+	  echo "installing openjdk-17-jre-headless (spark lake test)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -61,7 +73,7 @@ lint: $(STAMP)
 # The suite starts dozens of servers and dashboards, each a new interpreter: with PYTHONDONTWRITEBYTECODE set (as
 # on these machines) every one compiled FastAPI, pydantic, DuckDB's Python side... again (a start
 # took 12 s beside a test run, 4 s with a cache). Their bytecode goes to .cache/pycache instead.
-test: lock-check $(STAMP) browser-deps promtool-deps alertmanager-deps lint
+test: lock-check $(STAMP) $(SPARK_STAMP) browser-deps promtool-deps alertmanager-deps java-deps lint
 	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(BIN)/pytest
 
 bench: $(STAMP)
