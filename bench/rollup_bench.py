@@ -37,6 +37,7 @@ START = END - timedelta(days=30)
 SERIES = (
     ("30-day daily render p95", "render.renderTime", "p95", "1d", 30, None),
     ("7-day hourly render p95 per widget version", "render.renderTime", "p95", "1h", 7, "widgetVersion"),
+    ("30-day daily render p95 per widget version", "render.renderTime", "p95", "1d", 30, "widgetVersion"),
     ("30-day daily API error rate per customer", "api.errorRate", "rate", "1d", 30, "customerId"),
 )
 

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from analytics.figures import measure_named
-from analytics.rollups.hourly import HOUR, NO_VALUE, RolledUp
+from analytics.rollups.hourly import DAILY, DAY, HOUR, NO_VALUE, RolledUp
 from analytics.rollups.sketch import ALPHA, GAMMA, Sketch, bucket_sql
 from analytics.window import Window, as_utc
 
@@ -41,6 +41,16 @@ _DIRTY = (
 _ROLLED_HOURS = (
     "measure = $measure AND hour >= $first AND hour < $last AND hour NOT IN (SELECT hour FROM dirty)"
 )
+# With daily buckets, whole days without a dirty hour come from the daily rows, and their hours
+# are left out of the hourly ones.
+_DIRTY_DAYS = ", dirty_days AS (SELECT DISTINCT time_bucket(INTERVAL 1 DAY, hour) AS hour FROM dirty)"
+_ROLLED_DAYS = (
+    "measure = $measure AND hour >= $dfirst AND hour < $dlast AND hour NOT IN (SELECT hour FROM dirty_days)"
+)
+_NOT_IN_ROLLED_DAYS = (
+    " AND NOT (hour >= $dfirst AND hour < $dlast "
+    "AND time_bucket(INTERVAL 1 DAY, hour) NOT IN (SELECT hour FROM dirty_days))"
+)
 _CUSTOMER = " AND ($customer IS NULL OR customer_id = $customer)"
 _VERSION = " AND ($version IS NULL OR widget_version = $version)"
 _RAW_REST = "(ts < $first OR ts >= $last OR time_bucket(INTERVAL 1 HOUR, ts) IN (SELECT hour FROM dirty))"
@@ -59,6 +69,14 @@ def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     if first < start:
         first += HOUR
     return first, max(first, end.replace(minute=0, second=0, microsecond=0))
+
+
+def whole_days(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """The first and the end of the whole UTC days inside [first, last) (first >= end: none)."""
+    start = first.replace(hour=0)
+    if start < first:
+        start += DAY
+    return start, max(start, last.replace(hour=0))
 
 
 def rolled_rows(
@@ -94,21 +112,41 @@ def rolled_rows(
     by_customer = window.customer_id is not None or group_column == "customer_id"
     by_version = window.widget_version is not None or group_column == "widget_version"
     if by_customer:
-        suffix, rolled_where = "", _ROLLED_HOURS + _CUSTOMER + _VERSION
+        suffix, filters = "", _CUSTOMER + _VERSION
     elif by_version:
-        suffix, rolled_where = "_by_version", _ROLLED_HOURS + _VERSION
+        suffix, filters = "_by_version", _VERSION
     else:
-        suffix, rolled_where = "_all", _ROLLED_HOURS
+        suffix, filters = "_all", ""
+    rolled_where = _ROLLED_HOURS + filters
+    dirty = _DIRTY
+    first_day, last_day = whole_days(first, last)
+    daily = width_s % 86_400 == 0 and first_day < last_day
+    if daily:
+        dirty += _DIRTY_DAYS
+        rolled_where += _NOT_IN_ROLLED_DAYS
+        params |= {"dfirst": first_day, "dlast": last_day}
     e = measure.expr
     if measure.kind == "value":
         raw_stats = f"count({e}), sum({e}), min({e}), max({e}), count(*) FILTER (({e}) = 0)"
     else:
         raw_stats = f"count(*) FILTER ({e}), NULL, NULL, NULL, NULL"
-    sql = _DIRTY + (
-        ", parts (bucket, grp, events, n, total, low, high, zeros) AS ("
+    rolled_stats = (
         f"SELECT time_bucket(to_seconds($width), hour), {group[0]}, sum(events), sum(n), "
-        f"sum(total), min(low), max(high), sum(zeros) FROM rollup_stats{suffix} WHERE {rolled_where} "
-        "GROUP BY ALL "
+        "sum(total), min(low), max(high), sum(zeros) FROM rollup_stats{table} WHERE {where} GROUP BY ALL "
+    )
+    rolled_counts = (
+        f"SELECT time_bucket(to_seconds($width), hour), {group[0]}, k, sum(n) "
+        "FROM rollup_buckets{table} WHERE {where} GROUP BY ALL "
+    )
+    stats_parts = rolled_stats.format(table=suffix, where=rolled_where)
+    count_parts = rolled_counts.format(table=suffix, where=rolled_where)
+    if daily:
+        days_where = _ROLLED_DAYS + filters
+        stats_parts += "UNION ALL " + rolled_stats.format(table=f"{suffix}{DAILY}", where=days_where)
+        count_parts += "UNION ALL " + rolled_counts.format(table=f"{suffix}{DAILY}", where=days_where)
+    sql = dirty + (
+        ", parts (bucket, grp, events, n, total, low, high, zeros) AS ("
+        f"{stats_parts}"
         f"UNION ALL SELECT time_bucket(to_seconds($width), ts), {group[1]}, count(*), "
         f"{raw_stats} {raw_from} GROUP BY ALL), "
         "merged AS (SELECT bucket, grp, sum(events) AS events, sum(n) AS n, "
@@ -120,8 +158,7 @@ def rolled_rows(
         params["q"] = {"p50": 0.5, "p95": 0.95, "p99": 0.99}[stat]
         sql += (
             ", counts (bucket, grp, k, c) AS ("
-            f"SELECT time_bucket(to_seconds($width), hour), {group[0]}, k, sum(n) "
-            f"FROM rollup_buckets{suffix} WHERE {rolled_where} GROUP BY ALL "
+            f"{count_parts}"
             f"UNION ALL SELECT time_bucket(to_seconds($width), ts), {group[1]}, {bucket_sql(e)}, count(*) "
             f"{raw_from} AND ({e}) > 0 GROUP BY ALL), "
             "summed AS (SELECT bucket, grp, k, sum(c) AS c FROM counts GROUP BY bucket, grp, k), "

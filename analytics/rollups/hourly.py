@@ -13,7 +13,9 @@ are replaced whole (`roll_up`), so an hour rolled up again after late events cou
 event once, and only that hour's raw events are read.
 
 The rows are generated from `analytics.figures.measures()` (the tables' layout is fixed, with
-the measure's name as a column): a measure registered later is rolled up from then on. A missing customer or version is stored as '' (part of the key).
+the measure's name as a column): a measure registered later is rolled up from then on. A
+missing customer or version is stored as '' (part of the key). Each table has a `_daily`
+twin, summed from the hourly rows whenever a rewrite touches a day.
 The tables have no primary key: `roll_up` writes each key once (GROUP BY, after deleting
 the hours it rewrites), and DuckDB's index would make every rewrite several times slower.
 """
@@ -63,7 +65,13 @@ SCHEMA_SQL = (
 LEVELS = (("_by_version", "widget_version, "), ("_all", ""))
 FULL_TABLES = ("rollup_stats", "rollup_buckets")
 SUMMED_TABLES = tuple(f"{table}{suffix}" for suffix, _ in LEVELS for table in FULL_TABLES)
-TABLES = FULL_TABLES + SUMMED_TABLES
+HOURLY_TABLES = FULL_TABLES + SUMMED_TABLES
+# The same per UTC day (`hour` holds the day's first hour), summed from the hourly rows of
+# the days a rewrite touched: a long series with daily buckets reads 24x fewer rows.
+DAILY = "_daily"
+DAILY_TABLES = tuple(f"{table}{DAILY}" for table in HOURLY_TABLES)
+TABLES = HOURLY_TABLES + DAILY_TABLES
+DAY = timedelta(days=1)
 
 _KEY = (
     "time_bucket(INTERVAL 1 HOUR, ts) AS hour, $measure AS measure, "
@@ -76,6 +84,13 @@ _RAW = "FROM events WHERE type IN ({types}) AND ts >= $start AND ts < $end"
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     for sql in SCHEMA_SQL:
         cur.execute(sql)
+    had_daily = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": f"rollup_stats{DAILY}"}
+    ).fetchone() == (1,)
+    for table in HOURLY_TABLES:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table}{DAILY} AS SELECT * FROM {table} LIMIT 0")
+    if not had_daily:  # rollups of a release before the daily tables: summed once, now
+        sum_days(cur, "hour IS NOT NULL", {})
 
 
 def hours_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -114,25 +129,57 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
         ).fetchone()
         written += int(row[0]) if row else 0
     sum_levels(cur, "hour >= $start AND hour < $end", params)  # from the rows just written (no raw rescan)
+    days = {"start": _day_of(first), "end": _day_of(stop - HOUR) + DAY}
+    sum_days(cur, "hour >= $start AND hour < $end", days)
     return written
 
 
-def sum_levels(cur: duckdb.DuckDBPyConnection, hours: str, params: Mapping[str, object]) -> None:
+def sum_levels(
+    cur: duckdb.DuckDBPyConnection, hours: str, params: Mapping[str, object], grain: str = ""
+) -> None:
     """Rewrite the summed levels (over customers; over customers and versions) of the hours
-    matching the SQL condition `hours` from the full rows."""
+    (`grain` DAILY: the days) matching the SQL condition `hours`, from the full rows."""
     for table in SUMMED_TABLES:
-        cur.execute(f"DELETE FROM {table} WHERE {hours}", params)
+        cur.execute(f"DELETE FROM {table}{grain} WHERE {hours}", params)
     for suffix, kept in LEVELS:
         cur.execute(
-            f"INSERT INTO rollup_stats{suffix} SELECT hour, measure, {kept}sum(events), sum(n), "
-            f"sum(total), min(low), max(high), sum(zeros) FROM rollup_stats WHERE {hours} GROUP BY ALL",
+            f"INSERT INTO rollup_stats{suffix}{grain} SELECT hour, measure, {kept}sum(events), sum(n), "
+            f"sum(total), min(low), max(high), sum(zeros) FROM rollup_stats{grain} WHERE {hours} "
+            "GROUP BY ALL",
             params,
         )
         cur.execute(
-            f"INSERT INTO rollup_buckets{suffix} SELECT hour, measure, {kept}k, sum(n) FROM rollup_buckets "
-            f"WHERE {hours} GROUP BY ALL",
+            f"INSERT INTO rollup_buckets{suffix}{grain} SELECT hour, measure, {kept}k, sum(n) "
+            f"FROM rollup_buckets{grain} WHERE {hours} GROUP BY ALL",
             params,
         )
+
+
+def sum_days(
+    cur: duckdb.DuckDBPyConnection, days: str, params: Mapping[str, object], hours_of_days: str | None = None
+) -> None:
+    """Rewrite the daily rows (every level) of the days matching the SQL condition `days` (on
+    `hour`: a daily row's is its day's first hour) from the hourly full rows of those days,
+    which `hours_of_days` selects (default: `days` itself, right for a range of whole days)."""
+    hourly = hours_of_days or days
+    for table in FULL_TABLES:
+        cur.execute(f"DELETE FROM {table}{DAILY} WHERE {days}", params)
+    day = "time_bucket(INTERVAL 1 DAY, hour) AS hour"
+    cur.execute(
+        f"INSERT INTO rollup_stats{DAILY} SELECT {day}, measure, customer_id, widget_version, sum(events), "
+        f"sum(n), sum(total), min(low), max(high), sum(zeros) FROM rollup_stats WHERE {hourly} GROUP BY ALL",
+        params,
+    )
+    cur.execute(
+        f"INSERT INTO rollup_buckets{DAILY} SELECT {day}, measure, customer_id, widget_version, k, sum(n) "
+        f"FROM rollup_buckets WHERE {hourly} GROUP BY ALL",
+        params,
+    )
+    sum_levels(cur, days, params, DAILY)
+
+
+def _day_of(moment: datetime) -> datetime:
+    return as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)

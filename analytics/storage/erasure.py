@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics.rollups.hourly import FULL_TABLES, sum_levels
+from analytics.rollups.hourly import DAILY, FULL_TABLES, sum_days, sum_levels
 from analytics.storage import lake
 
 
@@ -57,10 +57,17 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: 
             params,
         )
         rollup_rows = 0
-        for table in FULL_TABLES:
+        for table in FULL_TABLES:  # its hourly rows; the daily ones are summed again below
             row = cur.execute(f"DELETE FROM {table} WHERE customer_id = $customer", params).fetchone()
             rollup_rows += int(row[0]) if row else 0
+        for table in FULL_TABLES:
+            row = cur.execute(
+                f"SELECT count(*) FROM {table}{DAILY} WHERE customer_id = $customer", params
+            ).fetchone()
+            rollup_rows += int(row[0]) if row else 0
         sum_levels(cur, "hour IN (SELECT hour FROM erased_hours)", {})
+        on_their_days = "IN (SELECT DISTINCT time_bucket(INTERVAL 1 DAY, hour) FROM erased_hours)"
+        sum_days(cur, f"hour {on_their_days}", {}, f"time_bucket(INTERVAL 1 DAY, hour) {on_their_days}")
         cur.execute("DROP TABLE erased_hours")
         cur.commit()
     except BaseException:

@@ -349,6 +349,8 @@ class EventStore:
 def _connect(path: Path, limits: DuckDBLimits) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute("SET GLOBAL TimeZone = 'UTC'")
+    # DuckDB's own progress bar would print to the server's stdout (a long rollup, a backup)
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_BYTES}B'")
     con.execute("SET GLOBAL memory_limit = $limit", {"limit": limits.memory_limit})
     con.execute(f"SET GLOBAL threads = {int(limits.threads)}")

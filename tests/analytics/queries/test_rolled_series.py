@@ -123,3 +123,69 @@ def test_the_sql_quantile_is_the_sketchs(tmp_path: Path) -> None:
                 assert sketch.sketch is not None and sketch.sketch.quantile(q) == sketch.stat(stat)
         assert len(points) == 2
     store.close()
+
+
+def test_daily_buckets_read_clean_days_whole_and_the_rest_by_hour_or_raw(tmp_path: Path) -> None:
+    """Days without a dirty hour come from the daily rows; a day with a late event, the partial
+    edge days and the open day from hourly rows and raw events: the same answer as numpy."""
+    rng = np.random.default_rng(5)
+    store = EventStore.open(tmp_path / "data")
+    sent: list[tuple[float, str, float]] = []
+    for offset in rng.uniform(0, 5 * 86_400, 900).round(3):
+        customer, render = str(rng.choice(["acme", "globex"])), float(rng.lognormal(2.0, 0.7))
+        put(
+            store,
+            [ev("render", renderTime=render, customerId=customer)],
+            T0 + timedelta(seconds=float(offset)),
+        )
+        sent.append((float(offset), customer, render))
+    with store.cursor() as cur:  # rolled up to day 4, 06:00; the rest pending
+        maintain.advance(cur, safe_until=T0 + timedelta(days=5), now=T0 + timedelta(days=4, hours=6))
+    late_at = T0 + timedelta(days=1, hours=9, minutes=30)  # day 1: received after the watermark
+    put(store, [ev("render", renderTime=999.0, customerId="acme")], late_at)
+    with store.cursor() as cur:
+        cur.execute(
+            "UPDATE events SET received_at = $r WHERE render_time = 999", {"r": T0 + timedelta(days=6)}
+        )
+    sent.append(((late_at - T0).total_seconds(), "acme", 999.0))
+    start, end = T0 + timedelta(hours=7), T0 + timedelta(days=4, hours=18)
+    offsets, customers, render = (np.array([s[i] for s in sent]) for i in range(3))
+    inside = (offsets >= (start - T0).total_seconds()) & (offsets < (end - T0).total_seconds())
+    day_of = np.floor(offsets / 86_400) * 86_400
+
+    def answer(group_by: str | None, stat: str) -> dict[tuple[Any, str], tuple[float, int]]:
+        query = series_query(
+            "render.renderTime", stat=stat, bucket="1d", start=start, end=end, group_by=group_by
+        )
+        with store.cursor() as cur:
+            got = compute_timeseries(cur, query)
+        assert got["source"] == "rollup"
+        return {(p["group"], p["t"]): (p["value"], p["events"]) for p in got["points"]}
+
+    def expected(group_by: str | None, stat: str) -> dict[tuple[Any, str], tuple[float, int]]:
+        out = {}
+        for c in ("acme", "globex") if group_by else (None,):
+            chosen = inside & ((customers == c) if c else True)
+            for d in np.unique(day_of[chosen]):
+                values = render[chosen & (day_of == d)]
+                exact = {"p95": np.percentile(values, 95), "count": len(values), "avg": values.mean()}[stat]
+                out[c, stamp(d)] = (float(exact), len(values))
+        return out
+
+    for group_by in ("customerId", None):
+        for stat in ("p95", "count", "avg"):
+            got, want = answer(group_by, stat), expected(group_by, stat)
+            assert got.keys() == want.keys() and len(want) == 5 * (2 if group_by else 1)
+            for key, (value, events) in want.items():
+                assert got[key][1] == events, (group_by, stat, key)
+                assert got[key][0] == pytest.approx(value, rel=ALPHA if stat == "p95" else 1e-9), key
+    # days 2 and 3 are read from the daily rows: without their hourly rows the answer stands
+    before = answer(None, "p95")
+    with store.cursor() as cur:
+        for table in ("rollup_stats_all", "rollup_buckets_all"):
+            cur.execute(
+                f"DELETE FROM {table} WHERE hour >= $a AND hour < $b",
+                {"a": T0 + timedelta(days=2), "b": T0 + timedelta(days=4)},
+            )
+    assert answer(None, "p95") == before
+    store.close()
