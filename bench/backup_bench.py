@@ -3,7 +3,7 @@
     .venv/bin/python bench/backup_bench.py --events 5000000      # renders and as many API calls
 
 A store filled as bench/rollup_bench.py fills it (30 days, rolled up), then, alternating over
---rounds: `backup.take_snapshot` (EXPORT DATABASE in one transaction, what `GET /backup`
+--rounds: `backup.take_snapshot` (EXPORT DATABASE in one transaction, what `POST /backup`
 does), `backup.restore` into an empty dir (IMPORT DATABASE, checksums checked), and the
 reference: `shutil.copy` of the checkpointed database file (what a backup of a stopped
 server amounts to). Medians of wall time.

@@ -118,7 +118,7 @@ def main() -> None:
 
         def check(batch: set[str]) -> set[str]:
             return ids.stored_among(
-                batch, confirm=lambda found: [c for c in found if index_of(c) < stored_below]
+                batch, confirm=lambda found, lo, hi: [c for c in found if index_of(c) < stored_below]
             )
 
         compact.last = ids  # type: ignore[attr-defined]

@@ -72,6 +72,7 @@ class DecoderPool:
         max_future_skew_us: int,
         customer_id: str | None = None,
         max_age_us: int | None = None,
+        kept_from_us: int | None = None,
     ) -> DecodedBody:
         """`decode_body` in a decoder process (in this one if the pool broke: a process died)."""
         job = partial(
@@ -82,6 +83,7 @@ class DecoderPool:
             max_future_skew_us=max_future_skew_us,
             customer_id=customer_id,
             max_age_us=max_age_us,
+            kept_from_us=kept_from_us,
         )
         pool = self._pool
         if pool is not None:

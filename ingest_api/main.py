@@ -18,6 +18,7 @@ from ingest_api.routes import (
     baseline,
     customers,
     dimensions,
+    events_export,
     figures,
     ingest,
     lake,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(timeseries.router)
     app.include_router(figures.router)
     app.include_router(samples.router)
+    app.include_router(events_export.router)
     app.include_router(dimensions.router)
     app.include_router(sdk.router)
     app.include_router(access.router)

@@ -15,6 +15,7 @@ from typing import Any
 from analytics.access.credential_store import CredentialStore
 from analytics.access.key_usage import KeyUsage
 from analytics.alerts.config import AlertingConfig
+from analytics.errors import Conflict
 from analytics.ingest.group_commit import GroupCommitWriter
 from analytics.queries.distributions import Distributions
 from analytics.queries.summary import health_by_customer
@@ -29,6 +30,7 @@ from analytics.window import Window
 from ingest_api.access import AccessControl
 from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog
+from ingest_api.backup_slot import BackupSlot
 from ingest_api.decoders import DecoderPool
 from ingest_api.in_flight import InFlight
 from ingest_api.periodic import cancel_all, run_every
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 HEALTH_WINDOW = timedelta(minutes=5)  # the summary's default window
 HEALTH_REUSE_S = 10.0  # a scrape reuses health scored this recently, if nothing was stored since
 DISTRIBUTIONS_FLUSH_S = 1.0
+BACKUP_SWEEP_S = 30.0  # how often an abandoned backup snapshot is looked for
 BACKUPS_SUBDIR = ".backups"  # snapshots being streamed (left over from a crash: removed at start)
 
 
@@ -56,6 +59,7 @@ class Runtime:
     distributions: Distributions = field(default_factory=Distributions)
     ingest_usage: KeyUsage = field(default_factory=KeyUsage)  # every sender's, keys or not
     in_flight: InFlight = field(default_factory=InFlight)
+    backup_slot: BackupSlot = field(default_factory=BackupSlot)
     rollups: maintain.RollupReport | None = None  # the last run's
     retained: RetentionReport | None = None  # the last retention run's
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -103,6 +107,7 @@ class Runtime:
         if settings.rollup_interval_s > 0:
             runtime.tasks.append(run_every(settings.rollup_interval_s, runtime.roll_up, "rollups"))
         runtime.tasks.append(run_every(DISTRIBUTIONS_FLUSH_S, runtime.distributions.flush, "distributions"))
+        runtime.tasks.append(run_every(BACKUP_SWEEP_S, runtime.backup_slot.sweep, "backup sweep"))
         if settings.decoder_processes > 0:
             runtime.decoders = DecoderPool(settings.decoder_processes, min_bytes=settings.decoder_min_bytes)
             try:
@@ -164,11 +169,22 @@ class Runtime:
         return self.rollups
 
     def erase_customer(self, customer_id: str, *, by: str) -> ErasureReport:
-        """Remove the customer's events from the store, the lake and the rollups (blocking); audited."""
-        with self._maintenance_lock, self.store.cursor() as cur:
-            report = erase_customer(cur, self.lake_dir, customer_id)
-        self.summary_cache.clear()  # cached answers may hold what was just erased
-        self._health = None
+        """Remove the customer's events from the store, the lake and the rollups (blocking); audited.
+
+        Refused while the store awaits `widget-monitor recover`: the lake's manifest is empty
+        then, so its files would keep the customer, and a recovery would bring it back.
+        """
+        if self.store.awaiting_recovery:
+            raise Conflict(
+                "the store awaits `widget-monitor recover` (docs/recovery.md): erase after recovering"
+            )
+        try:
+            with self._maintenance_lock, self.store.cursor() as cur:
+                report = erase_customer(cur, self.lake_dir, customer_id)
+        finally:  # even when the lake's part failed, DuckDB's is done
+            self.summary_cache.clear()  # cached answers may hold what was just erased
+            self._health = None
+        self.store.checkpoint()  # the deleted rows leave the WAL too
         self.access.credentials.record(by, "customer.erase", customer_id, report.to_wire())
         log.info("erased a customer's data: %d raw events, %d lake rows", report.raw_events, report.lake_rows)
         return report

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analytics.storage.retention import Retention
@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         if self.duckdb_threads is None:
             return DuckDBLimits(self.duckdb_memory_limit)
         return DuckDBLimits(self.duckdb_memory_limit, self.duckdb_threads)
+
+    @model_validator(mode="after")
+    def _rollups_outlive_raw_events(self) -> Settings:
+        raw, rolled = self.raw_retention_days, self.rollup_retention_days
+        if rolled and (raw == 0 or rolled < raw):
+            raise ValueError(
+                f"rollup_retention_days ({rolled}) must be 0 (forever) or at least raw_retention_days "
+                f"({raw or 'forever'}): series older than the rollups' cut come from the rollups only"
+            )
+        return self
 
     @property
     def retention(self) -> Retention:

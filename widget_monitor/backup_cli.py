@@ -49,7 +49,7 @@ def _backup(args: argparse.Namespace) -> int:
     try:
         with (
             httpx.Client(timeout=httpx.Timeout(600, connect=10), headers=admin_headers()) as client,
-            client.stream("GET", url) as answer,
+            client.stream("POST", url, json={}) as answer,
         ):
             if answer.status_code != 200:
                 answer.read()

@@ -17,6 +17,7 @@ from widget_monitor.backup_cli import add_backup_commands
 from widget_monitor.credentials_cli import add_credential_commands
 from widget_monitor.launcher import add_commands
 from widget_monitor.recover_cli import add_recover_command
+from widget_monitor.transfer_cli import add_transfer_commands
 
 log = logging.getLogger("widget_monitor")
 
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_credential_commands(commands)
     add_recover_command(commands)
     add_backup_commands(commands)
+    add_transfer_commands(commands)
     return parser
 
 

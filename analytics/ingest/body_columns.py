@@ -40,6 +40,7 @@ def decode_body(
     max_future_skew_us: int,
     customer_id: str | None = None,
     max_age_us: int | None = None,
+    kept_from_us: int | None = None,
 ) -> DecodedBody:
     """`read_body`, then the accepted events as columns; raises what `read_body` raises.
 
@@ -59,6 +60,7 @@ def decode_body(
         max_future_skew_us=max_future_skew_us,
         customer_id=customer_id,
         max_age_us=max_age_us,
+        kept_from_us=kept_from_us,
     )
     table, ids, sent = request_columns(intake.accepted, received_us)
     sink = pa.BufferOutputStream()

@@ -40,7 +40,8 @@ _PER_BUCKET = 2
 
 _SIGN = np.uint64(1 << 63)
 
-Confirm = Callable[[list[str]], Iterable[str]]
+# (candidate ids, the earliest and latest second their hashes were stored) -> those stored
+Confirm = Callable[[list[str], int, int], Iterable[str]]
 
 
 @dataclass(slots=True)
@@ -70,9 +71,10 @@ class _Hashed:
             oldest_s = int(stored_s.min()) if len(stored_s) else 0
         return cls(hashes, stored_s, oldest_s, directory, shift)
 
-    def matches(self, probes: np.ndarray) -> np.ndarray:
-        """For each probe (int64), whether it is among the hashes."""
+    def matches(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each probe (int64), whether it is among the hashes, and when (epoch s) it was stored."""
         hit = np.zeros(len(probes), dtype=bool)
+        when = np.zeros(len(probes), dtype=np.uint32)
         bucket = _buckets(probes, self.shift)
         at, end = self.directory[bucket], self.directory[bucket + 1]
         active = np.flatnonzero(at < end)
@@ -80,10 +82,11 @@ class _Hashed:
         while len(active):  # one step along every probe's bucket at a time
             found = self.hashes[at] == probes
             hit[active[found]] = True
+            when[active[found]] = self.stored_s[at[found]]
             at += 1
             going = (at < end) & ~found
             active, at, end, probes = active[going], at[going], end[going], probes[going]
-        return hit
+        return hit, when
 
     def keep(self, mask: np.ndarray) -> _Hashed:
         return _Hashed.of(self.hashes[mask], self.stored_s[mask])
@@ -119,10 +122,10 @@ class RecentEventIds:
 
     >>> ids = RecentEventIds(horizon_s=60)
     >>> ids.add_many(["a"], 0)
-    >>> ids.stored_among(["a", "b"], confirm=lambda candidates: candidates)
+    >>> ids.stored_among(["a", "b"], confirm=lambda candidates, earliest_s, latest_s: candidates)
     {'a'}
     >>> ids.add_many(["b"], 61_000_000)  # "a" is now older than the horizon
-    >>> ids.stored_among(["a"], confirm=lambda candidates: candidates), len(ids)
+    >>> ids.stored_among(["a"], confirm=lambda candidates, earliest_s, latest_s: candidates), len(ids)
     (set(), 1)
     """
 
@@ -155,8 +158,10 @@ class RecentEventIds:
     def stored_among(self, event_ids: Collection[str], confirm: Confirm) -> set[str]:
         """The ids among `event_ids` stored within the horizon.
 
-        `confirm(candidates)` returns which of the candidate ids (they matched by hash
-        only) really were stored; it is called only when there are candidates.
+        `confirm(candidates, earliest_s, latest_s)` returns which of the candidate ids (they
+        matched by hash only) really were stored; the seconds say when their matching hashes
+        were stored, so that the lookup can read only those events. Called only when there are
+        candidates.
         """
         found = self._fresh.intersection(event_ids)
         if not self._hashed:
@@ -166,11 +171,16 @@ class RecentEventIds:
             return found
         probes = np.fromiter(map(self._hash, rest), dtype=np.int64, count=len(rest))
         hit = np.zeros(len(rest), dtype=bool)
+        earliest, latest = np.iinfo(np.uint32).max, 0
         for part in self._hashed:
-            hit |= part.matches(probes)
+            matched, when = part.matches(probes)
+            if matched.any():
+                hit |= matched
+                earliest = min(earliest, int(when[matched].min()))
+                latest = max(latest, int(when[matched].max()))
         if hit.any():
             candidates = [event_id for event_id, matched in zip(rest, hit.tolist(), strict=True) if matched]
-            found.update(set(confirm(candidates)) & set(candidates))
+            found.update(set(confirm(candidates, earliest, latest)) & set(candidates))
         return found
 
     def add_many(self, event_ids: Iterable[str], stored_us: int) -> None:
@@ -227,11 +237,18 @@ class RecentEventIds:
             if room <= 0:
                 self._hashed, self._hashed_count = [], 0
                 return
+            # exactly `room` keys kept, the newest (ties in a second broken by position)
             times = np.concatenate([part.stored_s for part in self._hashed])
-            cutoff = int(np.partition(times, len(times) - room)[len(times) - room])
-            self._hashed = [part.keep(part.stored_s > cutoff) for part in self._hashed]
-            self._hashed = [part for part in self._hashed if len(part.hashes)]
-            self._hashed_count = sum(len(part.hashes) for part in self._hashed)
+            keep = np.zeros(len(times), dtype=bool)
+            keep[np.argpartition(times, len(times) - room)[len(times) - room :]] = True
+            kept, at = [], 0
+            for part in self._hashed:
+                mask = keep[at : at + len(part.hashes)]
+                at += len(part.hashes)
+                if mask.any():
+                    kept.append(part.keep(mask))
+            self._hashed = kept
+            self._hashed_count = sum(len(part.hashes) for part in kept)
 
     def load(self, event_ids: list[str], stored_us: np.ndarray) -> None:
         """Remember ids reloaded from the store (at start-up), straight into the hashed arrays."""

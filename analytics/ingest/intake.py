@@ -79,17 +79,29 @@ class _Rules:
     customer_id: str | None
     oldest_us: int  # earliest timestamp taken
     max_age_us: int | None
+    kept_from_us: int | None  # raw retention's cut: an older event would be dropped uncounted
     # Whether a string in the body can hold a control character: only through a `\` escape
     # (raw ones are not JSON) or, for C1 and U+2028/9, beyond ASCII.
     may_hold_controls: bool
 
-    def too_old(self) -> str:
-        if self.max_age_us is None or self.oldest_us == MIN_TIMESTAMP_US:
-            return "timestamp is before 2000-01-01"
-        return (
-            f"timestamp is more than {self.max_age_us / 86_400e6:g} days old: an ingest key posts "
-            "recent events only (backfill with an admin token)"
-        )
+    def too_old(self, ts_us: int) -> str:
+        """Why a timestamp before `oldest_us` is refused: the bound it broke."""
+        if (
+            ts_us >= MIN_TIMESTAMP_US
+            and self.max_age_us is not None
+            and ts_us < self.received_us - self.max_age_us
+        ):
+            return (
+                f"timestamp is more than {self.max_age_us / 86_400e6:g} days old: an ingest key posts "
+                "recent events only (backfill with an admin token)"
+            )
+        if ts_us >= MIN_TIMESTAMP_US and self.kept_from_us is not None and ts_us < self.kept_from_us:
+            cut = datetime.fromtimestamp(self.kept_from_us / 1e6, UTC).date().isoformat()
+            return (
+                f"timestamp is before {cut}: older raw events are dropped by retention "
+                "(WIDGET_MONITOR_RAW_RETENTION_DAYS) and this one could not be counted"
+            )
+        return "timestamp is before 2000-01-01"
 
 
 @dataclass(slots=True)
@@ -110,13 +122,15 @@ def read_body(
     max_future_skew_us: int = 60_000_000,
     customer_id: str | None = None,
     max_age_us: int | None = None,
+    kept_from_us: int | None = None,
 ) -> Intake:
     """Validate a body holding one event or an array of events.
 
     With `customer_id` (the sender's ingest key names it), an event without a
     `customerId` gets that one, and an event naming another customer is rejected.
     With `max_age_us`, an event stamped earlier than that before `received_us` is
-    rejected (ingest keys; an admin backfills older events).
+    rejected (ingest keys; an admin backfills older events). With `kept_from_us` (raw
+    retention's cut), an event stamped before it is rejected, whoever sends it.
 
     Raises `BadRequest` for an unreadable body, `PayloadTooLarge` for too many events
     and `InvalidEvents` when not a single event is acceptable.
@@ -131,7 +145,9 @@ def read_body(
     if not ascii_only:
         _check_utf8(body)
     may_hold_controls = not ascii_only or b"\\" in body
-    rules = _rules(received_us, max_events, max_future_skew_us, customer_id, max_age_us, may_hold_controls)
+    rules = _rules(
+        received_us, max_events, max_future_skew_us, customer_id, max_age_us, kept_from_us, may_hold_controls
+    )
     intake = Intake()
     try:
         _read(intake, body, rules)
@@ -167,13 +183,23 @@ def _rules(
     max_future_skew_us: int,
     customer_id: str | None,
     max_age_us: int | None,
+    kept_from_us: int | None,
     may_hold_controls: bool,
 ) -> _Rules:
     oldest_us = MIN_TIMESTAMP_US
     if max_age_us is not None:
         oldest_us = max(oldest_us, received_us - max_age_us)
+    if kept_from_us is not None:
+        oldest_us = max(oldest_us, kept_from_us)
     return _Rules(
-        received_us, max_events, max_future_skew_us, customer_id, oldest_us, max_age_us, may_hold_controls
+        received_us,
+        max_events,
+        max_future_skew_us,
+        customer_id,
+        oldest_us,
+        max_age_us,
+        kept_from_us,
+        may_hold_controls,
     )
 
 
@@ -317,7 +343,7 @@ def _accept(intake: Intake, index: int, event: WidgetEvent, rules: _Rules) -> No
         ts_us = _epoch_us(stamp)
         if ts_us < rules.oldest_us:
             prefix = f"$[{index}]" if intake.is_batch else "$"
-            intake.rejected.append(Rejection(index, f"{prefix}.metric.timestamp", rules.too_old()))
+            intake.rejected.append(Rejection(index, f"{prefix}.metric.timestamp", rules.too_old(ts_us)))
             return
         if ts_us > rules.received_us + rules.max_future_skew_us:
             ts_us = rules.received_us

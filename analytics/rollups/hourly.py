@@ -87,10 +87,17 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     had_daily = cur.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": f"rollup_stats{DAILY}"}
     ).fetchone() == (1,)
-    for table in HOURLY_TABLES:
-        cur.execute(f"CREATE TABLE IF NOT EXISTS {table}{DAILY} AS SELECT * FROM {table} LIMIT 0")
-    if not had_daily:  # rollups of a release before the daily tables: summed once, now
-        sum_days(cur, "hour IS NOT NULL", {})
+    if had_daily:
+        return
+    cur.begin()  # the tables and their first sums together: killed between, the next start redoes both
+    try:
+        for table in HOURLY_TABLES:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {table}{DAILY} AS SELECT * FROM {table} LIMIT 0")
+        sum_days(cur, "hour IS NOT NULL", {})  # rollups of a release before the daily tables
+        cur.commit()
+    except BaseException:
+        cur.rollback()
+        raise
 
 
 def hours_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:

@@ -27,11 +27,11 @@ import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from analytics.errors import MonitorError
+from analytics.errors import Conflict
 from analytics.storage import lake
 from analytics.storage.lake import LAKE_SUBDIR
 from analytics.storage.store import DB_FILENAME
@@ -42,13 +42,20 @@ MANIFEST = "backup.json"
 DUCKDB_SUBDIR = "duckdb"
 CREDENTIALS = "access.sqlite3"
 _CHUNK = 1 << 20
+_HEADROOM = 256 * 1024 * 1024  # left free beyond a snapshot's size, for ingest meanwhile
 
 
-class BackupError(MonitorError):
-    """A backup that cannot be verified or restored as asked (said in the message)."""
+class BackupError(Conflict):
+    """A backup that cannot be taken, verified or restored as asked (said in the message)."""
 
-    status = 409
     code = "backup_refused"
+
+
+class NoRoomForBackup(BackupError):
+    """The data dir's disk lacks the room a snapshot needs."""
+
+    status = 507
+    code = "insufficient_storage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +104,32 @@ class Manifest:
 def take_snapshot(
     cur: duckdb.DuckDBPyConnection, data_dir: Path, into: Path, backup_credentials: Callable[[Path], None]
 ) -> Manifest:
-    """Write a backup of the server's data into the empty directory `into`; return its manifest."""
+    """Write a backup of the server's data into the empty directory `into`; return its manifest.
+
+    Refused (`NoRoomForBackup`) when the disk has less room than the database file takes, and
+    its export about as much: a full disk would stop ingest. Removed again if it fails.
+    """
+    database = data_dir / DB_FILENAME
+    needed = sum(
+        p.stat().st_size for p in (database, database.with_name(database.name + ".wal")) if p.exists()
+    )
+    free = shutil.disk_usage(data_dir).free
+    if free < needed + _HEADROOM:
+        raise NoRoomForBackup(
+            f"a backup needs about {needed / 1e6:,.0f} MB in the data dir's file system and "
+            f"{free / 1e6:,.0f} MB are free (ingest needs room too)"
+        )
     into.mkdir(parents=True)
+    try:
+        return _snapshot(cur, data_dir, into, backup_credentials)
+    except BaseException:
+        shutil.rmtree(into, ignore_errors=True)
+        raise
+
+
+def _snapshot(
+    cur: duckdb.DuckDBPyConnection, data_dir: Path, into: Path, backup_credentials: Callable[[Path], None]
+) -> Manifest:
     cur.begin()
     try:  # one snapshot: the count and the export see the same events
         row = cur.execute("SELECT count(*) FROM events").fetchone()
@@ -134,40 +165,56 @@ def take_snapshot(
     return manifest
 
 
-def tar_stream(backup: Path, *, remove_after: bool = False) -> Iterator[bytes]:
+def tar_stream(backup: Path) -> Iterator[bytes]:
     """The backup directory as an uncompressed tar (its manifest first), in chunks.
 
     The files are compressed already (zstd Parquet, SQLite pages seldom compress much).
-    `remove_after`: delete the directory once streamed, or when the stream is abandoned.
     """
-    try:
-        for rel in [MANIFEST, *_files(backup)]:
-            path = backup / rel
-            info = tarfile.TarInfo(rel)
-            info.size = path.stat().st_size
-            info.mtime = int(path.stat().st_mtime)
-            info.mode = 0o600
-            yield info.tobuf(format=tarfile.GNU_FORMAT)
-            with path.open("rb") as file:
-                while chunk := file.read(_CHUNK):
-                    yield chunk
-            if info.size % tarfile.BLOCKSIZE:
-                yield b"\0" * (tarfile.BLOCKSIZE - info.size % tarfile.BLOCKSIZE)
-        yield b"\0" * (2 * tarfile.BLOCKSIZE)  # the end of the archive
-    finally:
-        if remove_after:
-            shutil.rmtree(backup, ignore_errors=True)
+    for rel in [MANIFEST, *_files(backup)]:
+        path = backup / rel
+        info = tarfile.TarInfo(rel)
+        info.size = path.stat().st_size
+        info.mtime = int(path.stat().st_mtime)
+        info.mode = 0o600
+        yield info.tobuf(format=tarfile.GNU_FORMAT)
+        with path.open("rb") as file:
+            while chunk := file.read(_CHUNK):
+                yield chunk
+        if info.size % tarfile.BLOCKSIZE:
+            yield b"\0" * (tarfile.BLOCKSIZE - info.size % tarfile.BLOCKSIZE)
+    yield b"\0" * (2 * tarfile.BLOCKSIZE)  # the end of the archive
 
 
 def verify(backup: Path) -> Manifest:
-    """The backup's manifest, once every file it lists is there with its size and checksum."""
+    """The backup's manifest, once every file it lists is there with its size and checksum.
+
+    A backup comes from a server or from storage that may have been tampered with: every path
+    must stay inside it (no absolute path, no `..`, no symbolic link), and every file in it
+    must be listed, so that nothing unchecked is read at restore.
+    """
     manifest = Manifest.read(backup)
+    root = backup.resolve()
+    listed = set()
+    for rel in manifest.files:
+        parts = PurePosixPath(rel).parts
+        if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel:
+            raise BackupError(f"{backup}: {rel!r} is not a path inside the backup")
+        listed.add(PurePosixPath(rel))
+    for path in backup.rglob("*"):
+        rel_path = PurePosixPath(path.relative_to(backup).as_posix())
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise BackupError(f"{backup}: {rel_path} is not a plain file or directory")
+        if path.is_file() and rel_path != PurePosixPath(MANIFEST) and rel_path not in listed:
+            raise BackupError(f"{backup}: {rel_path} is not in {MANIFEST}")
     for rel, expected in manifest.files.items():
         path = backup / rel
-        if not path.is_file():
+        if not path.is_file() or not path.resolve().is_relative_to(root):
             raise BackupError(f"{backup}: {rel} is missing")
         if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
             raise BackupError(f"{backup}: {rel} does not match its checksum (damaged or changed)")
+    for required in (f"{DUCKDB_SUBDIR}/schema.sql", f"{DUCKDB_SUBDIR}/load.sql", CREDENTIALS):
+        if required not in manifest.files:
+            raise BackupError(f"{backup}: {required} is missing")
     return manifest
 
 
@@ -199,7 +246,18 @@ def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
         con = duckdb.connect(str(building / DB_FILENAME))
         try:
             con.execute("SET TimeZone = 'UTC'")
-            con.execute(f"IMPORT DATABASE '{lake.quote(backup / DUCKDB_SUBDIR)}'")
+            # IMPORT DATABASE runs the backup's schema.sql: let it read the export and nothing
+            # else (no other file, no extension), whatever that file says
+            exported = (backup / DUCKDB_SUBDIR).resolve()
+            con.execute("SET allowed_directories = $dirs", {"dirs": [str(exported)]})
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+            try:
+                con.execute(f"IMPORT DATABASE '{lake.quote(exported)}'")
+            except duckdb.Error as exc:
+                raise BackupError(f"{backup}: its database cannot be imported: {exc}") from exc
             row = con.execute("SELECT count(*) FROM events").fetchone()
             con.execute("CHECKPOINT")
         finally:

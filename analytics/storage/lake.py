@@ -105,7 +105,8 @@ def export_closed_days(
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         cur.execute(
-            f"COPY (SELECT * FROM events WHERE CAST(ts AS DATE) = $day ORDER BY ts) "
+            # a range on ts, not CAST(ts AS DATE) = day: DuckDB skips the other days' row groups
+            f"COPY (SELECT * FROM events WHERE ts >= $day AND ts < $day + INTERVAL 1 DAY ORDER BY ts) "
             f"TO '{quote(temporary)}' (FORMAT parquet, COMPRESSION zstd)",
             {"day": day},
         )

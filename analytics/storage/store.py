@@ -52,9 +52,10 @@ PREBUILD_MIN_EVENTS = 100
 # eventIds reloaded at start-up are read in slices of this many.
 _RELOAD_SLICE = 100_000
 
-# A candidate eventId (its hash matched) is looked up this much beyond the horizon: the
-# dedupe forgets ids up to a minute late, and the server's clock may have stepped.
-_HORIZON_SLACK_S = 300
+# A candidate eventId (its hash matched) is looked up among the events received from this
+# long before the second its hash was stored: a commit's events were received before it, by
+# as long as a request waits for the writer under load.
+_QUEUED_S = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +205,13 @@ class EventStore:
         for batch in reader:
             self.recent_ids.load(batch.column(0).to_pylist(), batch.column(1).to_numpy())
 
-    def _stored_ids(self, candidates: list[str]) -> list[str]:
-        """Which of the candidates are stored within the dedupe horizon (exactly, by their string)."""
+    def _stored_ids(self, candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
+        """Which of the candidates are stored (exactly, by their string), among the events received
+        around when their hashes were: a few seconds' row groups rather than a day's."""
         rows = self._con.execute(
             "SELECT DISTINCT event_id FROM events WHERE event_id IN (SELECT unnest($ids)) "
-            "AND received_at >= now() - to_seconds($horizon_s)",
-            {"ids": candidates, "horizon_s": self.recent_ids.horizon_s + _HORIZON_SLACK_S},
+            "AND received_at >= to_timestamp($earliest) AND received_at < to_timestamp($latest)",
+            {"ids": candidates, "earliest": earliest_s - _QUEUED_S, "latest": latest_s + 2},
         ).fetchall()
         return [event_id for (event_id,) in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -68,6 +69,10 @@ async def ingest(request: Request) -> Response:
         runtime.backlog.release(len(body))
 
 
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1_000_000)
+
+
 async def _store(runtime: Runtime, body: bytes, key: IngestKey | None) -> Response:
     received_us = runtime.in_flight.enter()  # until stored or refused: the rollup watermark waits
     try:
@@ -84,6 +89,9 @@ async def _store_received(runtime: Runtime, body: bytes, key: IngestKey | None, 
         # An ingest key posts for its own customer, recent events only.
         "customer_id": key.customer_id if key is not None else None,
         "max_age_us": round(settings.max_event_age_days * 86_400e6) if key is not None else None,
+        # Nobody posts before raw retention's cut: the event would be dropped before it is rolled
+        # up, and rolling its hour up again would count it alone.
+        "kept_from_us": _micros(settings.retention.raw_from(datetime.now(UTC))),
     }
     decoders = runtime.decoders
     try:

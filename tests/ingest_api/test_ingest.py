@@ -9,6 +9,7 @@ import os
 import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,10 @@ def test_one_good_event_is_stored_and_acknowledged(client: TestClient) -> None:
 
 
 def test_every_field_of_every_type_lands_in_its_column(client: TestClient) -> None:
-    batch = [event(kind, timestamp="2026-01-02T03:04:05.678Z", sessionId="s1") for kind in FULL_METRICS]
+    # two days back: within raw retention, and not "now" (the column holds what was sent)
+    sent = (datetime.now(UTC) - timedelta(days=2)).replace(hour=3, minute=4, second=5, microsecond=678000)
+    stamp = sent.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    batch = [event(kind, timestamp=stamp, sessionId="s1") for kind in FULL_METRICS]
     assert client.post(URL, json=batch).json()["stored"] == 9
     by_type = {row["type"]: row for row in rows(client)}
     assert set(by_type) == set(FULL_METRICS)
@@ -142,7 +146,7 @@ def test_every_field_of_every_type_lands_in_its_column(client: TestClient) -> No
         row = by_type[kind]
         assert {c: row[c] for c in columns} == columns, kind
         assert row["session_id"] == "s1"
-        assert row["ts"].isoformat() == "2026-01-02T03:04:05.678000+00:00"
+        assert row["ts"] == sent
         assert row["ts_clamped"] is False
 
 

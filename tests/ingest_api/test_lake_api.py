@@ -13,7 +13,6 @@ from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.server import LOCAL
 
-
 # closed days within the raw retention (90 days): older ones are not exported
 FIRST, SECOND = (datetime.now(UTC).date() - timedelta(days=back) for back in (3, 2))
 

@@ -107,8 +107,8 @@ def test_a_backup_under_ingest_restores_everything_acknowledged_before_it(tmp_pa
         viewer = httpx.post(
             f"{server.url}/api/monitoring/tokens", json={"name": "v", "role": "viewer"}, headers=ADMIN
         ).json()["token"]
-        refused = httpx.get(
-            f"{server.url}/api/monitoring/backup", headers={"Authorization": f"Bearer {viewer}"}
+        refused = httpx.post(
+            f"{server.url}/api/monitoring/backup", json={}, headers={"Authorization": f"Bearer {viewer}"}
         )
         assert refused.status_code == 403
         # a server still running on its data dir cannot be restored over
@@ -171,3 +171,42 @@ def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(tmp_path:
     broken = cli("restore", dest, "--data-dir", tmp_path / "other")
     assert broken.returncode == 2 and "does not match its checksum" in broken.stderr
     assert not (tmp_path / "other").exists()
+
+
+def test_a_tampered_backup_cannot_write_outside_the_data_dir(tmp_path: Path) -> None:
+    """A backup is data from elsewhere: its paths and its schema.sql are not trusted."""
+    source_dir, dest = tmp_path / "data", tmp_path / "backup"
+    with ServerProcess(source_dir, env=ENV) as server:
+        now = datetime.now(UTC) - timedelta(minutes=5)
+        assert httpx.post(f"{server.url}{WIDGET}", json=renders(0, 5, now), headers=ADMIN).status_code == 200
+        assert cli("backup", dest, "--api-url", server.url).returncode == 0
+    manifest_path = dest / "backup.json"
+    original = manifest_path.read_text()
+
+    def tamper(change: Any) -> subprocess.CompletedProcess[str]:
+        manifest = json.loads(original)
+        change(manifest)
+        manifest_path.write_text(json.dumps(manifest))
+        return cli("restore", dest, "--data-dir", tmp_path / "target")
+
+    def listed(rel: str) -> dict[str, object]:
+        data = (dest / rel).read_bytes()
+        return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+    # a path climbing out of the backup (and so out of the new data dir at restore)
+    (dest / "lake" / "events").mkdir(parents=True, exist_ok=True)
+    (dest / "evil").write_text("x")
+    escaping = tamper(lambda m: m["files"].update({"lake/events/../../../evil": listed("evil")}))
+    assert escaping.returncode == 2 and "not a path inside the backup" in escaping.stderr
+    (dest / "evil").unlink()
+    # a file the manifest does not list, such as a symbolic link
+    (dest / "lake" / "events" / "link").symlink_to(tmp_path)
+    unlisted = tamper(lambda m: None)
+    assert unlisted.returncode == 2 and "not a plain file" in unlisted.stderr
+    (dest / "lake" / "events" / "link").unlink()
+    # schema.sql is run by IMPORT DATABASE: a statement writing elsewhere is refused
+    schema = dest / "duckdb" / "schema.sql"
+    schema.write_text(schema.read_text() + f"\nCOPY (SELECT 42) TO '{tmp_path / 'planted.csv'}';\n")
+    planted = tamper(lambda m: m["files"].update({"duckdb/schema.sql": listed("duckdb/schema.sql")}))
+    assert planted.returncode == 2 and "cannot be imported" in planted.stderr
+    assert not (tmp_path / "planted.csv").exists() and not (tmp_path / "target").exists()

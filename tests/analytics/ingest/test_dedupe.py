@@ -11,7 +11,11 @@ SECOND_US = 1_000_000
 
 def held(ids: RecentEventIds, keys: list[str], stored: set[str] | None = None) -> list[str]:
     """The keys `ids` reports stored; hash-only candidates confirmed against `stored` (all by default)."""
-    confirm = (lambda c: c) if stored is None else (lambda c: [k for k in c if k in stored])
+
+    def confirm(candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
+        assert earliest_s <= latest_s
+        return candidates if stored is None else [k for k in candidates if k in stored]
+
     found = ids.stored_among(keys, confirm=confirm)
     return [k for k in keys if k in found]
 
@@ -52,15 +56,16 @@ def test_a_hash_collision_is_confirmed_exactly_never_taken_for_a_retry() -> None
     ids.add_many(["stored-1", "stored-2"], 0)  # hashed at once
     asked: list[list[str]] = []
 
-    def confirm(candidates: list[str]) -> list[str]:
+    def confirm(candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
         asked.append(sorted(candidates))
+        assert (earliest_s, latest_s) == (0, 0)  # both hashed at 0 s
         return [c for c in candidates if c in {"stored-1", "stored-2"}]
 
     assert ids.stored_among(["new", "stored-2"], confirm) == {"stored-2"}
     assert asked == [["new", "stored-2"]]
     # a confirm that answers more than it was asked cannot add ids
-    assert ids.stored_among(["new"], lambda c: ["new", "stored-1"]) == {"new"}
-    assert ids.stored_among(["other"], lambda c: []) == set()
+    assert ids.stored_among(["new"], lambda c, lo, hi: ["new", "stored-1"]) == {"new"}
+    assert ids.stored_among(["other"], lambda c, lo, hi: []) == set()
 
 
 def test_hashed_arrays_merge_and_still_find_every_id() -> None:
@@ -90,3 +95,12 @@ def test_cost_per_id_stays_flat_when_the_cap_is_reached() -> None:
     assert 180_000 <= len(ids) <= 200_000
     assert held(ids, ["119-0", "0-0"]) == ["119-0"]
     assert elapsed < 5  # ~0.2 s here; forgetting one id at a time from a dict took 27 s
+
+
+def test_over_max_ids_within_one_second_exactly_the_trim_is_forgotten() -> None:
+    """Regression: trimming by a cutoff second forgot every id of that second at once."""
+    ids = RecentEventIds(horizon_s=3600, max_ids=1000, fresh_max_ids=10)
+    for n in range(0, 1001, 11):
+        ids.add_many([f"k{i}" for i in range(n, min(n + 11, 1001))], 5 * SECOND_US)
+    assert len(ids) == 900  # trimmed to 90 % of the cap, not to nothing
+    assert len(held(ids, [f"k{i}" for i in range(1001)])) == 900
