@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.server import REPO, ServerProcess
 
@@ -149,13 +151,23 @@ def test_a_backup_under_ingest_restores_everything_acknowledged_before_it(tmp_pa
         assert series["source"] == "rollup" and sum(p["value"] for p in series["points"]) == 900
 
 
-def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(tmp_path: Path) -> None:
-    source_dir, dest, target = tmp_path / "data", tmp_path / "backup", tmp_path / "target"
-    with ServerProcess(source_dir, env=ENV) as server:
+@pytest.fixture(scope="module")
+def small_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A backup of a server holding 10 events, taken once; each test restores a copy of it."""
+    root = tmp_path_factory.mktemp("small")
+    with ServerProcess(root / "data", env=ENV) as server:
         now = datetime.now(UTC) - timedelta(minutes=5)
         assert httpx.post(f"{server.url}{WIDGET}", json=renders(0, 10, now), headers=ADMIN).status_code == 200
-        assert cli("backup", dest, "--api-url", server.url).returncode == 0
-        assert cli("backup", dest, "--api-url", server.url).returncode == 2  # not empty: refused
+        assert cli("backup", root / "backup", "--api-url", server.url).returncode == 0
+        assert cli("backup", root / "backup", "--api-url", server.url).returncode == 2  # not empty: refused
+    return root / "backup"
+
+
+def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(
+    tmp_path: Path, small_backup: Path
+) -> None:
+    dest, target = tmp_path / "backup", tmp_path / "target"
+    shutil.copytree(small_backup, dest)
     target.mkdir()
     (target / "something.txt").write_text("kept")
     refused = cli("restore", dest, "--data-dir", target)
@@ -173,13 +185,10 @@ def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(tmp_path:
     assert not (tmp_path / "other").exists()
 
 
-def test_a_tampered_backup_cannot_write_outside_the_data_dir(tmp_path: Path) -> None:
+def test_a_tampered_backup_cannot_write_outside_the_data_dir(tmp_path: Path, small_backup: Path) -> None:
     """A backup is data from elsewhere: its paths and its schema.sql are not trusted."""
-    source_dir, dest = tmp_path / "data", tmp_path / "backup"
-    with ServerProcess(source_dir, env=ENV) as server:
-        now = datetime.now(UTC) - timedelta(minutes=5)
-        assert httpx.post(f"{server.url}{WIDGET}", json=renders(0, 5, now), headers=ADMIN).status_code == 200
-        assert cli("backup", dest, "--api-url", server.url).returncode == 0
+    dest = tmp_path / "backup"
+    shutil.copytree(small_backup, dest)
     manifest_path = dest / "backup.json"
     original = manifest_path.read_text()
 
