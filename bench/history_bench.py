@@ -53,6 +53,7 @@ from analytics.rollups.hourly import TABLES as ROLLUP_TABLES
 from analytics.rollups.hourly import read_rollup
 from analytics.storage import lake
 from analytics.storage.store import EventStore, IngestBatch
+from bench.alerts_bench import median_ms
 from bench.ports import free_port
 
 DAYS = 90
@@ -94,15 +95,6 @@ def fill(store: EventStore, first_day: datetime, per_day: int, rows: int) -> int
                 say(f"  {day + 1}/{DAYS} days written")
         cur.execute("DROP TABLE template")
         return int(cur.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]
-
-
-def median_ms(run: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def pair(
