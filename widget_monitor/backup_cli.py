@@ -22,6 +22,7 @@ from analytics.errors import MonitorError
 from analytics.storage import backup
 from analytics.storage.file_modes import restrict_data_dir
 from widget_monitor.demo_loader import admin_headers
+from widget_monitor.progress import Progress, megabytes
 
 
 def add_backup_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,8 +59,10 @@ def _backup(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            total = int(answer.headers.get("x-backup-bytes", "0"))
-            with tarfile.open(fileobj=_Reader(_shown(answer.iter_raw(), total)), mode="r|") as archive:
+            progress = Progress(
+                "receiving", int(answer.headers.get("x-backup-bytes", "0")), counted=megabytes
+            )
+            with tarfile.open(fileobj=_Reader(_shown(answer.iter_raw(), progress)), mode="r|") as archive:
                 archive.extractall(dest, filter="data")
     except httpx.TransportError as exc:
         print(f"widget-monitor backup: cannot reach {url}: {exc}", file=sys.stderr)
@@ -92,15 +95,12 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(chunks: Iterator[bytes], total: int, width: int = 30) -> Iterator[bytes]:
-    """The chunks, with a progress bar on stderr (`total`: the files' bytes, as the server says)."""
+def _shown(chunks: Iterator[bytes], progress: Progress) -> Iterator[bytes]:
+    """The chunks, counted on the progress bar (its total: the files' bytes, as the server says)."""
     done = 0
     for chunk in chunks:
         done += len(chunk)
-        if total:
-            filled = min(width, round(width * done / total))
-            sys.stderr.write(f"\rreceiving [{'#' * filled}{'.' * (width - filled)}] {done / 1e6:,.1f} MB")
-            sys.stderr.flush()
+        progress.show(done)
         yield chunk
 
 

@@ -11,6 +11,7 @@ from typing import TextIO
 import httpx
 
 from analytics.demo_data import generate_demo
+from widget_monitor.progress import Progress
 
 BATCH = 1000
 
@@ -37,6 +38,7 @@ def load_demo(
     events = generate_demo(end=end or datetime.now(UTC), days=days, seed=seed)
     stored = 0
     url = api_url.rstrip("/") + "/api/monitoring/widget"
+    progress = None if out is None else Progress("loading demo data", len(events), out)
     with httpx.Client(timeout=60, headers=admin_headers()) as client:
         for first in range(0, len(events), BATCH):
             batch = events[first : first + BATCH]
@@ -47,8 +49,8 @@ def load_demo(
             if answer.status_code != 200:
                 raise DemoLoadFailed(f"{url} answered {answer.status_code}: {answer.text[:300]}")
             stored += int(answer.json()["stored"])
-            if out is not None:
-                _progress(out, first + len(batch), len(events))
+            if progress is not None:
+                progress.show(first + len(batch))
         # Evaluate the alert rules now rather than at the next periodic check, so the
         # demo's ongoing render regression shows as an alert at once (older servers: 404).
         try:
@@ -58,9 +60,3 @@ def load_demo(
     if out is not None:
         out.write(f"\nstored {stored} demo events ({days:g} days, seed {seed})\n")
     return stored
-
-
-def _progress(out: TextIO, done: int, total: int, width: int = 30) -> None:
-    filled = round(width * done / total)
-    out.write(f"\rloading demo data [{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
-    out.flush()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 import duckdb
 import httpx
@@ -46,6 +46,7 @@ from analytics.storage.store import DB_FILENAME, EventStore, IngestBatch
 from analytics.window import Window, as_utc
 from ingest_api.settings import Settings
 from widget_monitor.demo_loader import admin_headers
+from widget_monitor.progress import Progress
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 BATCH_EVENTS = 1000  # the API's limit per request
@@ -140,26 +141,6 @@ def _answer_text(answer: httpx.Response) -> str:
         return str(answer.json().get("message", answer.text))[:300]
     except ValueError:
         return answer.text[:300]
-
-
-class Progress:
-    """One line on stderr, redrawn: `importing [#####.....] 500/1000 events`."""
-
-    def __init__(self, verb: str, total: int, out: TextIO | None = None, width: int = 30) -> None:
-        self.verb, self.total, self.out, self.width = verb, total, out or sys.stderr, width
-        self.show(0)
-
-    def show(self, done: int) -> None:
-        done = min(done, self.total)
-        filled = round(self.width * done / self.total) if self.total else self.width
-        self.out.write(
-            f"\r{self.verb} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{self.total} events"
-        )
-        self.out.flush()
-
-    def done(self, line: str) -> None:
-        self.show(self.total)
-        self.out.write(f"\n{line}\n")
 
 
 # -- export ---------------------------------------------------------------------------------
