@@ -43,6 +43,7 @@ from analytics.errors import BadRequest, InvalidConfig, NotFound, StoreUnavailab
 from analytics.ingest.identifiers import one_line
 from analytics.outbound import OutboundPolicy
 from analytics.storage.store import EventStore
+from analytics.transaction import transaction
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +207,7 @@ class AlertingSystem:
         )
         window_text = f"last {config.window_ms / 60_000:g} min"
         writes = alert_store.AlertWrites()
-        cur.begin()
-        try:
+        with transaction(cur):
             for scope in sorted(scopes):
                 customer_id = None if scope == GLOBAL else scope
                 report.scopes.append(customer_id)
@@ -249,10 +249,6 @@ class AlertingSystem:
                     lifecycle.resolve(writes, alert, AUTO, now, note="rule disabled", outcome=report.outcome)
             alert_store.flush(cur, writes)
             alert_store.prune_resolved(cur, config.history_limit)
-            cur.commit()
-        except BaseException:
-            cur.rollback()
-            raise
 
     # -- actions on one alert ---------------------------------------------------------------
     def resolve(
@@ -409,13 +405,8 @@ class AlertingSystem:
 
     @staticmethod
     def _flush(cur: duckdb.DuckDBPyConnection, writes: alert_store.AlertWrites) -> None:
-        cur.begin()
-        try:
+        with transaction(cur):
             alert_store.flush(cur, writes)
-            cur.commit()
-        except BaseException:
-            cur.rollback()
-            raise
 
     @staticmethod
     def _get(cur: duckdb.DuckDBPyConnection, alert_id: str) -> Alert:

@@ -31,6 +31,7 @@ import duckdb
 
 from analytics.figures import Measure, measures
 from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
+from analytics.transaction import transaction
 from analytics.window import as_utc
 
 HOUR = timedelta(hours=1)
@@ -89,15 +90,10 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     ).fetchone() == (1,)
     if had_daily:
         return
-    cur.begin()  # the tables and their first sums together: killed between, the next start redoes both
-    try:
+    with transaction(cur):  # the tables and their first sums together: killed between, redone
         for table in HOURLY_TABLES:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {table}{DAILY} AS SELECT * FROM {table} LIMIT 0")
         sum_days(cur, "hour IS NOT NULL", {})  # rollups of a release before the daily tables
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
 
 
 def hours_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from analytics.rollups.hourly import HOUR, create_tables, roll_up
+from analytics.transaction import transaction
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,8 +84,7 @@ def advance(
     cur: duckdb.DuckDBPyConnection, *, safe_until: datetime, now: datetime, max_hours: int = 48
 ) -> RollupReport:
     """Mark what arrived before `safe_until`, then roll up closed pending hours (see the module)."""
-    cur.begin()
-    try:
+    with transaction(cur):
         since = watermark(cur)
         until = max(since, safe_until)
         before = _count_pending(cur)
@@ -95,24 +95,18 @@ def advance(
         )
         marked = _count_pending(cur) - before
         cur.execute("UPDATE rollup_state SET watermark = $until WHERE id = 1", {"until": until})
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
     closed = [hour for hour in pending_hours(cur) if hour + HOUR <= now][:max_hours]
     rolled = failed = 0
     for first, stop in _runs(closed):  # consecutive hours in one pass: history rolls up in days
-        cur.begin()
         try:
-            roll_up(cur, first, stop)
-            cur.execute(
-                "DELETE FROM rollup_pending WHERE hour >= $first AND hour < $stop",
-                {"first": first, "stop": stop},
-            )
-            cur.commit()
+            with transaction(cur):
+                roll_up(cur, first, stop)
+                cur.execute(
+                    "DELETE FROM rollup_pending WHERE hour >= $first AND hour < $stop",
+                    {"first": first, "stop": stop},
+                )
         except Exception:
-            # its hours stay pending (readers take them from raw events); the next runs go on
-            cur.rollback()
+            # rolled back: its hours stay pending (readers take them from raw events); the next go on
             log.exception(
                 "rolling up %s to %s failed; its hours stay pending", first.isoformat(), stop.isoformat()
             )

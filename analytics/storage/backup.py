@@ -35,6 +35,7 @@ from analytics.errors import Conflict
 from analytics.storage import lake
 from analytics.storage.lake import LAKE_SUBDIR
 from analytics.storage.store import DB_FILENAME
+from analytics.transaction import count_of, transaction
 
 FORMAT = "widget-monitor-backup"
 VERSION = 1
@@ -130,18 +131,12 @@ def take_snapshot(
 def _snapshot(
     cur: duckdb.DuckDBPyConnection, data_dir: Path, into: Path, backup_credentials: Callable[[Path], None]
 ) -> Manifest:
-    cur.begin()
-    try:  # one snapshot: the count and the export see the same events
-        row = cur.execute("SELECT count(*) FROM events").fetchone()
-        events = int(row[0]) if row else 0
+    with transaction(cur):  # one snapshot: the count and the export see the same events
+        events = count_of(cur, "SELECT count(*) FROM events")
         cur.execute(
             f"EXPORT DATABASE '{lake.quote(into / DUCKDB_SUBDIR)}' (FORMAT parquet, COMPRESSION zstd)"
         )
         partitions = lake.list_partitions(cur, data_dir / LAKE_SUBDIR)
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
     backup_credentials(into / CREDENTIALS)
     days = 0
     for partition in partitions:

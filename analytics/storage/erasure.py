@@ -23,6 +23,7 @@ import duckdb
 
 from analytics.rollups.hourly import DAILY, FULL_TABLES, sum_days, sum_levels
 from analytics.storage import lake
+from analytics.transaction import count_of, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,8 @@ class ErasureReport:
 
 def erase_customer(cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: str) -> ErasureReport:
     params = {"customer": customer_id}
-    cur.begin()
-    try:
-        row = cur.execute("DELETE FROM events WHERE customer_id = $customer", params).fetchone()
-        raw_events = int(row[0]) if row else 0
+    with transaction(cur):
+        raw_events = count_of(cur, "DELETE FROM events WHERE customer_id = $customer", params)
         cur.execute(
             "CREATE OR REPLACE TEMP TABLE erased_hours AS "
             "SELECT DISTINCT hour FROM rollup_stats WHERE customer_id = $customer",
@@ -58,21 +57,15 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: 
         )
         rollup_rows = 0
         for table in FULL_TABLES:  # its hourly rows; the daily ones are summed again below
-            row = cur.execute(f"DELETE FROM {table} WHERE customer_id = $customer", params).fetchone()
-            rollup_rows += int(row[0]) if row else 0
+            rollup_rows += count_of(cur, f"DELETE FROM {table} WHERE customer_id = $customer", params)
         for table in FULL_TABLES:
-            row = cur.execute(
-                f"SELECT count(*) FROM {table}{DAILY} WHERE customer_id = $customer", params
-            ).fetchone()
-            rollup_rows += int(row[0]) if row else 0
+            rollup_rows += count_of(
+                cur, f"SELECT count(*) FROM {table}{DAILY} WHERE customer_id = $customer", params
+            )
         sum_levels(cur, "hour IN (SELECT hour FROM erased_hours)", {})
         on_their_days = "IN (SELECT DISTINCT time_bucket(INTERVAL 1 DAY, hour) FROM erased_hours)"
         sum_days(cur, f"hour {on_their_days}", {}, f"time_bucket(INTERVAL 1 DAY, hour) {on_their_days}")
         cur.execute("DROP TABLE erased_hours")
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
     lake_rows, lake_days = _erase_from_lake(cur, lake_dir, customer_id)
     return ErasureReport(customer_id, raw_events, rollup_rows, lake_rows, lake_days)
 

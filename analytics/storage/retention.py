@@ -21,6 +21,7 @@ import duckdb
 
 from analytics.rollups.hourly import TABLES as ROLLUP_TABLES
 from analytics.storage import lake
+from analytics.transaction import count_of, transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +103,8 @@ def _in_one_transaction(
     cur: duckdb.DuckDBPyConnection, statements: list[str], params: dict[str, object]
 ) -> int:
     """Run the DELETEs in one transaction; return the rows they removed."""
-    removed = 0
-    cur.begin()
-    try:
-        for sql in statements:
-            row = cur.execute(sql, params).fetchone()
-            removed += int(row[0]) if row else 0
-        cur.commit()
-    except BaseException:
-        cur.rollback()
-        raise
-    return removed
+    with transaction(cur):
+        return sum(count_of(cur, sql, params) for sql in statements)
 
 
 def _drop_lake_days(cur: duckdb.DuckDBPyConnection, lake_dir: Path, first_kept: date) -> list[date]:
