@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb
 import httpx
 import pyarrow.parquet as pq
+from ingest_bench import running
 
 from analytics.demo_data import generate_demo
 from analytics.figures import measures
@@ -153,34 +152,19 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
     """The server on the data dir: `extra` SDK-style events in through its API, timed reads, peak RSS."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (data_dir.parent / "server.log").open("ab")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "widget_monitor.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "WIDGET_MONITOR_ROLLUP_INTERVAL_S": "60"},
-    )
+    argv = [
+        sys.executable,
+        "-m",
+        "widget_monitor.cli",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+    ]
     peak, samples, stop = 0, [], threading.Event()
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
+    # a store of 100M events takes a while to open (its last day of eventIds is read back)
+    with running("widget-monitor", [*argv, "--log-level", "warning"], f"{url}/healthz", data_dir.parent, 120):
 
         def sample() -> None:
             nonlocal peak
@@ -193,7 +177,7 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
                     pass
                 stop.wait(0.5)
 
-        sampler = threading.Thread(target=sample)
+        sampler = threading.Thread(target=sample, daemon=True)  # gone with the process if a step fails
         sampler.start()
         while not samples and sampler.is_alive():
             time.sleep(0.1)
@@ -251,10 +235,6 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
             "dedupe_ids": last.get("dedupeIds"),
             "dedupe_bytes": last.get("dedupeBytes"),
         }
-    finally:
-        stop.set()
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def main() -> None:

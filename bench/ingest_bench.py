@@ -86,12 +86,14 @@ class Phase:
 
 
 @contextmanager
-def running(name: str, argv: list[str], ready_url: str, log_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    name: str, argv: list[str], ready_url: str, log_dir: Path, timeout_s: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` until the block ends; stop it by pid (SIGTERM, then SIGKILL) whatever happens."""
     log = (log_dir / f"{name}.log").open("ab")
     process = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_until_ready(ready_url, timeout_s=30, process=process)
+        wait_until_ready(ready_url, timeout_s=timeout_s, process=process)
         yield process
     finally:
         stop_by_pid(process)
