@@ -23,7 +23,7 @@ from analytics.rollups import maintain
 from analytics.storage import backup, retention
 from analytics.storage.erasure import ErasureReport, erase_customer
 from analytics.storage.file_modes import restrict_data_dir
-from analytics.storage.lake import LAKE_SUBDIR, Partition, export_closed_days, list_partitions
+from analytics.storage.lake import LAKE_SUBDIR, LakeFile, list_files, move_closed_days
 from analytics.storage.retention import RetentionReport
 from analytics.storage.store import EventStore
 from analytics.window import Window
@@ -127,16 +127,19 @@ class Runtime:
     def lake_dir(self) -> Path:
         return self.settings.data_dir / LAKE_SUBDIR
 
-    def export_lake(self) -> list[Partition]:
-        """Write closed days that changed since their last export to the Parquet lake."""
+    def export_lake(self) -> list[LakeFile]:
+        """Move the closed days' rolled-up events from DuckDB to the Parquet lake (blocking)."""
         if self.store.awaiting_recovery:
-            # The empty database that replaced a damaged one would overwrite the lake's
-            # days (the copy `widget-monitor recover` restores them from) with fewer rows.
-            log.warning("lake export paused: the store awaits `widget-monitor recover` (docs/recovery.md)")
+            # The manifest of the empty database that replaced a damaged one names no file:
+            # `widget-monitor recover` takes the lake's files back first.
+            log.warning("lake moves paused: the store awaits `widget-monitor recover` (docs/recovery.md)")
             return []
-        raw_from = self.settings.retention.raw_from(datetime.now(UTC))
+        self.roll_up()  # only what the rollups counted moves: count what arrived first
         with self._maintenance_lock, self.store.cursor() as cur:
-            return export_closed_days(cur, self.lake_dir, keep_from=raw_from.date() if raw_from else None)
+            moved = move_closed_days(cur, self.lake_dir)
+        if moved:
+            self.store.checkpoint()  # the moved rows leave the database file's WAL
+        return moved
 
     def apply_retention(self) -> RetentionReport:
         """Drop raw days (once rolled up) and rollup hours older than the retention (blocking)."""
@@ -156,9 +159,9 @@ class Runtime:
             )
         return self.retained
 
-    def lake_partitions(self) -> list[Partition]:
+    def lake_partitions(self) -> list[LakeFile]:
         with self.store.cursor() as cur:
-            return list_partitions(cur, self.lake_dir)
+            return list_files(cur, self.lake_dir)
 
     def roll_up(self) -> maintain.RollupReport:
         """Mark the hours that changed since the last run and roll up those that closed (blocking)."""
@@ -216,7 +219,7 @@ class Runtime:
             return cached[2]
         skew = timedelta(milliseconds=self.settings.max_future_skew_ms + 1)
         window = Window.ending(HEALTH_WINDOW, future_skew=skew)
-        with self.store.cursor() as cur:
+        with self.store.snapshot() as cur:
             scored = health_by_customer(cur, window)
         self._health = (time.monotonic(), stored, scored)
         return scored

@@ -193,12 +193,13 @@ class AlertingSystem:
         open_by_key = {(a.rule_id, a.customer_id): a for a in alert_store.open_alerts(cur)}
         per_customer = config.per_customer or any(cid is not None for _, cid in open_by_key)
         window = TimeRange(now - timedelta(milliseconds=config.window_ms), now + self._future_skew)
-        current = measure(cur, [window], per_customer=per_customer)
         rules = config.rules()
         wants_baseline = any(rule.kind == "degradation" for rule in rules)
         rolling: dict[str, Readings] = {}
-        if wants_baseline and config.baseline != "captured":
-            rolling = self._rolling_readings(cur, now, per_customer)
+        with self._store.snapshot() as reading:  # the hot rows and the lake of one moment
+            current = measure(reading, [window], per_customer=per_customer)
+            if wants_baseline and config.baseline != "captured":
+                rolling = self._rolling_readings(reading, now, per_customer)
         captured = alert_store.latest_baselines(cur) if wants_baseline else {}
         previous = alert_store.last_resolved_ids(cur)
         held = {cid for _, cid in open_by_key if cid is not None}

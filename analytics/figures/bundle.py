@@ -28,16 +28,18 @@ CACHED = register_measure(
 )
 
 # What one widget load downloads: the distinct bundles of a session (a bundle loaded twice
-# counts once), and the largest such total in the window. {where}, {head}, {groups} and
-# {mib} are filled in by `analytics.queries.figure_sql`.
+# counts once), and the largest such total in the window. {events}, {where}, {head}, {groups}
+# and {mib} are filled in by `analytics.queries.figure_sql`.
 PER_LOAD_SIZE_SQL = """
 WITH per_bundle AS (
     SELECT customer_id,
-           coalesce(session_id, 'row:' || CAST(rowid AS VARCHAR)) AS load,
-           coalesce(bundle_name, 'row:' || CAST(rowid AS VARCHAR)) AS bundle,
+           coalesce(session_id, 'row:' || CAST(row_no AS VARCHAR)) AS load,
+           coalesce(bundle_name, 'row:' || CAST(row_no AS VARCHAR)) AS bundle,
            max(bundle_size) AS bytes
-    FROM events
-    WHERE type = 'bundle' AND bundle_size IS NOT NULL AND ({where})
+    FROM (
+        SELECT *, row_number() OVER () AS row_no FROM {events}
+        WHERE type = 'bundle' AND bundle_size IS NOT NULL AND ({where})
+    )
     GROUP BY ALL
 ), per_load AS (
     SELECT customer_id, load, sum(bytes) AS bytes FROM per_bundle GROUP BY ALL

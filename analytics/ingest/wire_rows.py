@@ -121,11 +121,14 @@ def event_lines(batch: pa.RecordBatch) -> bytes:
     return b"".join(_encode(event_of_row(row)) + b"\n" for row in batch.to_pylist())
 
 
-def copy_statement(window: Window, path: Path, file_format: FileFormat) -> tuple[str, dict[str, Any]]:
+def copy_statement(
+    window: Window, path: Path, file_format: FileFormat, events: str = "events"
+) -> tuple[str, dict[str, Any]]:
     """The one COPY that writes every column of the window's rows, oldest first, to `path`.
 
     One statement reads one snapshot: rows committed meanwhile are in or out as a whole.
-    JSONL is written as Parquet here; `event_lines` makes its lines from those rows.
+    JSONL is written as Parquet here; `event_lines` makes its lines from those rows. `events`
+    is the relation to read (`analytics.storage.lake.events_source`: the lake's rows too).
 
     >>> sql, params = copy_statement(Window.between(None, datetime(2026, 1, 2)), Path("/t/x"), "csv")
     >>> sql.endswith("TO '/t/x' (FORMAT csv, HEADER true)"), sorted(params)
@@ -133,7 +136,7 @@ def copy_statement(window: Window, path: Path, file_format: FileFormat) -> tuple
     """
     options = "FORMAT csv, HEADER true" if file_format == "csv" else "FORMAT parquet, COMPRESSION zstd"
     sql = (
-        f"COPY (SELECT * FROM events WHERE {window.where} ORDER BY ts, event_id) "
+        f"COPY (SELECT * FROM {events} WHERE {window.where} ORDER BY ts, event_id) "
         f"TO '{quote(path)}' ({options})"
     )
     return sql, window.params()

@@ -6,6 +6,7 @@ from typing import Any
 
 import duckdb
 
+from analytics.storage.lake import events_source
 from analytics.window import iso
 
 MAX_VALUES = 200
@@ -20,12 +21,13 @@ def list_dimensions(cur: duckdb.DuckDBPyConnection, customer_id: str | None = No
     """
     scope = "" if customer_id is None else "customer_id = $customer AND "
     params = {} if customer_id is None else {"customer": customer_id}
-    row = cur.execute(f"SELECT count(*), min(ts), max(ts) FROM events WHERE {scope}true", params).fetchone()
+    events = events_source(cur)
+    row = cur.execute(f"SELECT count(*), min(ts), max(ts) FROM {events} WHERE {scope}true", params).fetchone()
     total, first, last = row if row else (0, None, None)
 
     def values(column: str) -> list[dict[str, Any]]:
         rows = cur.execute(
-            f"SELECT {column}, count(*) AS n FROM events WHERE {scope}{column} IS NOT NULL "
+            f"SELECT {column}, count(*) AS n FROM {events} WHERE {scope}{column} IS NOT NULL "
             f"GROUP BY ALL ORDER BY n DESC, {column} LIMIT {MAX_VALUES}",
             params,
         ).fetchall()

@@ -22,6 +22,7 @@ import duckdb
 
 from analytics.figures import Figure, figure_named
 from analytics.figures.figure import MIB
+from analytics.storage.lake import events_source
 
 GLOBAL = ""  # the scope key of the global scope; a customer's scope key is its customerId
 
@@ -62,7 +63,8 @@ def measure_figures(
     parts = _parts(chosen)
     if parts:
         selects = [
-            f"SELECT {n} AS part, {head}, {part.columns()} FROM events "
+            f"SELECT {n} AS part, {head}, {part.columns()} "
+            f"FROM {events_source(cur, params.get('start'), params.get('end'), part.types)} "
             f"WHERE type IN ({', '.join(repr(t) for t in part.types)}) AND ({where}) {groups}"
             for n, part in enumerate(parts)
         ]
@@ -75,7 +77,8 @@ def measure_figures(
                 parts[record["part"]].read(record, scopes.setdefault(key, empty_readings(chosen)))
     for figure in chosen:
         if figure.scan is not None:
-            sql = figure.scan.format(where=where, mib=MIB, head=head, groups=groups)
+            source = events_source(cur, params.get("start"), params.get("end"), figure.types or None)
+            sql = figure.scan.format(where=where, mib=MIB, head=head, groups=groups, events=source)
             for whole, customer_id, value, samples in cur.execute(sql, params).fetchall():
                 key = _scope_key(whole, customer_id)
                 if key is not None and key in scopes:

@@ -22,6 +22,7 @@ import duckdb
 from analytics.figures import measure_named
 from analytics.rollups.hourly import DAILY, DAY, HOUR, NO_VALUE, RolledUp
 from analytics.rollups.sketch import ALPHA, GAMMA, Sketch, bucket_sql
+from analytics.storage.lake import events_source
 from analytics.window import Window, as_utc
 
 QUANTILE_STATS = ("p50", "p95", "p99")
@@ -104,7 +105,8 @@ def rolled_rows(
     params: dict[str, Any] = {**window.params(), "width": width_s, "measure": measure.name}
     params |= {"first": first, "last": last}
     types = ", ".join(f"'{t}'" for t in measure.types)
-    raw_from = f"FROM events WHERE type IN ({types}) AND {Window.where} AND {_RAW_REST}"
+    events = events_source(cur, window.start, window.end, measure.types)
+    raw_from = f"FROM {events} WHERE type IN ({types}) AND {Window.where} AND {_RAW_REST}"
     rolled_group = f"CASE WHEN {group_column} = '{NO_VALUE}' THEN '{no_group}' ELSE {group_column} END"
     group = (rolled_group, f"coalesce({group_column}, '{no_group}')") if group_column else ("''", "''")
     # the coarsest rows that answer: summed over customers (and versions) when the series

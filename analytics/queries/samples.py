@@ -15,6 +15,7 @@ import duckdb
 
 from analytics.errors import InvalidQuery
 from analytics.queries.metric_catalogue import metric_named
+from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
 MAX_SAMPLES = 50_000
@@ -70,8 +71,9 @@ def read_samples(cur: duckdb.DuckDBPyConnection, query: SampleQuery) -> dict[str
     else:
         value_sql, not_null = f"CASE WHEN coalesce({metric.expr}, false) THEN 1.0 ELSE 0.0 END", ""
     types = ", ".join(f"'{t}'" for t in metric.types)
+    events = events_source(cur, query.start, query.end, metric.types)
     matching = f"""
-        SELECT CAST({value_sql} AS DOUBLE) AS v FROM events
+        SELECT CAST({value_sql} AS DOUBLE) AS v FROM {events}
         WHERE type IN ({types}) AND {query.window.where} {not_null}
     """
     params = query.window.params()

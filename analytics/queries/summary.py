@@ -17,12 +17,13 @@ from analytics.figures import Figure, derived, figures
 from analytics.figures.figure import MIB
 from analytics.queries.figure_sql import GLOBAL, Reading, measure_figures
 from analytics.queries.health import score_health
+from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
 __all__ = ["Window", "health_by_customer", "pct", "r2", "summarize_window", "summary_figures"]
 
 _ERRORS_SQL = (
-    "SELECT coalesce(error_type, 'unknown') AS error_type, count(*) AS n FROM events "
+    "SELECT coalesce(error_type, 'unknown') AS error_type, count(*) AS n FROM {events} "
     f"WHERE type = 'persistence' AND NOT success AND {Window.where} "
     "GROUP BY ALL ORDER BY n DESC, error_type"
 )
@@ -87,7 +88,16 @@ def summarize_window(
         "health": {},
     }
     _put_figures(body, readings)
-    _put(body, ERRORS_PATH, dict(cur.execute(_ERRORS_SQL, window.params()).fetchall()))
+    _put(
+        body,
+        ERRORS_PATH,
+        dict(
+            cur.execute(
+                _ERRORS_SQL.format(events=events_source(cur, window.start, window.end, ["persistence"])),
+                window.params(),
+            ).fetchall()
+        ),
+    )
     body["health"] = score_health(body)
     if not complete:
         for figure in chosen:

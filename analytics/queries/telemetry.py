@@ -19,18 +19,20 @@ that they existed); events without `tabId` or `seq` (other clients) are not coun
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import duckdb
 
 from analytics.queries.summary import pct
+from analytics.storage.lake import events_source
 from analytics.window import Window
 
 UNKNOWN_CUSTOMER = "unknown"
 
 _TELEMETRY_SQL = """
 WITH in_window AS (
-    SELECT customer_id, tab_id, seq FROM events
+    SELECT customer_id, tab_id, seq FROM {in_window}
     WHERE tab_id IS NOT NULL AND seq IS NOT NULL
       AND {where}
 ),
@@ -44,13 +46,13 @@ tabs AS (
 -- always; only tabs silent for that hour send the look back over the rest of the history.
 cut AS (SELECT tab_id FROM tabs WHERE lowest > 1),
 near AS (
-    SELECT tab_id, max(seq) AS last_before FROM events
+    SELECT tab_id, max(seq) AS last_before FROM {near}
     WHERE seq IS NOT NULL AND ts >= $start - INTERVAL 1 HOUR AND ts < $start
       AND tab_id IN (SELECT tab_id FROM cut)
     GROUP BY tab_id
 ),
 far AS (
-    SELECT tab_id, max(seq) AS last_before FROM events
+    SELECT tab_id, max(seq) AS last_before FROM {far}
     WHERE seq IS NOT NULL AND ts < $start - INTERVAL 1 HOUR
       AND tab_id IN (SELECT tab_id FROM cut WHERE tab_id NOT IN (SELECT tab_id FROM near))
     GROUP BY tab_id
@@ -73,6 +75,8 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     >>> from analytics.storage.table import create_table_sql
     >>> con = duckdb.connect()
     >>> _ = con.execute(create_table_sql())
+    >>> from analytics.storage.lake import ensure_manifest
+    >>> ensure_manifest(con)  # the lake's (empty) manifest: every event is in `events`
     >>> t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     >>> for seq in (1, 2, 4):  # seq 3 never arrived
     ...     _ = con.execute(
@@ -82,7 +86,13 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     >>> (s["expected"], s["received"], s["lost"], s["completeness"])
     (4, 3, 1, 75.0)
     """
-    rows = cur.execute(_TELEMETRY_SQL, {**window.params(), "unknown": UNKNOWN_CUSTOMER}).fetchall()
+    hour_before = window.start - timedelta(hours=1)
+    sql = _TELEMETRY_SQL.format(
+        in_window=events_source(cur, window.start, window.end),
+        near=events_source(cur, hour_before, window.start),
+        far=events_source(cur, None, hour_before),
+    )
+    rows = cur.execute(sql, {**window.params(), "unknown": UNKNOWN_CUSTOMER}).fetchall()
     by_customer = {customer: _figures(int(expected), int(received)) for customer, expected, received in rows}
     expected = sum(f["expected"] for f in by_customer.values())
     received = sum(f["received"] for f in by_customer.values())

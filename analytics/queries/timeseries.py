@@ -23,6 +23,7 @@ from analytics.alerts.config import AlertingConfig
 from analytics.errors import InvalidQuery
 from analytics.queries.metric_catalogue import Metric, Threshold, aggregate_sql, check_stat, metric_named
 from analytics.queries.rolled_series import error_bound, rolled_rows
+from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
 BUCKETS: dict[str, int] = {
@@ -223,7 +224,7 @@ def _raw_rows(cur: duckdb.DuckDBPyConnection, query: SeriesQuery, group_col: str
     sql = f"""
         SELECT time_bucket(to_seconds($width), ts) AS bucket, {group_sql} AS grp,
                {aggregate_sql(metric, query.stat)} AS value, {events_sql} AS events
-        FROM events
+        FROM {events_source(cur, query.start, query.end, metric.types)}
         WHERE type IN ({types}) AND {Window.where}
         GROUP BY ALL
         ORDER BY grp, bucket

@@ -31,6 +31,7 @@ import duckdb
 
 from analytics.figures import Measure, measures
 from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
+from analytics.storage.lake import events_source
 from analytics.transaction import transaction
 from analytics.window import as_utc
 
@@ -79,7 +80,7 @@ _KEY = (
     f"coalesce(customer_id, '{NO_VALUE}') AS customer_id, "
     f"coalesce(widget_version, '{NO_VALUE}') AS widget_version"
 )
-_RAW = "FROM events WHERE type IN ({types}) AND ts >= $start AND ts < $end"
+_RAW = "FROM {events} WHERE type IN ({types}) AND ts >= $start AND ts < $end"
 
 
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
@@ -113,7 +114,9 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
         cur.execute(f"DELETE FROM {table} WHERE hour >= $start AND hour < $end", params)
     written = 0
     for measure in measures():
-        raw = _RAW.format(types=", ".join(f"'{t}'" for t in measure.types))
+        # the hours' events wherever they are: moved to the lake, or still in `events`
+        events = events_source(cur, first, stop, measure.types)
+        raw = _RAW.format(events=events, types=", ".join(f"'{t}'" for t in measure.types))
         bind = {**params, "measure": measure.name}
         if measure.kind == "value":
             stats = (

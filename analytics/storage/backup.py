@@ -8,7 +8,7 @@ A backup is a directory (or a tar stream of one, as the API serves it):
                                 rollups, alert state and the lake's manifest agree; readable by any
                                 DuckDB version, not only the one that wrote it
     access.sqlite3              keys, tokens and the audit log (SQLite's online backup)
-    lake/events/day=*/...       the lake's files as the manifest lists them
+    lake/generations/day=*/...  the lake's files at the generations the manifest names
 
 `take_snapshot` runs in the server (nothing else may open its DuckDB file); the caller holds
 off lake rewrites meanwhile (the runtime's maintenance lock). Lake files are hard links where
@@ -132,27 +132,27 @@ def _snapshot(
     cur: duckdb.DuckDBPyConnection, data_dir: Path, into: Path, backup_credentials: Callable[[Path], None]
 ) -> Manifest:
     with transaction(cur):  # one snapshot: the count and the export see the same events
-        events = count_of(cur, "SELECT count(*) FROM events")
+        events = count_of(cur, _EVENTS_SQL)  # in DuckDB and in the lake
         cur.execute(
             f"EXPORT DATABASE '{lake.quote(into / DUCKDB_SUBDIR)}' (FORMAT parquet, COMPRESSION zstd)"
         )
-        partitions = lake.list_partitions(cur, data_dir / LAKE_SUBDIR)
+        generations = lake.manifest_generations(cur, data_dir / LAKE_SUBDIR)
     backup_credentials(into / CREDENTIALS)
-    days = 0
-    for partition in partitions:
-        if not partition.path.exists():
+    days = set()
+    for path in generations:  # (the published names are links to these: made again at start-up)
+        if not path.exists():
             continue
-        target = into / partition.path.relative_to(data_dir)
+        target = into / path.relative_to(data_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(partition.path, target)
+            os.link(path, target)
         except OSError:  # another file system, or no hard links: a copy
-            shutil.copy2(partition.path, target)
-        days += 1
+            shutil.copy2(path, target)
+        days.add(path.parent.name)
     manifest = Manifest(
         datetime.now(UTC).isoformat(),
         events,
-        days,
+        len(days),
         duckdb.__version__,
         {rel: {"bytes": (into / rel).stat().st_size, "sha256": _sha256(into / rel)} for rel in _files(into)},
     )
@@ -253,14 +253,14 @@ def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
                 con.execute(f"IMPORT DATABASE '{lake.quote(exported)}'")
             except duckdb.Error as exc:
                 raise BackupError(f"{backup}: its database cannot be imported: {exc}") from exc
-            row = con.execute("SELECT count(*) FROM events").fetchone()
+            row = con.execute(_EVENTS_SQL).fetchone()
             con.execute("CHECKPOINT")
         finally:
             con.close()
         if (int(row[0]) if row else 0) != manifest.events:
             raise BackupError(f"{backup}: restored {row} events, the manifest says {manifest.events}")
         shutil.copy2(backup / CREDENTIALS, building / CREDENTIALS)
-        lake_files = [rel for rel in manifest.files if rel.startswith(str(LAKE_SUBDIR) + "/")]
+        lake_files = [rel for rel in manifest.files if rel.startswith(str(LAKE_SUBDIR.parent) + "/")]
         for rel in lake_files:
             (building / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(backup / rel, building / rel)
@@ -275,6 +275,9 @@ def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
         data_dir.rmdir()
     building.rename(data_dir)
     return Restored(data_dir, manifest.events, manifest.lake_days, aside)
+
+
+_EVENTS_SQL = "SELECT (SELECT count(*) FROM events) + (SELECT coalesce(sum(rows), 0) FROM lake_files)"
 
 
 def _refuse_if_in_use(data_dir: Path) -> None:

@@ -3,8 +3,9 @@
 `erase_customer` removes the customer's rows from:
 
 - raw events in DuckDB;
-- the Parquet lake: each day file that holds some is rewritten without them (a new file
-  renamed over the old, so an outside reader sees the old day or the new one, never half);
+- the Parquet lake: each day and type's file that holds some is rewritten without them (a
+  new generation, named in the manifest and renamed over the published name, so an outside
+  reader sees the old file or the new one, never half);
 - the rollups: its full rows, and the summed levels (over customers, over everything) of
   every hour it had rows in, summed again from what is left.
 
@@ -14,7 +15,6 @@ running it again finishes (it is idempotent).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -73,29 +73,12 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: 
 def _erase_from_lake(
     cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: str
 ) -> tuple[int, list[date]]:
-    removed, days = 0, []
-    for partition in lake.list_partitions(cur, lake_dir):
-        if not partition.path.exists():
-            continue
-        source = lake.quote(partition.path)
-        row = cur.execute(
-            f"SELECT count(*) FILTER (customer_id = $customer), count(*) FROM read_parquet('{source}')",
-            {"customer": customer_id},
-        ).fetchone()
-        theirs, total = (int(row[0]), int(row[1])) if row else (0, 0)
-        if not theirs:
-            continue
-        temporary = partition.path.with_name(f".{partition.path.name}.{os.getpid()}.erase.tmp")
-        cur.execute(
-            f"COPY (SELECT * FROM read_parquet('{source}') WHERE customer_id IS DISTINCT FROM $customer "
-            f"ORDER BY ts) TO '{lake.quote(temporary)}' (FORMAT parquet, COMPRESSION zstd)",
-            {"customer": customer_id},
+    removed, days = 0, set()
+    for file in lake.list_files(cur, lake_dir):
+        gone = lake.rewrite(
+            cur, lake_dir, file, "customer_id IS DISTINCT FROM $customer", {"customer": customer_id}
         )
-        os.replace(temporary, partition.path)
-        cur.execute(
-            "UPDATE lake_partitions SET rows = $rows WHERE day = $day",
-            {"rows": total - theirs, "day": partition.day},
-        )
-        removed += theirs
-        days.append(partition.day)
-    return removed, days
+        if gone:
+            removed += gone
+            days.add(file.day)
+    return removed, sorted(days)

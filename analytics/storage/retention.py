@@ -12,7 +12,6 @@ Both run in one transaction each; killed in between, the next run finishes the j
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -81,7 +80,8 @@ def apply(
             ],
             {"raw_from": raw_from},
         )
-        lake_days = _drop_lake_days(cur, lake_dir, raw_from.date())
+        lake_days, lake_events = lake.drop_days_before(cur, lake_dir, raw_from.date())
+        raw_events += lake_events
     rollup_from = retention.rollup_from(now)
     if rollup_from is not None:
         rollup_rows = _in_one_transaction(
@@ -105,19 +105,3 @@ def _in_one_transaction(
     """Run the DELETEs in one transaction; return the rows they removed."""
     with transaction(cur):
         return sum(count_of(cur, sql, params) for sql in statements)
-
-
-def _drop_lake_days(cur: duckdb.DuckDBPyConnection, lake_dir: Path, first_kept: date) -> list[date]:
-    """Remove the lake's days before `first_kept`: the manifest row, then the directory."""
-    gone = [p.day for p in lake.list_partitions(cur, lake_dir) if p.day < first_kept]
-    cur.execute("DELETE FROM lake_partitions WHERE day < $first_kept", {"first_kept": first_kept})
-    for directory in lake_dir.glob("day=*"):
-        try:
-            day = date.fromisoformat(directory.name.removeprefix("day="))
-        except ValueError:
-            continue  # not ours
-        if day < first_kept:
-            shutil.rmtree(directory, ignore_errors=True)
-            if day not in gone:
-                gone.append(day)
-    return sorted(gone)

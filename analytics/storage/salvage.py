@@ -14,12 +14,11 @@ import re
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from analytics.storage.wal_file import Commit, wal_of_commits
 
@@ -190,19 +189,3 @@ def replay_event_commits(
         return first + second, failed_first + failed_second
     with replayed:
         return [replayed.sql("SELECT * FROM events").to_arrow_table()], 0
-
-
-def lake_days(lake_dir: Path) -> list[tuple[date, Path, int]]:
-    """(day, file, rows) of every day in the Parquet lake, oldest first."""
-    days: list[tuple[date, Path, int]] = []
-    for file in sorted(lake_dir.glob("day=*/events.parquet")):
-        try:
-            day = date.fromisoformat(file.parent.name.removeprefix("day="))
-        except ValueError:
-            continue
-        days.append((day, file, pq.ParquetFile(file).metadata.num_rows))
-    return days
-
-
-def read_lake_day(file: Path) -> pa.Table:
-    return pq.read_table(file)

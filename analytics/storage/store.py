@@ -9,10 +9,12 @@ one commit at a time under the store's write lock, and readers take their own cu
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,9 +26,11 @@ from analytics.ingest.columnar import request_columns, to_arrow_table
 from analytics.ingest.dedupe import RecentEventIds
 from analytics.ingest.intake import AcceptedEvent
 from analytics.rollups import maintain
+from analytics.storage import lake
 from analytics.storage.store_damage import DamageReport, damage_reports, open_checked
 from analytics.storage.table import COLUMNS, create_table_sql
 
+log = logging.getLogger(__name__)
 DB_FILENAME = "widget-monitor.duckdb"
 
 # DuckDB checkpoints (compresses the WAL into the file) once the WAL passes this size.
@@ -140,6 +144,7 @@ class EventStore:
         self.limits = limits or DuckDBLimits()
         self._invalidated = False  # DuckDB gave up on the database; reopened at the next failed commit
         self._wal_path = path.with_name(path.name + ".wal")
+        self.lake_dir = path.parent / lake.LAKE_SUBDIR
         self._write_lock = threading.Lock()
         self.recent_ids = RecentEventIds(horizon_s=dedupe_horizon_s)
         self.damage: list[DamageReport] = []  # unresolved damage reports (store_damage)
@@ -172,6 +177,11 @@ class EventStore:
         store.damage = damage_reports(directory)
         if found is not None and found.id not in {report.id for report in store.damage}:
             store.damage.append(found)  # its report.json could not be written (a full disk)
+        if not store.awaiting_recovery:  # (an empty manifest then: the lake waits for `recover`)
+            with store.cursor() as cur:
+                missing = lake.reconcile(cur, directory / lake.LAKE_SUBDIR)
+            if missing:
+                log.error("the lake's manifest names files that are gone: %s", ", ".join(missing[:10]))
         return store
 
     @classmethod
@@ -185,6 +195,7 @@ class EventStore:
                     f"ALTER TABLE events ADD COLUMN IF NOT EXISTS {name} {sql_type.removesuffix(' NOT NULL')}"
                 )
             maintain.prepare(con)  # the hourly rollups' tables (a data dir from before gets them now)
+            lake.ensure_manifest(con)
             store = cls(con, path, dedupe_horizon_s, limits)
             # Reads the last day's rows: a damaged block there shows now, not at the first query.
             store._load_recent_ids()
@@ -196,28 +207,48 @@ class EventStore:
     def _load_recent_ids(self) -> None:
         # One id per row (the latest time it was stored), read in slices: the strings of a
         # day of ids are never all in memory at once, only their hashes (analytics.ingest.dedupe).
+        # Wherever the first copy lives now: in `events`, or moved to the lake.
         horizon_s = float(self.recent_ids.horizon_s)
-        reader = self._con.sql(
-            "SELECT event_id, max(epoch_us(received_at)) AS stored_us FROM events "
-            f"WHERE event_id IS NOT NULL AND received_at >= now() - to_seconds({horizon_s!r}) "
-            "GROUP BY event_id"
-        ).to_arrow_reader(_RELOAD_SLICE)
-        for batch in reader:
-            self.recent_ids.load(batch.column(0).to_pylist(), batch.column(1).to_numpy())
+        with self.snapshot() as cur:
+            reader = cur.sql(
+                "SELECT event_id, max(epoch_us(received_at)) AS stored_us "
+                f"FROM {_received_between(cur, self.lake_dir, int(time.time() - horizon_s), None)} "
+                f"WHERE event_id IS NOT NULL AND received_at >= now() - to_seconds({horizon_s!r}) "
+                "GROUP BY event_id"
+            ).to_arrow_reader(_RELOAD_SLICE)
+            for batch in reader:
+                self.recent_ids.load(batch.column(0).to_pylist(), batch.column(1).to_numpy())
 
     def _stored_ids(self, candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
         """Which of the candidates are stored (exactly, by their string), among the events received
-        around when their hashes were: a few seconds' row groups rather than a day's."""
-        rows = self._con.execute(
-            "SELECT DISTINCT event_id FROM events WHERE event_id IN (SELECT unnest($ids)) "
-            "AND received_at >= to_timestamp($earliest) AND received_at < to_timestamp($latest)",
-            {"ids": candidates, "earliest": earliest_s - _QUEUED_S, "latest": latest_s + 2},
-        ).fetchall()
+        around when their hashes were: a few seconds' row groups rather than a day's, in `events`
+        and in the lake files whose receive times reach that far."""
+        earliest, latest = earliest_s - _QUEUED_S, latest_s + 2
+        with self.snapshot() as cur:
+            rows = cur.execute(
+                f"SELECT DISTINCT event_id FROM {_received_between(cur, self.lake_dir, earliest, latest)} "
+                "WHERE event_id IN (SELECT unnest($ids)) "
+                "AND received_at >= to_timestamp($earliest) AND received_at < to_timestamp($latest)",
+                {"ids": candidates, "earliest": earliest, "latest": latest},
+            ).fetchall()
         return [event_id for (event_id,) in rows]
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for a reader thread."""
         return self._con.cursor()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor whose statements all read one moment (a read transaction, rolled back at the
+        end): the hot rows and the lake's manifest agree (`lake.events_source`)."""
+        with self.cursor() as cur:
+            cur.begin()
+            try:
+                with lake.held_manifest(cur, self.lake_dir):
+                    yield cur
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    cur.rollback()
 
     def count(self) -> int:
         with self.cursor() as cur:
@@ -346,6 +377,18 @@ class EventStore:
     def close(self) -> None:
         with self._write_lock:
             self._con.close()
+
+
+def _received_between(
+    cur: duckdb.DuckDBPyConnection, lake_dir: Path, earliest_s: int, latest_s: int | None
+) -> str:
+    """`events`, and the lake files holding events received in [earliest_s, latest_s)."""
+    rows = cur.execute(
+        "SELECT day, type, generation FROM lake_files WHERE newest_received_at >= to_timestamp($earliest) "
+        "AND ($latest IS NULL OR oldest_received_at < to_timestamp($latest))",
+        {"earliest": earliest_s, "latest": latest_s},
+    ).fetchall()
+    return lake.relation_of(lake_dir, rows)
 
 
 def _connect(path: Path, limits: DuckDBLimits) -> duckdb.DuckDBPyConnection:

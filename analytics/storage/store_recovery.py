@@ -22,7 +22,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.errors import StoreInUse
-from analytics.storage import salvage
+from analytics.storage import lake, salvage
 from analytics.storage.lake import LAKE_SUBDIR
 from analytics.storage.store import DB_FILENAME, EventStore
 from analytics.storage.store_damage import DamageReport, set_aside_database
@@ -161,6 +161,8 @@ def _recover_one(
     scratch = report.folder / "salvage"
     sources: list[Restored] = []
     try:
+        # first: the events moved to the lake are the lake's, and not restored into `events`
+        sources.append(_from_lake(cur, lake_dir, progress))
         kept_db = report.kept(DB_FILENAME)
         if kept_db is not None:
             sources.append(_from_database(cur, kept_db, scratch / "database", progress))
@@ -168,7 +170,7 @@ def _recover_one(
         if kept_wal is not None:
             replayed = (report.wal or {}).get("replayedCommits", 0)
             sources.append(_from_wal(cur, kept_wal, replayed, scratch / "wal", progress))
-        sources.append(_from_lake(cur, lake_dir, _lake_window(report), progress))
+
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # scratch copies only: the kept files stay
     return Recovery(report, sources, _still_lost(report, sources))
@@ -242,36 +244,17 @@ def _from_wal(
     return result
 
 
-def _from_lake(
-    cur: duckdb.DuckDBPyConnection,
-    lake_dir: Path,
-    window: tuple[date, date] | None,
-    progress: Progress,
-) -> Restored:
-    """The lake's days in `window` (None: every day) that hold more rows than the store."""
+def _from_lake(cur: duckdb.DuckDBPyConnection, lake_dir: Path, progress: Progress) -> Restored:
+    """The lake's files the manifest lost (with the database that held it), named in it again."""
     result = Restored("lake")
-    days = [d for d in salvage.lake_days(lake_dir) if window is None or window[0] <= d[0] <= window[1]]
-    for done, (day, file, lake_rows) in enumerate(days, start=1):
-        ((stored,),) = cur.execute("SELECT count(*) FROM events WHERE CAST(ts AS DATE) = ?", [day]).fetchall()
-        if stored >= lake_rows:
-            continue
-        rows = salvage.read_lake_day(file)
-        result.read += rows.num_rows
-        added = merge_events(cur, rows)
-        result.restored += added
-        if added:
-            result.notes.append(f"{day.isoformat()}: {added} events restored")
-        progress(f"  lake: day {done}/{len(days)} ({day.isoformat()}), {result.restored} events restored")
+    added = lake.register_published(cur, lake_dir)
+    result.read = result.restored = sum(file.rows for file in added)
+    for file in added:
+        result.notes.append(
+            f"{file.day.isoformat()} {file.type}: {file.rows} events named in the manifest again"
+        )
+    progress(f"  lake: {len(added)} files named in the manifest again")
     return result
-
-
-def _lake_window(report: DamageReport) -> tuple[date, date] | None:
-    """The lake days that may hold what this damage lost (None: every day)."""
-    if report.what == "database" or report.lost_to is None:
-        return None
-    start = report.lost_from or report.lost_to
-    # Events are filed by their own timestamp, which may precede their receipt by a while.
-    return (start - timedelta(days=1)).date(), report.lost_to.date()
 
 
 def merge_events(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> int:
@@ -291,16 +274,23 @@ def merge_events(cur: duckdb.DuckDBPyConnection, rows: pa.Table) -> int:
     live = {name for (name,) in cur.execute("SELECT column_name FROM (DESCRIBE events)").fetchall()}
     listed = ", ".join(f'"{name}"' for name in rows.column_names if name in live)
     cur.register("salvaged_rows", rows)
+    span = cur.execute("SELECT min(ts), max(ts) FROM salvaged_rows").fetchone()
+    # what is stored already: in `events`, or moved to the lake
+    stored = (
+        lake.events_source(cur, span[0], span[1] + timedelta(microseconds=1))
+        if span and span[0]
+        else "events"
+    )
     try:
         with_id = cur.execute(
             f"INSERT INTO events BY NAME SELECT {listed} FROM salvaged_rows s "
             "WHERE s.event_id IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)"
+            f"AND NOT EXISTS (SELECT 1 FROM {stored} e WHERE e.event_id = s.event_id)"
         ).fetchall()
         # Identical rows share their ts: look for them among the rows of that span only.
         without_id = cur.execute(
             f"INSERT INTO events BY NAME (SELECT {listed} FROM salvaged_rows WHERE event_id IS NULL "
-            f"EXCEPT ALL SELECT {listed} FROM events WHERE event_id IS NULL "
+            f"EXCEPT ALL SELECT {listed} FROM {stored} WHERE event_id IS NULL "
             "AND ts BETWEEN (SELECT min(ts) FROM salvaged_rows) AND (SELECT max(ts) FROM salvaged_rows))"
         ).fetchall()
     finally:

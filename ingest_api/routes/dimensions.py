@@ -18,7 +18,7 @@ async def dimensions(runtime: RuntimeDep, customer_id: CustomerFilter) -> dict[s
     """How many events the store holds, their time span, and the customers and versions seen."""
 
     def run() -> dict[str, Any]:
-        with runtime.store.cursor() as cur:
+        with runtime.store.snapshot() as cur:
             return list_dimensions(cur, customer_id)
 
     return await asyncio.to_thread(run)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from analytics.ingest.wire_rows import FileFormat, copy_statement, event_lines, export_window, wire_timestamp
+from analytics.storage.lake import events_source
 from analytics.window import Window
 from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer
 from ingest_api.runtime import Runtime
@@ -102,9 +103,11 @@ def _write(runtime: Runtime, window: Window, file_format: FileFormat) -> tuple[I
     folder.mkdir(mode=0o700, exist_ok=True)
     _remove_stale(folder)
     path = folder / f"{uuid.uuid4().hex}.{file_format}"
-    sql, params = copy_statement(window, path, file_format)
     try:
-        with runtime.store.cursor() as cur:
+        with runtime.store.snapshot() as cur:
+            sql, params = copy_statement(
+                window, path, file_format, events_source(cur, window.start, window.end)
+            )
             written = cur.execute(sql, params).fetchone()
         opened = path.open("rb")
     finally:

@@ -27,7 +27,7 @@ async def samples(
     query = SampleQuery.between(metric, start, end, customer_id, widget_version or None, limit)
 
     def run() -> dict[str, Any]:
-        with runtime.store.cursor() as cur:
+        with runtime.store.snapshot() as cur:
             return read_samples(cur, query)
 
     return await asyncio.to_thread(run)

@@ -63,13 +63,9 @@ def _summarize(
         future_skew=timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1),
         now=now,
     )
-    with runtime.store.cursor() as cur:
-        cur.begin()  # one snapshot: a commit landing between the queries must not split them
-        try:
-            summary = summarize_window(cur, window, now=until or now, complete=complete)
-            summary["telemetry"] = telemetry_section(cur, window)
-        finally:
-            cur.rollback()
+    with runtime.store.snapshot() as cur:  # a commit landing between the queries must not split them
+        summary = summarize_window(cur, window, now=until or now, complete=complete)
+        summary["telemetry"] = telemetry_section(cur, window)
     summary["timeWindow"] = window_ms
     return summary
 

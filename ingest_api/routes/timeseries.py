@@ -55,7 +55,7 @@ async def timeseries(
     alerting = runtime.alerting_config
 
     def run() -> dict[str, Any]:
-        with runtime.store.cursor() as cur:
+        with runtime.store.snapshot() as cur:
             return compute_timeseries(cur, query, alerting)
 
     return await asyncio.to_thread(run)

@@ -1,8 +1,8 @@
 """A damaged WAL or database file: the server starts, serves what survived, says what may be
 lost, keeps the damaged file aside, and `widget-monitor recover` puts back what it can.
 
-One store is made once for the module: 30 events of two closed days (in the Parquet lake
-too) and 40 of today, checkpointed into the database file; then a real server takes 6
+One store is made once for the module: 30 events of two closed days (moved to the Parquet
+lake) and 40 of today, checkpointed into the database file; then a real server takes 6
 batches of 10 over HTTP, one commit each, and is killed with SIGKILL so that they stay in
 the WAL. Each test damages a copy the way a disk fault would and starts the app the
 server runs over it in-process (a server process costs seconds to start).
@@ -30,7 +30,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from analytics.ingest.intake import read_body
-from analytics.storage.lake import export_closed_days
+from analytics.rollups import maintain
+from analytics.storage import lake
 from analytics.storage.store import DB_FILENAME, EventStore, IngestBatch
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
@@ -42,13 +43,13 @@ WAL = f"{DB_FILENAME}.wal"
 ADMIN_TOKEN = "damage-admin-token-0123456789abcdef"
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-OLD_DAYS = {3: 20, 2: 10}  # days ago -> events that day (closed days: in the lake too)
+OLD_DAYS = {3: 20, 2: 10}  # days ago -> events that day (closed days: moved to the lake)
 OLD = [f"old-{days}-{i}" for days, n in OLD_DAYS.items() for i in range(n)]
 TODAY = [f"chk-{i}" for i in range(40)]
 BATCHES = 6
 WAL_IDS = [[f"wal-{b}-{i}" for i in range(10)] for b in range(BATCHES)]
-CHECKPOINTED = OLD + TODAY
-ALL = CHECKPOINTED + [i for batch in WAL_IDS for i in batch]
+CHECKPOINTED = TODAY  # in the database file (the old days are in the lake)
+ALL = OLD + CHECKPOINTED + [i for batch in WAL_IDS for i in batch]
 
 
 def _render(event_id: str, at: datetime | None = None) -> dict[str, Any]:
@@ -70,7 +71,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     accepted = read_body(json.dumps(events).encode(), received_us=received).accepted
     store.append([IngestBatch.of_events(accepted, received)])
     with store.cursor() as cur:
-        assert len(export_closed_days(cur, data_dir / "lake" / "events")) == len(OLD_DAYS)
+        maintain.advance(cur, safe_until=datetime.now(UTC), now=datetime.now(UTC), max_hours=10_000)
+        assert len(lake.move_closed_days(cur, data_dir / lake.LAKE_SUBDIR)) == len(OLD_DAYS)
     store.close()  # a checkpoint: all of it in the database file, no WAL
     server = ServerProcess(data_dir, env={"WIDGET_MONITOR_DECODER_PROCESSES": "0"}).start()
     try:
@@ -103,7 +105,9 @@ def _app(data_dir: Path, **settings: Any) -> TestClient:
 def _stored_ids(data_dir: Path) -> list[str]:
     con = duckdb.connect(str(data_dir / DB_FILENAME), read_only=True)
     try:
-        return sorted(i for (i,) in con.execute("SELECT event_id FROM events").fetchall())
+        con.begin()
+        source = lake.events_source(con)  # in DuckDB, or moved to the lake
+        return sorted(i for (i,) in con.execute(f"SELECT event_id FROM {source}").fetchall())
     finally:
         con.close()
 
@@ -147,7 +151,7 @@ def test_garbage_appended_to_the_wal_loses_nothing(damaged: Path) -> None:
         assert _renders_last_hour(client) == len(TODAY) + 10 * BATCHES
     assert report["wal"]["unreadableBytes"] == 4096
     assert report["wal"]["replayedCommits"] == report["wal"]["wholeCommits"]
-    assert report["eventsAfterOpen"] == len(ALL)
+    assert report["eventsAfterOpen"] == len(ALL) - len(OLD)  # (in DuckDB: the lake's are apart)
 
 
 def test_a_wal_of_garbage_leaves_the_checkpointed_events(
@@ -161,7 +165,7 @@ def test_a_wal_of_garbage_leaves_the_checkpointed_events(
     assert report["eventsAfterOpen"] == len(CHECKPOINTED)
     (outcome,) = _recover(damaged, capsys)
     assert outcome["restored"] == 0
-    assert _stored_ids(damaged) == sorted([*CHECKPOINTED, "after-0"])
+    assert _stored_ids(damaged) == sorted([*OLD, *CHECKPOINTED, "after-0"])
 
 
 def test_a_wal_entry_duckdb_refuses_the_server_starts_and_recover_restores_what_follows(
@@ -185,7 +189,8 @@ def test_a_wal_entry_duckdb_refuses_the_server_starts_and_recover_restores_what_
     assert main(["recover", "--data-dir", str(damaged)]) == 0
     printed = capsys.readouterr().out
     assert "wal: 20 events restored of 20 read (2 commits replayed" in printed
-    assert _stored_ids(damaged) == sorted(ALL[: len(CHECKPOINTED) + 30] + ALL[len(CHECKPOINTED) + 40 :])
+    before_wal = len(OLD) + len(CHECKPOINTED)
+    assert _stored_ids(damaged) == sorted(ALL[: before_wal + 30] + ALL[before_wal + 40 :])
     assert main(["recover", "--data-dir", str(damaged)]) == 0
     assert "nothing to recover" in capsys.readouterr().out
 
@@ -229,7 +234,7 @@ def test_a_truncated_database_file_is_replaced_and_rebuilt_from_wal_and_lake(
     assert sources["lake"]["restored"] == len(OLD)
     assert "could not be read" in outcome["stillLost"]
     assert _stored_ids(damaged) == sorted(
-        [*OLD, *ALL[len(CHECKPOINTED) :], *(f"after-{i}" for i in range(5))]
+        [*OLD, *ALL[len(OLD) + len(CHECKPOINTED) :], *(f"after-{i}" for i in range(5))]
     )
 
 
@@ -292,7 +297,7 @@ def test_recover_verify_finds_a_damaged_block_and_salvages_around_it(
     _break_the_block_of(damaged, "event_id")
     # DuckDB opens such a file: only a query that reads the block fails
     con = duckdb.connect(str(damaged / DB_FILENAME), read_only=True)
-    assert con.execute("SELECT count(*) FROM events").fetchall() == [(len(ALL),)]
+    assert con.execute("SELECT count(*) FROM events").fetchall() == [(len(ALL) - len(OLD),)]
     with pytest.raises(duckdb.Error, match="Corrupt database file"):
         con.execute("SELECT max(event_id) FROM events").fetchall()
     con.close()
@@ -302,4 +307,4 @@ def test_recover_verify_finds_a_damaged_block_and_salvages_around_it(
     # the checkpointed rows share one row group, and so the broken block
     assert sources["database"]["lostEvents"] == len(CHECKPOINTED)
     assert (sources["wal"]["restored"], sources["lake"]["restored"]) == (10 * BATCHES, len(OLD))
-    assert _stored_ids(damaged) == sorted([*OLD, *ALL[len(CHECKPOINTED) :]])
+    assert _stored_ids(damaged) == sorted([*OLD, *ALL[len(OLD) + len(CHECKPOINTED) :]])

@@ -1,4 +1,4 @@
-"""The lake over HTTP: export on demand, then list what is there."""
+"""The lake over HTTP: move the closed days on demand, then list what is there."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ def test_export_then_list(client: TestClient, data_dir: Path) -> None:
     ]
     assert client.post("/api/monitoring/widget", json=events).status_code == 200
     exported = client.post("/api/monitoring/lake/export", json={}).json()
-    assert [(p["day"], p["rows"]) for p in exported["data"]] == [(str(FIRST), 2), (str(SECOND), 1)]
+    assert [(p["day"], p["type"], p["rows"]) for p in exported["data"]] == [
+        (str(FIRST), "api", 2),
+        (str(SECOND), "api", 1),
+    ]
     listed = client.get("/api/monitoring/lake").json()
     assert listed["count"] == 2
+    assert [p["path"] for p in listed["data"]] == [p["path"] for p in exported["data"]]
     first = pl.read_parquet(Path(listed["data"][0]["path"]))
     assert sorted(first["duration"].to_list()) == [80.0, 120.0]
     assert Path(listed["path"]) == data_dir / "lake" / "events"
@@ -39,7 +43,7 @@ def test_the_server_exports_closed_days_on_its_own_schedule(tmp_path: Path) -> N
     event = {"type": "render", "metric": {"renderTime": 7.5, "timestamp": f"{SECOND}T12:00:00Z"}}
     with TestClient(base_url=LOCAL, app=create_app(settings)) as client:
         assert client.post("/api/monitoring/widget", json=event).status_code == 200
-        target = tmp_path / "data" / "lake" / "events" / f"day={SECOND}" / "events.parquet"
+        target = tmp_path / "data" / "lake" / "events" / f"day={SECOND}" / "render.1.parquet"
         deadline = time.monotonic() + 10
         while not target.exists() and time.monotonic() < deadline:
             time.sleep(0.05)

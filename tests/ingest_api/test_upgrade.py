@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import duckdb
 import httpx
 import numpy as np
 import pytest
@@ -25,7 +26,11 @@ RELEASE = json.loads((FIXTURES / "datadir-4e73767.json").read_text())
 def test_a_data_dir_of_the_release_before_rollups_upgrades_in_place(tmp_path: Path) -> None:
     with tarfile.open(FIXTURES / "datadir-4e73767.tar.gz") as archive:
         archive.extractall(tmp_path, filter="data")
-    env = {"WIDGET_MONITOR_ADMIN_TOKEN": RELEASE["adminToken"], "WIDGET_MONITOR_ROLLUP_INTERVAL_S": "0.2"}
+    env = {
+        "WIDGET_MONITOR_ADMIN_TOKEN": RELEASE["adminToken"],
+        "WIDGET_MONITOR_ROLLUP_INTERVAL_S": "0.2",
+        "WIDGET_MONITOR_LAKE_EXPORT_INTERVAL_S": "0.5",
+    }
     admin = {"Authorization": f"Bearer {RELEASE['adminToken']}"}
     viewer = {"Authorization": f"Bearer {RELEASE['viewerToken']}"}
     sent = fixture_events()
@@ -62,9 +67,18 @@ def test_a_data_dir_of_the_release_before_rollups_upgrades_in_place(tmp_path: Pa
             for day, values in per_day.items():
                 assert got[day][1] == len(values)
                 assert got[day][0] == pytest.approx(float(np.quantile(values, 0.95)), rel=tolerance)
-        lake = httpx.get(f"{server.url}/api/monitoring/lake", headers=viewer).json()
-        assert [p["day"] for p in lake["data"]] == RELEASE["lakeDays"]
+        # the closed days move to the lake's layout 2, and layout 1's copies go
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            lake = httpx.get(f"{server.url}/api/monitoring/lake", headers=viewer).json()
+            if sum(p["rows"] for p in lake["data"]) == len(sent):
+                break
+            time.sleep(0.2)
+        assert sorted({p["day"] for p in lake["data"]}) == RELEASE["lakeDays"]
         assert sum(p["rows"] for p in lake["data"]) == len(sent)
+        published = tmp_path / "data" / "lake" / "events"
+        assert not list(published.glob("*/events.parquet"))
+        assert duckdb.sql(f"SELECT count(*) FROM '{published}/*/*.parquet'").fetchall() == [(len(sent),)]
         # the earlier release's ingest key still posts, for its own customer
         fresh = {"type": "render", "metric": {"renderTime": 4.0, "eventId": "after-upgrade"}}
         answer = httpx.post(f"{server.url}/api/monitoring/widget?key={RELEASE['ingestKey']}", json=[fresh])

@@ -11,6 +11,7 @@ import pytest
 from analytics.figures import measure_named
 from analytics.rollups.hourly import create_tables, hours_of, read_rollup, roll_up
 from analytics.rollups.sketch import ALPHA
+from analytics.storage.lake import ensure_manifest
 from analytics.storage.table import create_table_sql
 
 T0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
@@ -19,6 +20,7 @@ T0 = datetime(2026, 3, 10, 9, tzinfo=UTC)
 def store() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute(create_table_sql())
+    ensure_manifest(con)  # the lake's, empty: every event in `events`
     create_tables(con)
     return con
 

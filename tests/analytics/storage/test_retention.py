@@ -68,10 +68,12 @@ def daily_counts(store: EventStore, *, exact: bool, raw_from: datetime | None) -
 
 
 def raw_days_in(store: EventStore) -> list[date]:
-    with store.cursor() as cur:
+    """The days of raw events kept, in DuckDB or moved to the lake."""
+    with store.snapshot() as cur:
+        source = lake.events_source(cur)
         return [
             row[0]
-            for row in cur.execute("SELECT DISTINCT CAST(ts AS DATE) FROM events ORDER BY 1").fetchall()
+            for row in cur.execute(f"SELECT DISTINCT CAST(ts AS DATE) FROM {source} ORDER BY 1").fetchall()
         ]
 
 
@@ -79,7 +81,8 @@ def test_old_raw_days_leave_duckdb_and_the_lake_and_series_answer_from_the_rollu
     per_day = fill(store)
     roll_everything(store)
     with store.cursor() as cur:
-        lake.export_closed_days(cur, lake_dir(store), now=NOW)
+        moved = lake.move_closed_days(cur, lake_dir(store), now=NOW)
+    assert sum(f.rows for f in moved) == sum(per_day.values())  # every closed day moved
     before_source, before = daily_counts(store, exact=True, raw_from=None)
     assert before_source == "raw" and before == {d.isoformat(): n for d, n in per_day.items()}
 
@@ -91,15 +94,17 @@ def test_old_raw_days_leave_duckdb_and_the_lake_and_series_answer_from_the_rollu
     assert report.lake_days == dropped and len(dropped) == 3
     assert raw_days_in(store) == sorted(d for d in per_day if d >= RAW_FROM.date())
     with store.cursor() as cur:
-        in_lake = [p.day for p in lake.list_partitions(cur, lake_dir(store))]
+        in_lake = [p.day for p in lake.list_files(cur, lake_dir(store))]
+        assert cur.execute("SELECT count(*) FROM events").fetchone() == (0,)
     assert in_lake == raw_days_in(store)
     assert sorted(p.name for p in lake_dir(store).iterdir()) == [f"day={d.isoformat()}" for d in in_lake]
     # the dropped days answer from the rollups, even asked for exactly: the same counts
     source, after = daily_counts(store, exact=True, raw_from=FIVE_DAYS.raw_from(NOW))
     assert (source, after) == ("rollup", before)
-    # and the lake's next export does not write back what is left of a dropped day
+    # and nothing of a dropped day is left to come back
     with store.cursor() as cur:
-        assert lake.export_closed_days(cur, lake_dir(store), now=NOW, keep_from=RAW_FROM.date()) == []
+        assert lake.move_closed_days(cur, lake_dir(store), now=NOW) == []
+    assert not list((lake_dir(store).parent / lake.SNAPSHOTS).glob(f"day={dropped[0].isoformat()}"))
 
 
 def test_an_old_event_not_yet_rolled_up_stays_until_it_is(store: EventStore) -> None:
