@@ -49,7 +49,10 @@ def measure(
     a customer appears when it has events in the ranges and `per_customer` is on.
     """
     where, params = _ranges_sql(ranges)
-    return figure_sql.measure_figures(cur, alert_figures(), where, params, per_customer=per_customer)
+    spans = [(r.start, r.end) for r in ranges]
+    return figure_sql.measure_figures(
+        cur, alert_figures(), where, params, per_customer=per_customer, spans=spans
+    )
 
 
 def empty_readings() -> Readings:

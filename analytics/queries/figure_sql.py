@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -45,8 +46,12 @@ def measure_figures(
     params: dict[str, Any],
     *,
     per_customer: bool = False,
+    spans: Sequence[tuple[datetime, datetime]] | None = None,
 ) -> dict[str, Readings]:
     """Every figure of `wanted` over the events matching `where`, by scope key.
+
+    `spans` bound the times `where` reads (default: `params`' $start and $end): the lake's
+    files of other days are not read.
 
     The global scope (`GLOBAL`) is always present, with `empty_readings` when there is no
     data; a customer appears when it has events and `per_customer` is on.
@@ -59,12 +64,14 @@ def measure_figures(
         )
     else:
         head, groups = "1 AS whole, NULL AS customer_id", ""
+    if spans is None:
+        spans = [(params.get("start"), params.get("end"))]  # type: ignore[list-item]
     scopes: dict[str, Readings] = {GLOBAL: empty_readings(chosen)}
     parts = _parts(chosen)
     if parts:
         selects = [
             f"SELECT {n} AS part, {head}, {part.columns()} "
-            f"FROM {events_source(cur, params.get('start'), params.get('end'), part.types)} "
+            f"FROM {events_source(cur, types=part.types, spans=spans)} "
             f"WHERE type IN ({', '.join(repr(t) for t in part.types)}) AND ({where}) {groups}"
             for n, part in enumerate(parts)
         ]
@@ -77,7 +84,7 @@ def measure_figures(
                 parts[record["part"]].read(record, scopes.setdefault(key, empty_readings(chosen)))
     for figure in chosen:
         if figure.scan is not None:
-            source = events_source(cur, params.get("start"), params.get("end"), figure.types or None)
+            source = events_source(cur, types=figure.types or None, spans=spans)
             sql = figure.scan.format(where=where, mib=MIB, head=head, groups=groups, events=source)
             for whole, customer_id, value, samples in cur.execute(sql, params).fetchall():
                 key = _scope_key(whole, customer_id)

@@ -10,7 +10,10 @@ store (a dropped beacon, a closed page, a full queue). Per tab and window:
   number is 1 when the tab has no earlier stored event, since the SDK starts every tab at 1
   and losing a tab's first batch is a loss like any other; when the tab has events from
   before the window, it is the number after the last of them, so a window that cuts a tab's
-  sequence in two does not count its earlier half as lost;
+  sequence in two does not count its earlier half as lost. Earlier events are looked for in
+  the `LOOK_BACK` (25 hours) before the window: a page open longer than that and silent
+  all that time counts its earlier numbers as lost (reading all history for it would read
+  every day of the lake on every summary);
 - lost = expected - received; completeness = received / expected in percent.
 
 Events lost after a tab's last stored event cannot be seen this way (nothing later tells
@@ -29,6 +32,7 @@ from analytics.storage.lake import events_source
 from analytics.window import Window
 
 UNKNOWN_CUSTOMER = "unknown"
+LOOK_BACK = timedelta(hours=25)  # how far before the window a tab's earlier events are looked for
 
 _TELEMETRY_SQL = """
 WITH in_window AS (
@@ -43,7 +47,7 @@ tabs AS (
 ),
 -- A tab whose numbers start at 1 in the window needs no look back. For the others, the
 -- hour before the window (a few row groups, found by their min/max ts) answers nearly
--- always; only tabs silent for that hour send the look back over the rest of the history.
+-- always; only tabs silent for that hour send the look back over the day before it.
 cut AS (SELECT tab_id FROM tabs WHERE lowest > 1),
 near AS (
     SELECT tab_id, max(seq) AS last_before FROM {near}
@@ -53,7 +57,7 @@ near AS (
 ),
 far AS (
     SELECT tab_id, max(seq) AS last_before FROM {far}
-    WHERE seq IS NOT NULL AND ts < $start - INTERVAL 1 HOUR
+    WHERE seq IS NOT NULL AND ts >= $start - INTERVAL 25 HOUR AND ts < $start - INTERVAL 1 HOUR
       AND tab_id IN (SELECT tab_id FROM cut WHERE tab_id NOT IN (SELECT tab_id FROM near))
     GROUP BY tab_id
 ),
@@ -90,7 +94,7 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     sql = _TELEMETRY_SQL.format(
         in_window=events_source(cur, window.start, window.end),
         near=events_source(cur, hour_before, window.start),
-        far=events_source(cur, None, hour_before),
+        far=events_source(cur, window.start - LOOK_BACK, hour_before),
     )
     rows = cur.execute(sql, {**window.params(), "unknown": UNKNOWN_CUSTOMER}).fetchall()
     by_customer = {customer: _figures(int(expected), int(received)) for customer, expected, received in rows}

@@ -141,7 +141,7 @@ def _snapshot(
     days = set()
     for path in generations:  # (the published names are links to these: made again at start-up)
         if not path.exists():
-            continue
+            raise BackupError(f"{path} is named in the lake's manifest and is gone: restart the server")
         target = into / path.relative_to(data_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -253,7 +253,9 @@ def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
                 con.execute(f"IMPORT DATABASE '{lake.quote(exported)}'")
             except duckdb.Error as exc:
                 raise BackupError(f"{backup}: its database cannot be imported: {exc}") from exc
-            row = con.execute(_EVENTS_SQL).fetchone()
+            listed = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lake_files'"
+            has_lake = con.execute(listed).fetchone() == (1,)  # (an earlier release's backup: none)
+            row = con.execute(_EVENTS_SQL if has_lake else "SELECT count(*) FROM events").fetchone()
             con.execute("CHECKPOINT")
         finally:
             con.close()

@@ -122,41 +122,38 @@ def events_source(
     start: datetime | None = None,
     end: datetime | None = None,
     types: Iterable[str] | None = None,
+    *,
+    spans: Iterable[tuple[datetime, datetime]] | None = None,
 ) -> str:
     """A relation of every event, hot and moved, for a FROM clause: `events` and the lake's
-    files that may hold rows of [start, end) and `types` (None: any).
+    files that may hold rows of [start, end) (or of any of `spans`) and of `types` (None: any).
 
     Call it on the cursor that runs the query, inside its transaction (`EventStore.snapshot`),
     so the hot rows and the files are of one moment. The database needs the manifest
-    (`ensure_manifest`; `EventStore.open` makes it). One query: what readers pay for the lake
-    when it holds nothing of their range.
+    (`ensure_manifest`; `EventStore.open` makes it).
     """
-    first = None if start is None else start.astimezone(UTC).date()
-    last = None if end is None else (end.astimezone(UTC) - timedelta(microseconds=1)).date()
     wanted = None if types is None else set(types)
+    ranges = [(start, end)] if spans is None else list(spans)
+
+    def needed(day: date, type_: str) -> bool:
+        return (wanted is None or type_ in wanted) and any(
+            (a is None or day >= a.astimezone(UTC).date())
+            and (b is None or day <= (b.astimezone(UTC) - timedelta(microseconds=1)).date())
+            for a, b in ranges
+        )
+
     held = _HELD.get(id(cur))
     if held is not None:  # the manifest as this snapshot sees it, read once at its start
         lake_dir, entries = held
-        return relation_of(
-            lake_dir,
-            [
-                (d, t, g)
-                for d, t, g in entries
-                if (first is None or d >= first)
-                and (last is None or d <= last)
-                and (wanted is None or t in wanted)
-            ],
-        )
-    rows = cur.execute(
-        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
-        "day, type, generation FROM lake_files WHERE ($first IS NULL OR day >= $first) "
-        "AND ($last IS NULL OR day <= $last) AND ($types IS NULL OR list_contains($types, type)) "
-        "ORDER BY day, type",
-        {"first": first, "last": last, "types": None if wanted is None else sorted(wanted)},
-    ).fetchall()
-    if not rows or not rows[0][0]:  # (no file, or an in-memory database: no lake)
-        return "events"
-    return relation_of(Path(rows[0][0]).parent / LAKE_SUBDIR, [(d, t, g) for _, d, t, g in rows])
+    else:  # one query: what a reader outside a snapshot pays for the lake
+        rows = cur.execute(
+            "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
+            "day, type, generation FROM lake_files ORDER BY day, type"
+        ).fetchall()
+        if not rows or not rows[0][0]:  # (no file, or an in-memory database: no lake)
+            return "events"
+        lake_dir, entries = Path(rows[0][0]).parent / LAKE_SUBDIR, [(d, t, g) for _, d, t, g in rows]
+    return relation_of(lake_dir, [(d, t, g) for d, t, g in entries if needed(d, t)])
 
 
 # cursor id -> (lake dir, manifest entries) while `held_manifest` holds it
@@ -251,8 +248,9 @@ def _move(
             ).fetchone()
             generation, held = (int(row[0]), int(row[1])) if row else (0, 0)
             current = generation_path(lake_dir, day, type_, generation)
+            following = _next_generation(lake_dir, day, type_, generation)
             old = "" if row is None else f"SELECT * FROM read_parquet('{quote(current)}') UNION ALL BY NAME "
-            target = generation_path(lake_dir, day, type_, generation + 1)
+            target = generation_path(lake_dir, day, type_, following)
             _write(cur, f"{old}SELECT * {hot}", params, target)
             step(WRITTEN)
             stats = cur.execute(f"SELECT max(received_at), min(received_at) {hot}", params).fetchone()
@@ -269,7 +267,7 @@ def _move(
                 {
                     "day": day,
                     "type": type_,
-                    "generation": generation + 1,
+                    "generation": following,
                     "rows": total,
                     "newest": newest,
                     "oldest": oldest,
@@ -278,20 +276,16 @@ def _move(
             )
             if row is not None:
                 _retire(cur, current, now)
-    except _NothingToMove:
+    except _NothingToMove:  # (rolled back before any commit)
         if target is not None:
             target.unlink(missing_ok=True)
         return None
-    except BaseException:
-        if target is not None:
-            target.unlink(missing_ok=True)
-        raise
+    # Any other failure leaves the file: a commit that raised may still have reached the WAL,
+    # and start-up (`reconcile`) deletes it if the manifest does not name it.
     step(COMMITTED)
     publish_day(cur, lake_dir, day)
     step(PUBLISHED)
-    return LakeFile(
-        day, type_, generation + 1, total, published_path(lake_dir, day, type_, generation + 1), now
-    )
+    return LakeFile(day, type_, following, total, published_path(lake_dir, day, type_, following), now)
 
 
 class _NothingToMove(Exception):
@@ -312,7 +306,8 @@ def rewrite(
     now = now or datetime.now(UTC)
     current = generation_path(lake_dir, file.day, file.type, file.generation)
     source = f"read_parquet('{quote(current)}')"
-    target = generation_path(lake_dir, file.day, file.type, file.generation + 1)
+    following = _next_generation(lake_dir, file.day, file.type, file.generation)
+    target = generation_path(lake_dir, file.day, file.type, following)
     key = {"day": file.day, "type": file.type}
     with transaction(cur):
         kept = count_of(cur, f"SELECT count(*) FROM {source} WHERE {keep_sql}", params)
@@ -322,9 +317,9 @@ def rewrite(
         if kept:
             _write(cur, f"SELECT * FROM {source} WHERE {keep_sql}", params, target)
             cur.execute(
-                "UPDATE lake_files SET generation = generation + 1, rows = $rows "
+                "UPDATE lake_files SET generation = $generation, rows = $rows "
                 "WHERE day = $day AND type = $type",
-                {**key, "rows": kept},
+                {**key, "rows": kept, "generation": following},
             )
         else:
             cur.execute("DELETE FROM lake_files WHERE day = $day AND type = $type", key)
@@ -371,7 +366,10 @@ def publish_day(cur: duckdb.DuckDBPyConnection, lake_dir: Path, day: date) -> No
         current = link.resolve()
     elif not wanted:
         current = None
-        link.unlink(missing_ok=True)
+        if link.is_dir() and not link.is_symlink():  # layout 1's, or a copy that followed the link
+            shutil.rmtree(link)
+        else:
+            link.unlink(missing_ok=True)
     else:
         taken = [int(p.name) for p in snapshots.glob("*") if p.name.isdigit()]
         current = snapshots / str(max(taken, default=0) + 1)
@@ -409,18 +407,26 @@ def reconcile(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[str]:
     """
     ensure_manifest(cur)
     generations = lake_dir.parent / GENERATIONS
+    if cur.execute("SELECT count(*) FROM lake_files").fetchone() == (0,):
+        # an empty manifest beside published days: the database that held it was lost or
+        # replaced (a damaged file set aside, a deleted one). The files are the rows: name them.
+        register_published(cur, lake_dir)
     named: set[Path] = set()
     missing: list[str] = []
-    entries = cur.execute("SELECT day, type, generation FROM lake_files").fetchall()
-    for day, type_, generation in entries:
+    entries = cur.execute("SELECT day, type, generation, rows FROM lake_files").fetchall()
+    for day, type_, generation, rows in entries:
         path = generation_path(lake_dir, day, type_, generation)
-        named.add(path)
-        if not path.exists():
-            missing.append(f"{day.isoformat()}/{type_}")
+        if path.exists():
+            named.add(path)
+            continue
+        # gone (deleted by hand, a lost disk): its rows are lost; reading it would fail every
+        # query over its day, so the manifest stops naming it
+        missing.append(f"{day.isoformat()}/{type_} ({rows} events)")
+        cur.execute("DELETE FROM lake_files WHERE day = $day AND type = $type", {"day": day, "type": type_})
     for path in generations.glob("day=*/*.parquet"):
         if path not in named:
             path.unlink(missing_ok=True)
-    days = {day for day, _, _ in entries}
+    days = {day for day, *_ in entries}
     days |= {d for d in map(_day_of, lake_dir.glob("day=*")) if d is not None}
     days |= {d for d in map(_day_of, (lake_dir.parent / SNAPSHOTS).glob("day=*")) if d is not None}
     for day in sorted(days):
@@ -480,8 +486,10 @@ def retire_expired(cur: duckdb.DuckDBPyConnection, lake_dir: Path, now: datetime
     expired = cur.execute(
         "SELECT path FROM lake_retired WHERE retired_at < $before", {"before": now - RETIRED_KEEP}
     ).fetchall()
+    named = set(manifest_generations(cur, lake_dir))
     for (rel,) in expired:
-        (lake_dir.parent / rel).unlink(missing_ok=True)
+        if lake_dir.parent / rel not in named:
+            (lake_dir.parent / rel).unlink(missing_ok=True)
         cur.execute("DELETE FROM lake_retired WHERE path = $path", {"path": rel})
 
 
@@ -490,6 +498,17 @@ def manifest_generations(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list
     ensure_manifest(cur)
     rows = cur.execute("SELECT day, type, generation FROM lake_files ORDER BY day, type").fetchall()
     return [generation_path(lake_dir, d, t, g) for d, t, g in rows]
+
+
+def _next_generation(lake_dir: Path, day: date, type_: str, current: int) -> int:
+    """A generation number of the day and type not used before: past the manifest's and any on disk
+    (a day and type whose entry went, erased or dropped, may come back with late events)."""
+    numbers = [
+        int(n)
+        for p in generation_path(lake_dir, day, type_, 0).parent.glob(f"{type_}.*.parquet")
+        if (n := p.name.removeprefix(f"{type_}.").removesuffix(".parquet")).isdigit()
+    ]
+    return max([current, *numbers]) + 1
 
 
 def _retire(cur: duckdb.DuckDBPyConnection, path: Path, now: datetime) -> None:

@@ -177,11 +177,6 @@ class EventStore:
         store.damage = damage_reports(directory)
         if found is not None and found.id not in {report.id for report in store.damage}:
             store.damage.append(found)  # its report.json could not be written (a full disk)
-        if not store.awaiting_recovery:  # (an empty manifest then: the lake waits for `recover`)
-            with store.cursor() as cur:
-                missing = lake.reconcile(cur, directory / lake.LAKE_SUBDIR)
-            if missing:
-                log.error("the lake's manifest names files that are gone: %s", ", ".join(missing[:10]))
         return store
 
     @classmethod
@@ -197,6 +192,12 @@ class EventStore:
             maintain.prepare(con)  # the hourly rollups' tables (a data dir from before gets them now)
             lake.ensure_manifest(con)
             store = cls(con, path, dedupe_horizon_s, limits)
+            # before any reader: what a killed move left is finished or undone
+            missing = lake.reconcile(con, store.lake_dir)
+            if missing:
+                log.error(
+                    "lake files the manifest named are gone, their events lost: %s", ", ".join(missing[:10])
+                )
             # Reads the last day's rows: a damaged block there shows now, not at the first query.
             store._load_recent_ids()
         except BaseException:
@@ -209,7 +210,7 @@ class EventStore:
         # day of ids are never all in memory at once, only their hashes (analytics.ingest.dedupe).
         # Wherever the first copy lives now: in `events`, or moved to the lake.
         horizon_s = float(self.recent_ids.horizon_s)
-        with self.snapshot() as cur:
+        with self._read_transaction() as cur:
             reader = cur.sql(
                 "SELECT event_id, max(epoch_us(received_at)) AS stored_us "
                 f"FROM {_received_between(cur, self.lake_dir, int(time.time() - horizon_s), None)} "
@@ -224,7 +225,7 @@ class EventStore:
         around when their hashes were: a few seconds' row groups rather than a day's, in `events`
         and in the lake files whose receive times reach that far."""
         earliest, latest = earliest_s - _QUEUED_S, latest_s + 2
-        with self.snapshot() as cur:
+        with self._read_transaction() as cur:
             rows = cur.execute(
                 f"SELECT DISTINCT event_id FROM {_received_between(cur, self.lake_dir, earliest, latest)} "
                 "WHERE event_id IN (SELECT unnest($ids)) "
@@ -236,6 +237,17 @@ class EventStore:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for a reader thread."""
         return self._con.cursor()
+
+    @contextlib.contextmanager
+    def _read_transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor in a read transaction, without `snapshot`'s copy of the manifest (for one query)."""
+        with self.cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+            finally:
+                with contextlib.suppress(duckdb.Error):
+                    cur.rollback()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -340,7 +340,7 @@ def _replaced_facts(reading: WalReading | None, problem: str, said: str) -> dict
         "opened": "started an empty database in its place",
         "lost_note": (
             "every event in the file is unavailable until `widget-monitor recover` salvages "
-            "what it can (closed days also from the Parquet lake)"
+            "what it can (the days moved to the Parquet lake are not in it, and still read)"
         ),
     }
 

@@ -341,3 +341,56 @@ def test_an_outside_reader_sees_every_row_once_while_days_are_merged(tmp_path: P
     assert set(seen) <= set(totals)  # never a row twice, never one missing from a day it read
     assert seen == sorted(seen)
     store.close()
+
+
+def test_a_day_and_type_emptied_by_erasure_comes_back_under_a_new_generation(tmp_path: Path) -> None:
+    """Its old number is retired: were it reused, the retired file's expiry would delete live rows."""
+    data = tmp_path / "data"
+    store = EventStore.open(data)
+    _post(store, [_render("2026-03-08T09:00:00Z", 4.0, "globex")])
+    _roll_up(store)
+    (moved,) = _move(store)
+    with store.cursor() as cur:
+        assert lake.rewrite(cur, data / lake.LAKE_SUBDIR, moved, "customer_id <> 'globex'", {}, now=NOW) == 1
+    late_us = NOW_US + 60_000_000
+    _post(store, [_render("2026-03-08T10:00:00Z", 7.0)], late_us)
+    _roll_up(store, late_us)
+    (back,) = _move(store)
+    assert back.generation == 2
+    with store.cursor() as cur:  # the retired generation 1 expires; generation 2 stays
+        lake.retire_expired(cur, data / lake.LAKE_SUBDIR, NOW + lake.RETIRED_KEEP * 2)
+    assert [v for _, _, v in _all_rows(store)] == [7.0]
+    assert _glob(data)["render_time"].to_list() == [7.0]
+    store.close()
+
+
+def test_a_lost_database_file_leaves_the_lake_which_is_named_again(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    store = EventStore.open(data)
+    _post(store, SEED)
+    _roll_up(store)
+    _move(store)
+    moved = [row for row in _all_rows(store) if row[1].date() < NOW.date()]
+    store.close()
+    for name in ("widget-monitor.duckdb", "widget-monitor.duckdb.wal"):
+        (data / name).unlink(missing_ok=True)
+    store = EventStore.open(data)  # a new, empty database: the lake's days are read again
+    assert _all_rows(store) == moved and _glob(data).height == len(moved)
+    store.close()
+
+
+def test_a_file_the_manifest_names_that_is_gone_fails_no_query(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    store = EventStore.open(data)
+    _post(store, SEED)
+    _roll_up(store)
+    _move(store)
+    store.close()
+    lake.generation_path(data / lake.LAKE_SUBDIR, date(2026, 3, 9), "render", 1).unlink()
+    store = EventStore.open(data)
+    assert "2026-03-09/render (1 events)" in caplog.text  # said, and no longer read
+    assert sorted(v for t, _, v in _all_rows(store) if t == "render") == [3.0, 4.0, 6.5]
+    assert "render.1.parquet" not in {p.name for p in (data / lake.LAKE_SUBDIR / "day=2026-03-09").iterdir()}
+    store.close()
