@@ -18,7 +18,8 @@ renamed over to it.
 - Nothing is lost or counted twice whatever step the process dies after: a generation the
   manifest does not name is left over from a move that did not commit (its rows are still in
   `events`) and is deleted at start-up (`reconcile`), which also publishes every day as the
-  manifest says.
+  manifest says. An empty manifest beside published days (its database lost or replaced)
+  names them again first; a named file that is gone leaves the manifest (logged).
 - The server reads the generations the manifest names in the same transaction as the hot rows
   (`events_source` on a reader's snapshot): hot data and the lake are one table.
 - An outside reader globbing `events/*/*.parquet` sees each day and type once, in the old
