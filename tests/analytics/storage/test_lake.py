@@ -91,6 +91,15 @@ SEED = [
 ]
 
 
+def _seed_moved(data: Path) -> EventStore:
+    """A store holding SEED, its closed days moved to the lake."""
+    store = EventStore.open(data)
+    _post(store, SEED)
+    _roll_up(store)
+    _move(store)
+    return store
+
+
 def test_closed_days_move_to_the_lake_one_file_per_day_and_type_and_today_stays(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = EventStore.open(data)
@@ -172,10 +181,7 @@ def test_queries_over_hot_data_and_the_lake_answer_as_before_the_move(tmp_path: 
 
 def test_late_events_for_a_moved_day_are_merged_into_it_and_rolled_up(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    store = EventStore.open(data)
-    _post(store, SEED)
-    _roll_up(store)
-    _move(store)
+    store = _seed_moved(data)
     late_us = NOW_US + 60_000_000
     _post(store, [_render("2026-03-08T10:00:00Z", 9.0), _render("2026-03-08T10:20:00Z", 11.0)], late_us)
     assert _move(store) == []  # not counted by the rollups yet: stays in DuckDB, read from there
@@ -366,10 +372,7 @@ def test_a_day_and_type_emptied_by_erasure_comes_back_under_a_new_generation(tmp
 
 def test_a_lost_database_file_leaves_the_lake_which_is_named_again(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    store = EventStore.open(data)
-    _post(store, SEED)
-    _roll_up(store)
-    _move(store)
+    store = _seed_moved(data)
     moved = [row for row in _all_rows(store) if row[1].date() < NOW.date()]
     store.close()
     for name in ("widget-monitor.duckdb", "widget-monitor.duckdb.wal"):
@@ -383,10 +386,7 @@ def test_a_file_the_manifest_names_that_is_gone_fails_no_query(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = tmp_path / "data"
-    store = EventStore.open(data)
-    _post(store, SEED)
-    _roll_up(store)
-    _move(store)
+    store = _seed_moved(data)
     store.close()
     lake.generation_path(data / lake.LAKE_SUBDIR, date(2026, 3, 9), "render", 1).unlink()
     store = EventStore.open(data)
