@@ -10,7 +10,7 @@ DATA_DIR ?= data
 # This machine's python3, never an interpreter uv would download.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint lock lock-check bench browser-deps promtool-deps alertmanager-deps java-deps clean
+.PHONY: run test test-slow lint lock lock-check bench browser-deps promtool-deps alertmanager-deps java-deps clean
 
 # uv itself, pinned with hashes, in a venv of its own (uv sync keeps .venv exactly the lock).
 $(UV): scripts/uv-requirements.txt
@@ -74,7 +74,12 @@ lint: $(STAMP)
 # on these machines) every one compiled FastAPI, pydantic, DuckDB's Python side... again (a start
 # took 12 s beside a test run, 4 s with a cache). Their bytecode goes to .cache/pycache instead.
 test: lock-check $(STAMP) $(SPARK_STAMP) browser-deps promtool-deps alertmanager-deps java-deps lint
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(BIN)/pytest
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(BIN)/pytest -m "not slow"
+
+# The long rounds (fuzzing, kill -9, a full disk, Spark, several servers at once): ~4 minutes
+# more. CI (.ci/run) runs them after `make test`.
+test-slow: lock-check $(STAMP) $(SPARK_STAMP) browser-deps promtool-deps alertmanager-deps java-deps
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(BIN)/pytest -m slow
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py

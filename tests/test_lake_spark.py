@@ -1,6 +1,7 @@
 """The Parquet lake read by a real distributed engine: PySpark (local mode, the machine's JVM)
 computes the same daily p95 as numpy, as the API's exact read, and, within the stated error,
-as the API's rollups. PySpark is the `spark` extra (`make test` installs it, `make run` not)."""
+as the API's rollups. PySpark is the `spark` extra (`make test` installs it, `make run` not);
+the test is in `make test-slow`."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ from ingest_api.settings import Settings
 from tests.support.server import LOCAL
 
 # Importing pyspark.sql says pandas 3 is not fully supported: this test uses no pandas.
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
 
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 DAYS = [TODAY - timedelta(days=n) for n in (3, 2, 1)]  # closed UTC days, well within raw retention

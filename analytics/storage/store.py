@@ -253,14 +253,8 @@ class EventStore:
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor whose statements all read one moment (a read transaction, rolled back at the
         end): the hot rows and the lake's manifest agree (`lake.events_source`)."""
-        with self.cursor() as cur:
-            cur.begin()
-            try:
-                with lake.held_manifest(cur, self.lake_dir):
-                    yield cur
-            finally:
-                with contextlib.suppress(duckdb.Error):
-                    cur.rollback()
+        with self._read_transaction() as cur, lake.held_manifest(cur, self.lake_dir):
+            yield cur
 
     def count(self) -> int:
         with self.cursor() as cur:

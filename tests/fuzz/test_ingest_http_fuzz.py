@@ -24,6 +24,8 @@ from ingest_api.settings import Settings
 from tests.fuzz.event_strategies import Body, bodies, events_in, moments
 from tests.support.server import LOCAL
 
+pytestmark = pytest.mark.slow  # `make test-slow` (CI runs it after `make test`)
+
 MAX_EVENTS = 6
 # Within the summary's longest window (90 days), so that every stored event is in it.
 RECENT = moments(datetime.now(UTC) - timedelta(days=30), datetime.now(UTC) + timedelta(days=30))

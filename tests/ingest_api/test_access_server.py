@@ -75,6 +75,7 @@ def test_insecure_serves_a_public_bind_in_open_mode(data_dir: Path) -> None:
         stop_by_pid(process)
 
 
+@pytest.mark.slow
 def test_the_cli_manages_credentials_that_a_running_server_obeys(data_dir: Path) -> None:
     with ServerProcess(data_dir, env={"WIDGET_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN}) as server:
         key = cli_json("keys", "create", "--data-dir", str(data_dir), "--customer-id", "acme")

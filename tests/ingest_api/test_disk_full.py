@@ -25,6 +25,8 @@ from tests.support.events import FULL_METRICS, event
 from tests.support.server import ServerProcess
 from tests.support.tmpfs import fill_leaving, mounted_tmpfs
 
+pytestmark = pytest.mark.slow  # `make test-slow` (CI runs it after `make test`)
+
 INGEST = "/api/monitoring/widget"
 READS = (INGEST, f"{INGEST}/dimensions", "/healthz")
 BATCH_EVENTS = 100

@@ -11,6 +11,8 @@ import pytest
 
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.slow  # `make test-slow` (CI runs it after `make test`)
+
 
 def _render(i: int) -> dict[str, object]:
     return {"type": "render", "metric": {"renderTime": float(i % 40), "eventId": f"ev-{i}"}}

@@ -86,6 +86,7 @@ def test_trends_draws_a_chart_for_the_chosen_figure(dashboard: StreamlitProcess,
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+@pytest.mark.slow
 def test_auto_refresh_shows_new_data_without_a_click(
     dashboard: StreamlitProcess, live_api: ServerProcess, page: Page
 ) -> None:

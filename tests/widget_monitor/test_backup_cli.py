@@ -65,6 +65,7 @@ def sha256s(lake: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_a_backup_under_ingest_restores_everything_acknowledged_before_it(tmp_path: Path) -> None:
     source_dir, dest, restored_dir = tmp_path / "data", tmp_path / "backup", tmp_path / "restored"
     two_days_ago = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)

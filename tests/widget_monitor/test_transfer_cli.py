@@ -80,6 +80,7 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_export_then_import_through_running_servers(tmp_path: Path) -> None:
     start, end = EVENTS[2]["metric"]["timestamp"], EVENTS[15]["metric"]["timestamp"]
     with ServerProcess(tmp_path / "a", env=ENV) as a:
