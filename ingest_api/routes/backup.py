@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -53,6 +54,9 @@ async def _streamed(folder: Path, slot: BackupSlot) -> AsyncIterator[bytes]:
         while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
             slot.moved()
             yield chunk
-    finally:  # also on cancellation: the client disconnected
-        chunks.close()
-        await asyncio.to_thread(slot.release, folder)
+    finally:  # also on cancellation: the client disconnected (after the last byte, often)
+        with contextlib.suppress(ValueError):  # `next` still running in its thread: it ends alone
+            chunks.close()
+        # not awaited: a cancelled generator's finally may not get to run an await to its end
+        # (the snapshot is hard links and small files: removing it takes milliseconds)
+        slot.release(folder)

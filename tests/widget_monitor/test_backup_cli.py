@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,11 @@ def test_a_backup_under_ingest_restores_everything_acknowledged_before_it(tmp_pa
         # a server still running on its data dir cannot be restored over
         busy = cli("restore", dest, "--data-dir", source_dir, "--force")
         assert busy.returncode == 2 and "in use" in busy.stderr
+        snapshots = source_dir / ".backups"  # the server's snapshot, removed once streamed
+        deadline = time.monotonic() + 10  # (by the response's cleanup, just after its last byte)
+        while snapshots.exists() and any(snapshots.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not snapshots.exists() or not any(snapshots.iterdir())
         original_lake = sha256s(source_dir / "lake" / "events")
         audit = httpx.get(f"{server.url}/api/monitoring/audit", headers=ADMIN).json()["data"]
         assert "backup.take" in [entry["action"] for entry in audit]
@@ -125,8 +131,6 @@ def test_a_backup_under_ingest_restores_everything_acknowledged_before_it(tmp_pa
 
     manifest_events = int(json.loads((dest / "backup.json").read_text())["events"])
     assert before_backup <= manifest_events <= after_backup  # everything acknowledged before it began
-    snapshots = source_dir / ".backups"  # the server's snapshot, removed once streamed
-    assert not snapshots.exists() or not any(snapshots.iterdir())
 
     put_back = cli("restore", dest, "--data-dir", restored_dir)
     assert put_back.returncode == 0, put_back.stderr
