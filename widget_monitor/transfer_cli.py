@@ -42,7 +42,7 @@ from analytics.ingest.wire_rows import (
     wire_timestamp,
 )
 from analytics.storage.file_modes import restrict_data_dir
-from analytics.storage.lake import events_source
+from analytics.storage.lake import events_source, has_manifest
 from analytics.storage.store import DB_FILENAME, EventStore, IngestBatch
 from analytics.window import Window, as_utc
 from ingest_api.settings import Settings
@@ -226,9 +226,8 @@ def _read_only(db: Path) -> duckdb.DuckDBPyConnection:
 def _export_offline(data_dir: Path, window: Window, file_format: str, dest: Path) -> Progress:
     with _read_only(data_dir / DB_FILENAME) as con:
         con.begin()  # one snapshot (the server is stopped, but a read-only open costs nothing)
-        listed = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lake_files'"
-        has_lake = con.execute(listed).fetchone()  # (a store an earlier release wrote has none)
-        events = events_source(con, window.start, window.end) if has_lake == (1,) else "events"
+        # (a store an earlier release wrote has no lake manifest)
+        events = events_source(con, window.start, window.end) if has_manifest(con) else "events"
         found = con.execute(f"SELECT count(*) FROM {events} WHERE {window.where}", window.params()).fetchone()
         progress = Progress("exporting", int(found[0]) if found else 0)
         with _replacing(dest) as partial:

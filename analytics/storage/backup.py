@@ -253,9 +253,8 @@ def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
                 con.execute(f"IMPORT DATABASE '{lake.quote(exported)}'")
             except duckdb.Error as exc:
                 raise BackupError(f"{backup}: its database cannot be imported: {exc}") from exc
-            listed = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lake_files'"
-            has_lake = con.execute(listed).fetchone() == (1,)  # (an earlier release's backup: none)
-            row = con.execute(_EVENTS_SQL if has_lake else "SELECT count(*) FROM events").fetchone()
+            counted = _EVENTS_SQL if lake.has_manifest(con) else "SELECT count(*) FROM events"
+            row = con.execute(counted).fetchone()  # (an earlier release's backup has no manifest)
             con.execute("CHECKPOINT")
         finally:
             con.close()

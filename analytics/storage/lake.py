@@ -118,6 +118,15 @@ def ensure_manifest(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(sql)
 
 
+def has_manifest(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds the lake's manifest (one an earlier release wrote may not)."""
+    row = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'lake_files' "
+        "AND database_name = current_database()"
+    ).fetchone()
+    return row == (1,)
+
+
 def events_source(
     cur: duckdb.DuckDBPyConnection,
     start: datetime | None = None,
@@ -186,7 +195,6 @@ def relation_of(lake_dir: Path, entries: Iterable[tuple[date, str, int]]) -> str
 
 def list_files(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[LakeFile]:
     """The lake's days and types, oldest first."""
-    ensure_manifest(cur)
     rows = cur.execute(
         "SELECT day, type, generation, rows, moved_at FROM lake_files ORDER BY day, type"
     ).fetchall()
@@ -206,7 +214,6 @@ def move_closed_days(
     Returns the files written; `progress(done, total, day)` after each.
     """
     now = now or datetime.now(UTC)
-    ensure_manifest(cur)
     _leave_layout_1(lake_dir)
     retire_expired(cur, lake_dir, now)
     today = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
@@ -334,7 +341,6 @@ def drop_days_before(
 ) -> tuple[list[date], int]:
     """Remove the lake's days before `first_kept` (retention): the manifest rows in one transaction,
     then the published days; the generations are retired. Returns the days and their events."""
-    ensure_manifest(cur)
     now = datetime.now(UTC)
     with transaction(cur):
         gone = cur.execute(
@@ -406,7 +412,6 @@ def reconcile(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[str]:
     does not name, and the retired ones. Returns what it found missing (files the manifest
     names that are gone), for the log.
     """
-    ensure_manifest(cur)
     generations = lake_dir.parent / GENERATIONS
     if cur.execute("SELECT count(*) FROM lake_files").fetchone() == (0,):
         # an empty manifest beside published days: the database that held it was lost or
@@ -449,15 +454,14 @@ def reconcile(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[str]:
 def register_published(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[LakeFile]:
     """Name in the manifest every published file it lacks (`widget-monitor recover`, after the
     database that held the manifest was lost), at the generation its name says."""
-    ensure_manifest(cur)
     known = {(d, t) for d, t in cur.execute("SELECT day, type FROM lake_files").fetchall()}
     added: list[LakeFile] = []
     now = datetime.now(UTC)
     for path in sorted(lake_dir.glob("day=*/*.*.parquet")):
-        day, (type_, number) = _day_of(path.parent), path.name.removesuffix(".parquet").rsplit(".", 1)
-        if day is None or not number.isdigit() or (day, type_) in known:
+        day, named = _day_of(path.parent), _numbered(path)
+        if day is None or named is None or (day, named[0]) in known:
             continue
-        generation = int(number)
+        type_, generation = named
         kept = generation_path(lake_dir, day, type_, generation)
         if not kept.exists():
             kept.parent.mkdir(parents=True, exist_ok=True)
@@ -496,7 +500,6 @@ def retire_expired(cur: duckdb.DuckDBPyConnection, lake_dir: Path, now: datetime
 
 def manifest_generations(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[Path]:
     """The generation files the manifest names (what a backup copies)."""
-    ensure_manifest(cur)
     rows = cur.execute("SELECT day, type, generation FROM lake_files ORDER BY day, type").fetchall()
     return [generation_path(lake_dir, d, t, g) for d, t, g in rows]
 
@@ -504,12 +507,15 @@ def manifest_generations(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list
 def _next_generation(lake_dir: Path, day: date, type_: str, current: int) -> int:
     """A generation number of the day and type not used before: past the manifest's and any on disk
     (a day and type whose entry went, erased or dropped, may come back with late events)."""
-    numbers = [
-        int(n)
-        for p in generation_path(lake_dir, day, type_, 0).parent.glob(f"{type_}.*.parquet")
-        if (n := p.name.removeprefix(f"{type_}.").removesuffix(".parquet")).isdigit()
-    ]
+    files = generation_path(lake_dir, day, type_, 0).parent.glob(f"{type_}.*.parquet")
+    numbers = [named[1] for named in map(_numbered, files) if named is not None and named[0] == type_]
     return max([current, *numbers]) + 1
+
+
+def _numbered(path: Path) -> tuple[str, int] | None:
+    """(type, generation) from a file named `<type>.<n>.parquet` (None: another name)."""
+    type_, _, number = path.name.removesuffix(".parquet").rpartition(".")
+    return (type_, int(number)) if type_ and number.isdigit() else None
 
 
 def _retire(cur: duckdb.DuckDBPyConnection, path: Path, now: datetime) -> None:
