@@ -10,14 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest_api.access import is_loopback
-from ingest_api.log_redaction import install_log_redaction
-from ingest_api.settings import Settings
-from widget_monitor.backup_cli import add_backup_commands
-from widget_monitor.credentials_cli import add_credential_commands
-from widget_monitor.launcher import add_commands
-from widget_monitor.recover_cli import add_recover_command
-from widget_monitor.transfer_cli import add_transfer_commands
+# This module imports only the standard library at its top: each decoder process the server
+# spawns imports it again (multiprocessing re-imports the main module of the process that
+# spawns), and everything imported here would sit in each decoder's memory unused. The
+# commands' modules are imported when the parser is built, by `main`.
 
 log = logging.getLogger("widget_monitor")
 
@@ -25,6 +21,8 @@ log = logging.getLogger("widget_monitor")
 def serve_app(app: Any, *, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
     """Serve an ASGI app as `widget-monitor serve` does (the benchmark's reference reuses it)."""
     import uvicorn
+
+    from ingest_api.log_redaction import install_log_redaction
 
     _tune_garbage_collector()
     # The group-commit thread needs the GIL for a moment before and after each DuckDB
@@ -45,7 +43,12 @@ def _tune_garbage_collector() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from ingest_api.no_pandas import refuse_pandas
+
+    refuse_pandas()  # before anything could import it
+    from ingest_api.access import is_loopback
     from ingest_api.main import create_app
+    from ingest_api.settings import Settings
 
     # Flags given win over WIDGET_MONITOR_* variables; those over the defaults.
     given = {
@@ -76,6 +79,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from widget_monitor.backup_cli import add_backup_commands
+    from widget_monitor.credentials_cli import add_credential_commands
+    from widget_monitor.launcher import add_commands
+    from widget_monitor.recover_cli import add_recover_command
+    from widget_monitor.transfer_cli import add_transfer_commands
+
     parser = argparse.ArgumentParser(prog="widget-monitor", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the ingest and summary API")

@@ -76,6 +76,13 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
     assert memory["decoderResidentBytes"][0] == pytest.approx(_vm_rss(decoders[0]), rel=0.25)
     assert server.process is not None
     assert memory["serverResidentBytes"] == pytest.approx(_vm_rss(server.process.pid), rel=0.5)
+    # the decoder holds what decoding needs (msgspec, Arrow), not the server's store and web
+    # stack; neither process loads pandas, which pyarrow would import for nothing
+    decoder_libraries = _mapped_packages(decoders[0])
+    assert {"msgspec", "pyarrow"} <= decoder_libraries
+    assert not decoder_libraries & {"_duckdb", "pandas", "pydantic_core", "polars"}
+    assert "_duckdb" in _mapped_packages(server.process.pid)
+    assert "pandas" not in _mapped_packages(server.process.pid)
     server.kill()  # SIGKILL while requests are in flight
     stop.set()
     for w in workers:
@@ -97,6 +104,16 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
     assert stored >= len(acknowledged)
     # every acknowledged id is in the store: re-sending all of them stores nothing new
     assert duplicates == len(acknowledged)
+
+
+def _mapped_packages(pid: int) -> set[str]:
+    """The site-packages entries (package directories, single-file extensions) a process has mapped."""
+    found = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        _, marker, rest = line.partition("/site-packages/")
+        if marker:
+            found.add(rest.split("/")[0].split(".")[0])
+    return found
 
 
 def _vm_rss(pid: int) -> int:
