@@ -25,7 +25,7 @@ from multiprocessing.context import SpawnContext
 from multiprocessing.synchronize import Lock
 
 from analytics.ingest.body_columns import DecodedBody, decode_body, warm_up
-from ingest_api.no_pandas import refuse_pandas
+from ingest_api.lean_process import make_lean
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def _widen_pipes(pool: ProcessPoolExecutor) -> None:
 
 def _start_decoder(parent_pid: int, pids: Connection, pids_lock: Lock) -> None:
     """The initializer of each decoder process: report its pid (`_ReportedPids`), exit with the server."""
-    refuse_pandas()
+    make_lean()
     _exit_with_parent(parent_pid)
     with pids_lock:
         pids.send(os.getpid())

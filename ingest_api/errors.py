@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from analytics.errors import MonitorError, StoreUnavailable
+from analytics.errors import InvalidQuery, MonitorError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,24 @@ async def invalid_parameters_handler(request: Request, exc: Exception) -> JSONRe
 
 async def store_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A DuckDB failure under a read (e.g. a database invalidated by a full disk) is a 503, not a 500;
-    the details go to the log, not to the caller."""
+    the details go to the log, not to the caller.
+
+    A read that needs more memory than DuckDB may use (an exact percentile over tens of
+    millions of values) asked for too much: a 422 that says what to ask instead. A write
+    stays a 503: nothing was stored, and the same batch will fit once the reads are done.
+    """
+    if isinstance(exc, duckdb.OutOfMemoryException) and request.method in ("GET", "HEAD"):
+        # (the first line: DuckDB's message goes on with advice and a link)
+        log.warning("a read over DuckDB's memory limit on %s: %s", request.url.path, str(exc).splitlines()[0])
+        limit = request.app.state.runtime.settings.duckdb_memory_limit
+        return await monitor_error_handler(
+            request,
+            InvalidQuery(
+                f"this answer needs more memory than the store may use ({limit}, "
+                "WIDGET_MONITOR_DUCKDB_MEMORY_LIMIT): ask for a shorter window or range, or a "
+                "time series without exact=true (ranges over 24 h come from the rollups)"
+            ),
+        )
     log.error("store error on %s %s: %s", request.method, request.url.path, exc)
     return await monitor_error_handler(request, StoreUnavailable("the store cannot answer right now"))
 

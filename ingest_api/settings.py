@@ -11,7 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analytics.storage.retention import Retention
-from analytics.storage.store import DuckDBLimits
+from analytics.storage.store import DEFAULT_MEMORY_LIMIT, DuckDBLimits
 
 # A list from the environment as `a,b,c` (a JSON array is read too).
 CommaList = Annotated[list[str], NoDecode]
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     inline_commit_max_events: int | None = Field(None, ge=0)
     # DuckDB's buffer pool and threads (analytics.storage.store.DuckDBLimits); unset threads:
     # the cores, at most 4.
-    duckdb_memory_limit: str = Field("512MB", pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$")
+    duckdb_memory_limit: str = Field(DEFAULT_MEMORY_LIMIT, pattern=r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$")
     duckdb_threads: int | None = Field(None, ge=1, le=64)
     # Origins whose pages may call the read and admin routes (ingest, /sdk and /demo allow any).
     cors_origins: CommaList = []

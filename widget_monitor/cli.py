@@ -43,9 +43,9 @@ def _tune_garbage_collector() -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ingest_api.no_pandas import refuse_pandas
+    from ingest_api.lean_process import make_lean
 
-    refuse_pandas()  # before anything could import it
+    make_lean()  # before anything could import pandas or allocate Arrow memory
     from ingest_api.access import is_loopback
     from ingest_api.main import create_app
     from ingest_api.settings import Settings

@@ -62,17 +62,23 @@ _RELOAD_SLICE = 100_000
 _QUEUED_S = 300
 
 
+DEFAULT_MEMORY_LIMIT = "256MB"
+ALLOCATOR_FLUSH_BYTES = 16 << 20
+
+
 @dataclass(frozen=True, slots=True)
 class DuckDBLimits:
     """How much memory and how many threads DuckDB may use.
 
     DuckDB's own default is 80 % of RAM and every core: on a shared machine its buffer
-    pool grows toward the first. 512 MB holds the hot columns of tens of millions of
-    events (bigger sorts and joins spill to `<db>.tmp/`); the server, its decoder and the
-    dedupe stay within a few hundred MB more.
+    pool grows toward the first. `DEFAULT_MEMORY_LIMIT` holds the hot columns of millions of
+    events (bigger sorts, joins and aggregates spill to `<db>.tmp/`) and an exact
+    percentile over about 15M values (a percentile keeps its values in memory: a query
+    over more is refused with `duckdb.OutOfMemoryException`, which the API answers 422);
+    the server, its decoder and the dedupe stay within a few hundred MB more.
     """
 
-    memory_limit: str = "512MB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
 
     def to_wire(self) -> dict[str, object]:
@@ -256,6 +262,16 @@ class EventStore:
         with self._read_transaction() as cur, lake.held_manifest(cur, self.lake_dir):
             yield cur
 
+    def duckdb_memory(self) -> dict[str, int]:
+        """What DuckDB holds now: bytes in its buffer pool (within `limits.memory_limit`) and
+        spilled to `<db>.tmp/`."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT sum(memory_usage_bytes), sum(temporary_storage_bytes) FROM duckdb_memory()"
+            ).fetchone()
+        used, spilled = row if row else (0, 0)
+        return {"usedBytes": int(used or 0), "spilledBytes": int(spilled or 0)}
+
     def count(self) -> int:
         with self.cursor() as cur:
             row = cur.execute("SELECT count(*) FROM events").fetchone()
@@ -405,6 +421,10 @@ def _connect(path: Path, limits: DuckDBLimits) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_BYTES}B'")
     con.execute("SET GLOBAL memory_limit = $limit", {"limit": limits.memory_limit})
     con.execute(f"SET GLOBAL threads = {int(limits.threads)}")
+    # DuckDB's allocator keeps up to 128 MB of freed memory for reuse by default; these give it back
+    # after each task and from a background thread (docs/history.md#memory)
+    con.execute(f"SET GLOBAL allocator_flush_threshold = '{ALLOCATOR_FLUSH_BYTES}B'")
+    con.execute("SET GLOBAL allocator_background_threads = true")
     return con
 
 

@@ -36,7 +36,7 @@ async def healthz(request: Request, runtime: RuntimeDep) -> dict[str, object]:
     }
     decoder_pids = details["decoderProcesses"]
     details["memory"] = processes_memory(decoder_pids) | {  # type: ignore[arg-type]
-        "duckdb": runtime.store.limits.to_wire(),
+        "duckdb": runtime.store.limits.to_wire() | runtime.store.duckdb_memory(),
         "dedupeIds": len(runtime.store.recent_ids),
         "dedupeBytes": runtime.store.recent_ids.nbytes,
     }

@@ -84,4 +84,4 @@ def test_a_data_dir_of_the_release_before_rollups_upgrades_in_place(tmp_path: Pa
         answer = httpx.post(f"{server.url}/api/monitoring/widget?key={RELEASE['ingestKey']}", json=[fresh])
         assert answer.status_code == 200 and answer.json()["stored"] == 1
         health = httpx.get(f"{server.url}/healthz", headers=admin).json()
-        assert health["retention"]["rawDays"] == 90 and health["memory"]["duckdb"]["memoryLimit"] == "512MB"
+        assert health["retention"]["rawDays"] == 90 and health["memory"]["duckdb"]["memoryLimit"] == "256MB"
