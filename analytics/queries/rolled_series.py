@@ -34,11 +34,13 @@ _AT_RANK = (
 )
 # Hours the rollups may not hold as they stand: marked pending, or with events received
 # after the watermark (not looked at yet). Read whole from raw events, and not from rollups.
-_DIRTY = (
-    "WITH dirty AS (SELECT hour FROM rollup_pending UNION SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, ts) "
-    "FROM events WHERE received_at > (SELECT watermark FROM rollup_state WHERE id = 1) "
-    "AND ts >= $start AND ts < $end) "
+_DIRTY_HOURS = (
+    "SELECT hour FROM rollup_pending WHERE hour >= $hfirst AND hour < $end UNION "
+    "SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, ts) FROM events "
+    "WHERE received_at > (SELECT watermark FROM rollup_state WHERE id = 1) AND ts >= $start AND ts < $end"
 )
+# ... read once, and given to the statement: the rollups it leaves out are the raw events it reads
+_DIRTY = "WITH dirty AS (SELECT unnest($dirty::TIMESTAMPTZ[]) AS hour) "
 _ROLLED_HOURS = (
     "measure = $measure AND hour >= $first AND hour < $last AND hour NOT IN (SELECT hour FROM dirty)"
 )
@@ -61,6 +63,13 @@ Row = tuple[datetime, Any, float | None, int]  # bucket, group, value, events
 def error_bound(stat: str) -> float:
     """The relative error of `stat` read from rollups: α for a quantile, 0 for exact totals."""
     return ALPHA if stat in QUANTILE_STATS else 0.0
+
+
+def _dirty_hours(cur: duckdb.DuckDBPyConnection, window: Window) -> list[datetime]:
+    """The hours of the window the rollups may not hold as they stand (`_DIRTY_HOURS`)."""
+    hour_of_start = window.start.replace(minute=0, second=0, microsecond=0)
+    params = {"start": window.start, "end": window.end, "hfirst": hour_of_start}
+    return sorted(hour for (hour,) in cur.execute(_DIRTY_HOURS, params).fetchall())
 
 
 def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -105,7 +114,12 @@ def rolled_rows(
     params: dict[str, Any] = {**window.params(), "width": width_s, "measure": measure.name}
     params |= {"first": first, "last": last}
     types = ", ".join(f"'{t}'" for t in measure.types)
-    events = events_source(cur, window.start, window.end, measure.types)
+    dirty_hours = _dirty_hours(cur, window)
+    params["dirty"] = dirty_hours
+    # the raw events read: the partial hours at the edges and the dirty hours (the lake's
+    # files of the other days are not opened)
+    spans = [(window.start, first), (last, window.end)] if first < last else [(window.start, window.end)]
+    events = events_source(cur, types=measure.types, spans=spans + [(h, h + HOUR) for h in dirty_hours])
     raw_from = f"FROM {events} WHERE type IN ({types}) AND {Window.where} AND {_RAW_REST}"
     rolled_group = f"CASE WHEN {group_column} = '{NO_VALUE}' THEN '{no_group}' ELSE {group_column} END"
     group = (rolled_group, f"coalesce({group_column}, '{no_group}')") if group_column else ("''", "''")

@@ -225,6 +225,27 @@ def test_late_events_for_a_moved_day_are_merged_into_it_and_rolled_up(tmp_path: 
     store.close()
 
 
+def test_an_hour_with_late_events_is_read_whole_from_the_lake_and_duckdb(tmp_path: Path) -> None:
+    """A long series reads an hour not yet rolled up again from raw events: the moved day's
+    file for that hour's rows, the late event from DuckDB, and the day's other hours from
+    the rollups, each event once."""
+    store = _seed_moved(tmp_path / "data")
+    _post(store, [_render("2026-03-08T00:30:00Z", 5.0)], NOW_US + 60_000_000)  # beside 4.0 at 00:00
+    query = series_query(
+        "render.renderTime",
+        stat="min",
+        bucket="1d",
+        start=datetime(2026, 3, 7, tzinfo=UTC),
+        end=datetime(2026, 3, 9, tzinfo=UTC),
+        now=NOW,
+    )
+    with store.snapshot() as cur:
+        mixed = compute_timeseries(cur, query, None)
+    assert mixed["source"] == "rollup"
+    assert [(p["value"], p["events"]) for p in mixed["points"]] == [(4.0, 3)]  # 4.0 and 6.5 moved, 5.0 late
+    store.close()
+
+
 def test_an_event_id_moved_to_the_lake_is_still_a_duplicate_and_after_a_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = EventStore.open(data)
