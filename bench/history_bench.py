@@ -17,8 +17,9 @@ until each of the 90 days holds `--events / 90`, written straight into a real st
    the exact `quantile_cont` of the same events, for groups of at least 100 values;
 4. sizes: the lake's bytes per event, and the rollup tables as zstd Parquet against the lake;
 5. `widget-monitor serve` on the data dir takes 1M more events through its API (4 threads,
-   1000 per request) while the 5-minute summary and an alert check are timed, and its
-   resident memory and its decoder's are sampled from /healthz: the peak of their sum.
+   1000 per request), then the 5-minute summary, an alert check and the 30- and 90-day
+   summaries (from the rollups) are timed; its resident memory and its decoder's are
+   sampled from /healthz throughout: the peak of their sum.
 """
 
 from __future__ import annotations
@@ -222,6 +223,18 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
         check_ms = median_ms(
             lambda: httpx.post(f"{url}/api/monitoring/alerts/check", json={}, timeout=60), rounds
         )
+        long_ms = {  # from the rollups, with the live events' open hour from raw events
+            days: median_ms(
+                lambda d=days: httpx.get(
+                    f"{url}/api/monitoring/widget",
+                    params={"window": d * 86_400_000},
+                    headers={"Cache-Control": "no-cache"},
+                    timeout=120,
+                ),
+                rounds,
+            )
+            for days in (30, 90)
+        }
         stop.set()
         sampler.join()
         last = samples[-1] if samples else {}
@@ -230,6 +243,7 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
             "ingest_s": ingest_s,
             "summary_ms": summary_ms,
             "check_ms": check_ms,
+            "long_ms": long_ms,
             "peak_rss": peak,
             "at_rest_rss": at_rest,
             "dedupe_ids": last.get("dedupeIds"),
@@ -319,6 +333,8 @@ def main() -> None:
         )
     print(f"5-minute summary over {live['ingested']:,} live events (API): {live['summary_ms']:.0f} ms")
     print(f"alert check (API): {live['check_ms']:.0f} ms")
+    for days, ms in live["long_ms"].items():
+        print(f"{days}-day summary (API, from the rollups): {ms:.0f} ms")
     print(f"lake: {lake_bytes / lake_rows:.1f} bytes per event ({lake_bytes / 1e6:,.0f} MB)")
     print(
         f"rollups as zstd Parquet: {rollup_bytes / 1e6:,.1f} MB, "

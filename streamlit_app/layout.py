@@ -17,6 +17,7 @@ from streamlit_app.shaping import (
     figure_view,
     has_data,
     series_frame,
+    summary_source_note,
     with_derived_figures,
 )
 from streamlit_app.text import literal
@@ -79,7 +80,10 @@ def open_figure_page(ctx: PageContext, title: str) -> tuple[dict[str, Any], dict
     current, previous = load_summaries(ctx)
     require_data(ctx, current)
     described = ctx.filters.describe()  # not .capitalize(): that would lowercase the customerId
-    st.caption(f"{literal(described[:1].upper() + described[1:])}; arrows: change against the window before.")
+    st.caption(
+        f"{literal(described[:1].upper() + described[1:])}; arrows: change against the window before; "
+        f"{summary_source_note(current)}."
+    )
     return current, previous
 
 

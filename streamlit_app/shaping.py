@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -256,6 +256,41 @@ def source_note(payload: dict[str, Any]) -> str:
         return "exact, from raw events"
     bound = payload.get("errorBound") or 0.0
     return f"from hourly rollups: within ±{100 * bound:.2f} %" if bound else "from hourly rollups: exact"
+
+
+def summary_source_note(summary: dict[str, Any]) -> str:
+    """Where a summary's figures came from, for the page's caption.
+
+    >>> summary_source_note({"source": "rollup", "errorBound": 0.0054})
+    'figures from hourly rollups: percentiles within ±0.54 %, the rest exact'
+    >>> summary_source_note({"source": "raw", "errorBound": None})
+    'figures exact, from raw events'
+    """
+    if summary.get("source") != "rollup":
+        return "figures exact, from raw events"
+    bound = summary.get("errorBound") or 0.0
+    return f"figures from hourly rollups: percentiles within ±{100 * bound:.2f} %, the rest exact"
+
+
+def telemetry_note(summary: dict[str, Any]) -> str | None:
+    """Said under the telemetry figures when they count a shorter window than the summary's.
+
+    >>> telemetry_note({"telemetry": {"from": "2026-01-30T00:00:00.000Z", "to": "2026-01-31T00:00:00.000Z"},
+    ...                 "timeWindow": 2_592_000_000})
+    'Counted over the last 24 h of the window (to 2026-01-31 00:00 UTC), from raw events.'
+    >>> telemetry_note({"telemetry": {"from": "2026-01-30T23:00:00.000Z", "to": "2026-01-31T00:00:00.000Z"},
+    ...                 "timeWindow": 3_600_000}) is None
+    True
+    """
+    telemetry = summary.get("telemetry") or {}
+    if not telemetry.get("from") or not telemetry.get("to"):
+        return None
+    start = datetime.fromisoformat(telemetry["from"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(telemetry["to"].replace("Z", "+00:00"))
+    if (end - start).total_seconds() * 1000 >= int(summary.get("timeWindow") or 0):
+        return None
+    hours = round((end - start).total_seconds() / 3600)
+    return f"Counted over the last {hours} h of the window (to {end:%Y-%m-%d %H:%M} UTC), from raw events."
 
 
 def _by_width(buckets: Mapping[str, int]) -> list[tuple[str, int]]:

@@ -36,6 +36,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*API, "totalCalls"),
+        rolled=("api.duration", "events"),
         shape="int",
         export=Export("api.calls"),
     )

@@ -59,6 +59,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*BUNDLES, "totalLoaded"),
+        rolled=("bundle.loadTime", "events"),
         shape="int",
     )
 )

@@ -94,6 +94,9 @@ class Figure:
     # the export (`format=export`) still read it at `summary`.
     shown: bool = True
     series: tuple[str, str] | None = None  # (measure name, statistic)
+    # (measure name, part): a value the measure's rollups hold though it is no chart of it:
+    # "events" (every event of its types), "count" (those matching), "unmatched" (the rest)
+    rolled: tuple[str, str] | None = None
     export: Export | None = None
     target: float | None = None
     threshold: float | None = None
@@ -112,6 +115,11 @@ class Figure:
         if self.summary is None:
             return None
         return (*self.summary, "mb") if self.shape in ("mb", "size") else self.summary
+
+    @property
+    def rollup_reading(self) -> tuple[str, str] | None:
+        """(measure name, statistic or part) that gives the figure from the rollups; None: raw events only."""
+        return self.rolled or self.series
 
     @property
     def direction(self) -> Literal["above", "below"]:

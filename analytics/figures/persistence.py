@@ -93,6 +93,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*OPS, "total"),
+        rolled=("persistence.successRate", "events"),
         shape="int",
         export=Export("persistence.operations"),
     )
@@ -107,6 +108,7 @@ register_figure(
         "count(*) FILTER (success)",
         higher_is_better=None,
         summary=(*OPS, "successful"),
+        rolled=("persistence.successRate", "count"),
         shape="int",
     )
 )
@@ -119,6 +121,7 @@ register_figure(
         "count",
         "count(*) FILTER (success IS NOT TRUE)",
         summary=(*OPS, "failed"),
+        rolled=("persistence.successRate", "unmatched"),
         shape="int",
     )
 )
@@ -223,6 +226,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*RESTORE, "total"),
+        rolled=("restoration.successRate", "events"),
         shape="int",
     )
 )
@@ -295,6 +299,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*NAV, "total"),
+        rolled=("navigation.dataPreservedRate", "events"),
         shape="int",
     )
 )
@@ -321,6 +326,7 @@ register_figure(
         "count(*) FILTER (data_preserved)",
         higher_is_better=None,
         summary=(*NAV, "dataPreservedCount"),
+        rolled=("navigation.dataPreservedRate", "count"),
         shape="int",
     )
 )

@@ -42,6 +42,8 @@ def register_figure(figure: Figure) -> Figure:
         raise ValueError(f"figure {figure.name!r} sums unknown figures {missing}")
     if figure.series is not None and figure.series[0] not in _measures:
         raise ValueError(f"figure {figure.name!r} charts unknown measure {figure.series[0]!r}")
+    if figure.rolled is not None and figure.rolled[0] not in _measures:
+        raise ValueError(f"figure {figure.name!r} reads unknown measure {figure.rolled[0]!r}")
     if figure.rule is not None and figure.rule.needs_samples and figure.sum_of:
         raise ValueError(f"figure {figure.name!r}: a sum has no sample count for a rule to need")
     _figures[figure.name] = figure

@@ -35,6 +35,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*RENDERS, "count"),
+        rolled=("render.renderTime", "events"),
         shape="int",
         export=Export("render.count"),
     )

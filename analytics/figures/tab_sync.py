@@ -27,6 +27,7 @@ register_figure(
         "count(*)",
         higher_is_better=None,
         summary=(*TAB_SYNC, "operations"),
+        rolled=("tabSync.latency", "events"),
         shape="int",
     )
 )

@@ -35,9 +35,9 @@ _AT_RANK = (
 # Hours the rollups may not hold as they stand: marked pending, or with events received
 # after the watermark (not looked at yet). Read whole from raw events, and not from rollups.
 _DIRTY_HOURS = (
-    "SELECT hour FROM rollup_pending WHERE hour >= $hfirst AND hour < $end UNION "
+    "SELECT hour FROM rollup_pending WHERE hour >= $first AND hour < $last UNION "
     "SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, ts) FROM events "
-    "WHERE received_at > (SELECT watermark FROM rollup_state WHERE id = 1) AND ts >= $start AND ts < $end"
+    "WHERE received_at > (SELECT watermark FROM rollup_state WHERE id = 1) AND ts >= $first AND ts < $last"
 )
 # ... read once, and given to the statement: the rollups it leaves out are the raw events it reads
 _DIRTY = "WITH dirty AS (SELECT unnest($dirty::TIMESTAMPTZ[]) AS hour) "
@@ -65,11 +65,15 @@ def error_bound(stat: str) -> float:
     return ALPHA if stat in QUANTILE_STATS else 0.0
 
 
-def _dirty_hours(cur: duckdb.DuckDBPyConnection, window: Window) -> list[datetime]:
-    """The hours of the window the rollups may not hold as they stand (`_DIRTY_HOURS`)."""
-    hour_of_start = window.start.replace(minute=0, second=0, microsecond=0)
-    params = {"start": window.start, "end": window.end, "hfirst": hour_of_start}
-    return sorted(hour for (hour,) in cur.execute(_DIRTY_HOURS, params).fetchall())
+def dirty_hours_of(cur: duckdb.DuckDBPyConnection, window: Window) -> list[datetime]:
+    """The whole hours of the window the rollups may not hold as they stand (`_DIRTY_HOURS`);
+    the partial hours at its edges are read from raw events anyway. The open hour's events
+    (received after the watermark, in no whole hour yet) are not scanned for it."""
+    first, last = whole_hours(window.start, window.end)
+    if first >= last:
+        return []
+    rows = cur.execute(_DIRTY_HOURS, {"first": first, "last": last}).fetchall()
+    return sorted(hour for (hour,) in rows)
 
 
 def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -114,7 +118,7 @@ def rolled_rows(
     params: dict[str, Any] = {**window.params(), "width": width_s, "measure": measure.name}
     params |= {"first": first, "last": last}
     types = ", ".join(f"'{t}'" for t in measure.types)
-    dirty_hours = _dirty_hours(cur, window)
+    dirty_hours = dirty_hours_of(cur, window)
     params["dirty"] = dirty_hours
     # the raw events read: the partial hours at the edges and the dirty hours (the lake's
     # files of the other days are not opened)

@@ -13,10 +13,13 @@ from typing import Any
 
 import duckdb
 
-from analytics.figures import Figure, derived, figures
+from analytics.figures import Figure, derived, figures, measure_named
 from analytics.figures.figure import MIB
-from analytics.queries.figure_sql import GLOBAL, Reading, measure_figures
+from analytics.queries.figure_sql import GLOBAL, Reading, Readings, measure_figures
 from analytics.queries.health import score_health
+from analytics.queries.rolled_window import rolled_window
+from analytics.queries.source import Source
+from analytics.rollups.sketch import ALPHA
 from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
@@ -73,18 +76,25 @@ def summarize_window(
     *,
     now: datetime | None = None,
     complete: bool = False,
+    source: Source = "raw",
 ) -> dict[str, Any]:
     """The seed's summary (without its `alerts` section) of the events in `window`.
 
     The `timeWindow` field is `end - start` in milliseconds. With `complete`, the figures
     the seed's shape has no field for (`Figure.shown` False) are in it too, for the export.
+    From `source` "rollup", every figure the rollups hold (`Figure.rollup_reading`) comes
+    from them (`errorBound`: a quantile's largest relative error), the others from raw events.
     """
     chosen = summary_figures()
-    readings = measure_figures(cur, chosen, window.where, window.params())[GLOBAL]
+    if source == "rollup":
+        readings = rolled_readings(cur, chosen, window)
+    else:
+        readings = measure_figures(cur, chosen, window.where, window.params())[GLOBAL]
     body: dict[str, Any] = {
         "timestamp": iso(now or window.end),
         "timeWindow": round(window.span.total_seconds() * 1000),
-        "source": "raw",  # every figure exact, from raw events, whatever the window
+        "source": source,
+        "errorBound": ALPHA if source == "rollup" else None,
         "health": {},
     }
     _put_figures(body, readings)
@@ -104,6 +114,28 @@ def summarize_window(
             if not figure.shown and figure.summary is not None:
                 _drop(body, figure.summary)
     return body
+
+
+def rolled_readings(cur: duckdb.DuckDBPyConnection, chosen: tuple[Figure, ...], window: Window) -> Readings:
+    """The figures of `chosen` over `window`: from the rollups where they hold the figure, the
+    rest (a latest value, a condition no measure counts) from the raw events of their types."""
+    from_rollups = [f for f in chosen if f.rollup_reading is not None]
+    rest = [f for f in chosen if f.rollup_reading is None]
+    names = {f.rollup_reading[0] for f in from_rollups if f.rollup_reading is not None}
+    merged = rolled_window(cur, [measure_named(name) for name in sorted(names)], window)
+    readings = measure_figures(cur, rest, window.where, window.params())[GLOBAL] if rest else {}
+    for figure in from_rollups:
+        assert figure.rollup_reading is not None
+        name, part = figure.rollup_reading
+        rolled = merged[name]
+        if part == "events":
+            readings[figure.name] = Reading(float(rolled.events), rolled.events)
+        elif part == "unmatched":
+            readings[figure.name] = Reading(float(rolled.events - rolled.n), rolled.events)
+        else:
+            samples = rolled.n if rolled.measure.kind == "value" else rolled.events
+            readings[figure.name] = Reading(rolled.stat(part), samples)
+    return readings
 
 
 def health_by_customer(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[str, dict[str, Any]]:

@@ -35,6 +35,10 @@ def summary_schema() -> dict[str, Any]:
                 "enum": ["raw", "rollup"],
                 "description": "where the figures come from: raw events (exact), or the hourly rollups",
             },
+            "errorBound": {
+                **_NUMBER,
+                "description": "from the rollups: a percentile's largest relative error (null: exact)",
+            },
             "health": _object(
                 {
                     "overall": _NUMBER,
@@ -58,8 +62,14 @@ def summary_schema() -> dict[str, Any]:
         "lost": {"type": "integer"},
         "completeness": {**_NUMBER, "description": "% of the events widgets tracked that reached the store"},
     }
+    moment = {"type": "string", "format": "date-time"}
     root["properties"]["telemetry"] = _object(
-        {**completeness, "byCustomer": {"type": "object", "additionalProperties": _object(completeness)}}
+        {
+            "from": {**moment, "description": "the window counted: the summary's, or its last 24 h"},
+            "to": moment,
+            **completeness,
+            "byCustomer": {"type": "object", "additionalProperties": _object(completeness)},
+        }
     )
     root["properties"]["alerts"] = {
         "type": "object",

@@ -27,9 +27,10 @@ from typing import Any
 
 import duckdb
 
+from analytics.queries.source import EXACT_SPAN, Source
 from analytics.queries.summary import pct
 from analytics.storage.lake import events_source
-from analytics.window import Window
+from analytics.window import Window, iso
 
 UNKNOWN_CUSTOMER = "unknown"
 LOOK_BACK = timedelta(hours=25)  # how far before the window a tab's earlier events are looked for
@@ -70,8 +71,23 @@ GROUP BY ALL ORDER BY customer
 """.replace("{where}", Window.where)
 
 
+def telemetry_window(window: Window, source: Source) -> Window:
+    """The window telemetry counts: the summary's, or the last 24 h of a summary from the rollups
+    (telemetry reads every raw event of its window, by tab: a month of them takes seconds).
+
+    >>> import datetime as dt
+    >>> t = dt.datetime(2026, 1, 31, tzinfo=dt.UTC)
+    >>> telemetry_window(Window(t - dt.timedelta(days=30), t), "rollup").start.isoformat()
+    '2026-01-30T00:00:00+00:00'
+    """
+    if source == "raw" or window.span <= EXACT_SPAN:
+        return window
+    return Window(window.end - EXACT_SPAN, window.end, window.customer_id, window.widget_version)
+
+
 def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:
-    """The summary's `telemetry` section: expected, received and lost events, overall and per customer.
+    """The summary's `telemetry` section: expected, received and lost events, overall and per
+    customer, over `window` (its `from` and `to`).
 
     Examples
     --------
@@ -100,7 +116,12 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     by_customer = {customer: _figures(int(expected), int(received)) for customer, expected, received in rows}
     expected = sum(f["expected"] for f in by_customer.values())
     received = sum(f["received"] for f in by_customer.values())
-    return {**_figures(expected, received), "byCustomer": by_customer}
+    return {
+        "from": iso(window.start),
+        "to": iso(window.end),
+        **_figures(expected, received),
+        "byCustomer": by_customer,
+    }
 
 
 def _figures(expected: int, received: int) -> dict[str, Any]:

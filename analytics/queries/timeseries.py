@@ -4,7 +4,7 @@ Buckets are aligned in UTC (DuckDB `time_bucket`, origin Monday 2000-01-03, so
 hours start on the hour, days at midnight UTC and weeks on Monday). A bucket
 without events is absent rather than zero: no data is not a measurement.
 
-The source (`source_of`): a range of up to `EXACT_SPAN` (24 h) is answered exactly from raw
+The source (`analytics.queries.source.source_for`): a range of up to 24 h is answered exactly from raw
 events; a longer one with buckets of an hour or more from the hourly rollups
 (`analytics.queries.rolled_series`: totals exact, quantiles within `errorBound`), unless
 `exact` asks for raw events.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -23,6 +23,7 @@ from analytics.alerts.config import AlertingConfig
 from analytics.errors import InvalidQuery
 from analytics.queries.metric_catalogue import Metric, Threshold, aggregate_sql, check_stat, metric_named
 from analytics.queries.rolled_series import error_bound, rolled_rows
+from analytics.queries.source import Source, source_for
 from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
@@ -39,8 +40,6 @@ GROUP_COLUMNS: dict[str, str] = {"widgetVersion": "widget_version", "customerId"
 MAX_BUCKETS = 2000
 MAX_GROUPS = 12
 NO_GROUP = "(none)"
-EXACT_SPAN = timedelta(hours=24)  # ranges up to this long are read from raw events
-Source = Literal["raw", "rollup"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +66,7 @@ class SeriesQuery:
         """
         if self.bucket_seconds % 3600:
             return "raw"
-        if self.raw_from is not None and self.start < self.raw_from:
-            return "rollup"
-        if self.exact or self.end - self.start <= EXACT_SPAN:
-            return "raw"
-        return "rollup"
+        return source_for(self.start, self.end, exact=self.exact, raw_from=self.raw_from)
 
     @property
     def bucket_seconds(self) -> int:

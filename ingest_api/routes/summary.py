@@ -10,8 +10,9 @@ import msgspec
 from fastapi import APIRouter, Query, Request, Response
 
 from analytics.queries.export import export_metrics, to_prometheus
+from analytics.queries.source import source_for
 from analytics.queries.summary import summarize_window
-from analytics.queries.telemetry import telemetry_section
+from analytics.queries.telemetry import telemetry_section, telemetry_window
 from analytics.window import Window
 from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer
 from ingest_api.runtime import Runtime
@@ -34,17 +35,23 @@ async def widget_summary(
     end: Annotated[
         QueryMoment | None, Query(description="ISO 8601: summarize the window ending here (default now)")
     ] = None,
+    exact: Annotated[
+        bool, Query(description="every figure from raw events, whatever the window (where they are kept)")
+    ] = False,
 ) -> Response:
-    """Health scores and every figure of the last `window` ms, cached 30 s."""
+    """Health scores and every figure of the last `window` ms, cached 30 s.
+
+    Up to 24 h, and with `exact=true`, from raw events (exact); a longer window from the
+    hourly rollups (`source`, `errorBound`)."""
     # Keyed by the caller's scope too: no answer computed for one scope is served to another.
-    key = (principal.customer_id, window, format, alerts, customer_id, end)
+    key = (principal.customer_id, window, format, alerts, customer_id, end, exact)
     cache = runtime.summary_cache
     bypass = "no-cache" in request.headers.get("cache-control", "").lower()
     cached = None if bypass else cache.get(key)
     if cached is not None:
         body, media_type, age = cached
         return _response(body, media_type, runtime, hit=True, age=age)
-    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id, end, format != "json")
+    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id, end, format != "json", exact)
     if alerts:
         summary["alerts"] = runtime.alerts_section(customer_id)
     body, media_type = _render(summary, format, customer_id)
@@ -53,7 +60,12 @@ async def widget_summary(
 
 
 def _summarize(
-    runtime: Runtime, window_ms: int, customer_id: str | None, until: datetime | None, complete: bool
+    runtime: Runtime,
+    window_ms: int,
+    customer_id: str | None,
+    until: datetime | None,
+    complete: bool,
+    exact: bool,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     window = Window.ending(
@@ -63,9 +75,13 @@ def _summarize(
         future_skew=timedelta(milliseconds=runtime.settings.max_future_skew_ms + 1),
         now=now,
     )
+    raw_from = runtime.settings.retention.raw_from(now)
+    # (the window asked for: ending now, it reaches the future skew further)
+    asked = window.start + timedelta(milliseconds=window_ms)
+    source = source_for(window.start, asked, exact=exact, raw_from=raw_from)
     with runtime.store.snapshot() as cur:  # a commit landing between the queries must not split them
-        summary = summarize_window(cur, window, now=until or now, complete=complete)
-        summary["telemetry"] = telemetry_section(cur, window)
+        summary = summarize_window(cur, window, now=until or now, complete=complete, source=source)
+        summary["telemetry"] = telemetry_section(cur, telemetry_window(window, source))
     summary["timeWindow"] = window_ms
     return summary
 

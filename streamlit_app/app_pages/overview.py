@@ -21,6 +21,8 @@ from streamlit_app.shaping import (
     sort_alerts,
     status_badge,
     status_of,
+    summary_source_note,
+    telemetry_note,
     telemetry_view,
 )
 from streamlit_app.text import literal
@@ -28,9 +30,12 @@ from streamlit_app.text import literal
 ctx = page_context()
 st.title("Overview")
 window = literal(ctx.filters.describe())
-st.caption(f"Health of the chat widget over the {window}; changes against the window before.")
 current, previous = load_summaries(ctx)
 require_data(ctx, current)
+st.caption(
+    f"Health of the chat widget over the {window}; changes against the window before; "
+    f"{summary_source_note(current)}."
+)
 label = ctx.filters.window_label
 compare_label = (
     f"vs previous {label.removeprefix('Last ').lower()}" if label.startswith("Last ") else "vs window before"
@@ -113,5 +118,8 @@ if telemetry is not None:
     cols[2].metric("Lost", f"{overall_t['lost'] or 0:,}", border=True)
     done = overall_t["completeness"]
     cols[3].metric("Completeness", "—" if done is None else f"{done:.2f}%", border=True)
+    counted = telemetry_note(current)
+    if counted is not None:
+        st.caption(counted)
     if not by_customer.empty:
         st.dataframe(by_customer, hide_index=True, width="stretch")

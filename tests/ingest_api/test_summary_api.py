@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from analytics.rollups.sketch import ALPHA
 from ingest_api.main import create_app
 from ingest_api.settings import Settings
 from tests.support.events import FULL_METRICS, event
@@ -144,10 +146,14 @@ def post(client: TestClient, *events: dict[str, Any]) -> None:
 def test_the_response_has_exactly_the_seeds_shape(client: TestClient) -> None:
     post(client, *[event(kind) for kind in FULL_METRICS])
     body = get(client)
-    # beyond the seed: which data answered (issue 14: raw events, always, for the summary)
-    assert body.pop("source") == "raw"
-    # and telemetry completeness (issue 5); these events carry no seq
-    assert body.pop("telemetry") == {
+    # beyond the seed: which data answered (issue 14: raw events, exact, up to 24 h)
+    assert (body.pop("source"), body.pop("errorBound")) == ("raw", None)
+    # and telemetry completeness (issue 5) over the summary's window; these events carry no seq
+    telemetry = body.pop("telemetry")
+    assert datetime.fromisoformat(telemetry.pop("to")) - datetime.fromisoformat(telemetry.pop("from")) == (
+        timedelta(minutes=5) + timedelta(milliseconds=60_001)  # ending now: ahead by the future skew
+    )
+    assert telemetry == {
         "expected": 0,
         "received": 0,
         "lost": 0,
@@ -165,7 +171,7 @@ def test_the_response_has_exactly_the_seeds_shape(client: TestClient) -> None:
 def test_an_empty_store_has_the_same_shape_with_nulls(client: TestClient) -> None:
     body = get(client)
     assert body.pop("telemetry")["completeness"] is None
-    assert body.pop("source") == "raw"
+    assert (body.pop("source"), body.pop("errorBound")) == ("raw", None)
     assert_same_shape(body, SEED_EXAMPLE)
     assert body["health"] == {
         "overall": None,
@@ -236,7 +242,7 @@ def test_alerts_false_leaves_the_alerts_section_out(client: TestClient) -> None:
     assert "alerts" in get(client, alerts="true")
     without = get(client, alerts="false")
     assert "alerts" not in without
-    assert set(without) == set(SEED_EXAMPLE) - {"alerts"} | {"telemetry", "source"}
+    assert set(without) == set(SEED_EXAMPLE) - {"alerts"} | {"telemetry", "source", "errorBound"}
 
 
 @pytest.mark.parametrize(
@@ -447,3 +453,34 @@ def test_with_the_cache_off_every_call_is_fresh(client: TestClient) -> None:
     answer = client.get(URL)
     assert answer.headers["x-cache"] == "MISS"
     assert answer.json()["performance"]["renders"]["count"] == 2
+
+
+def test_a_window_over_24_hours_comes_from_the_rollups_unless_exact(client: TestClient) -> None:
+    now = datetime.now(UTC)
+    times = [1.5, 3.0, 4.5, 6.0, 30.0, 2.0]  # ms; the last one 40 h ago
+    post(
+        client,
+        *[
+            event("render", renderTime=t, timestamp=_iso(now - timedelta(hours=h)))
+            for t, h in zip(times, (1, 5, 9, 20, 30, 40), strict=True)
+        ],
+    )
+    day, three_days = 86_400_000, 3 * 86_400_000
+    rolled = get(client, window=three_days)
+    exact = get(client, window=three_days, exact="true")
+    recent = get(client, window=day)
+    assert (rolled["source"], rolled["errorBound"]) == ("rollup", ALPHA)
+    assert (exact["source"], exact["errorBound"]) == ("raw", None)
+    assert (recent["source"], recent["errorBound"]) == ("raw", None)
+    # (nothing is rolled up yet: every hour is read from raw events, into the same sketch)
+    assert rolled["performance"]["renders"]["count"] == exact["performance"]["renders"]["count"] == 6
+    assert recent["performance"]["renders"]["count"] == 4
+    assert exact["performance"]["renders"]["avgTime"] == round(sum(times) / 6, 2)
+    p95 = exact["performance"]["renders"]["p95Time"]
+    assert p95 == round(float(np.percentile(times, 95)), 2)
+    assert abs(rolled["performance"]["renders"]["p95Time"] - p95) <= ALPHA * p95 + 0.01
+    # the telemetry of a summary from the rollups counts its last 24 h
+    span = datetime.fromisoformat(rolled["telemetry"]["to"]) - datetime.fromisoformat(
+        rolled["telemetry"]["from"]
+    )
+    assert span == timedelta(hours=24)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.rollups.sketch import ALPHA
 from streamlit_app.compare import COMPARE_FIGURES
 from streamlit_app.text import literal
 from tests.support.dashboard import alert, fire_data_loss_alert
@@ -89,6 +90,23 @@ def test_overview_shows_health_badge_scores_and_the_render_p95_numpy_computes(
     summary = httpx.get(f"{live_api.url}/api/monitoring/widget", params={"window": 86_400_000}).json()
     expected = {"healthy": "green:Healthy", "degraded": "yellow:Degraded", "unhealthy": "red:Unhealthy"}
     assert expected[summary["health"]["status"]] in _badges(at)
+
+
+def test_overview_over_3_days_reads_the_rollups_and_says_so(
+    live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch, render_times: np.ndarray
+) -> None:
+    at = _app(live_api.url, monkeypatch)
+    assert any("figures exact, from raw events" in c.value for c in at.caption)  # 24 hours: exact
+    at.selectbox(key="window").set_value("Last 3 days").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(
+        "figures from hourly rollups: percentiles within ±0.54 %, the rest exact" in c.value
+        for c in at.caption
+    )
+    assert any(c.value.startswith("Counted over the last 24 h of the window") for c in at.caption)
+    p95 = float(np.percentile(render_times, 95))
+    shown = float(_metric(at, "Render p95").removesuffix(" ms").replace(",", ""))
+    assert abs(shown - p95) <= ALPHA * p95 + 0.01  # the sketch's bound, and the two decimals shown
 
 
 def test_overview_lists_an_active_alert_with_its_severity(

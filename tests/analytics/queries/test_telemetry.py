@@ -14,6 +14,7 @@ from analytics.ingest.intake import read_body
 from analytics.queries.summary import Window
 from analytics.queries.telemetry import telemetry_section
 from analytics.storage.store import EventStore, IngestBatch
+from analytics.window import iso
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 HOUR = Window(T0, T0 + timedelta(hours=1))
@@ -48,8 +49,11 @@ def post(store: EventStore, events: list[dict[str, Any]]) -> list[int]:
 
 
 def section(store: EventStore, window: Window = HOUR) -> dict[str, Any]:
+    """The section, less the window it says it counted (checked: the one asked for)."""
     with store.cursor() as cur:
-        return telemetry_section(cur, window)
+        got = telemetry_section(cur, window)
+    assert (got.pop("from"), got.pop("to")) == (iso(window.start), iso(window.end))
+    return got
 
 
 def test_a_gap_in_one_tab_is_one_lost_event(store: EventStore) -> None:

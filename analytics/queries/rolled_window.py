@@ -1,0 +1,245 @@
+"""Measures over one window from the hourly rollups, merged into one total and sketch each.
+
+The rows are read as a series from the rollups reads them (`analytics.queries.rolled_series`),
+with the whole window as its one bucket: whole UTC days without a dirty hour from the daily
+rows, the other whole hours from the hourly rows, and the partial hours at the edges and the
+dirty hours (pending, or with events received after the watermark) from raw events, measured
+into the same shape. Every measure is read by two statements (totals, then sketch buckets),
+whatever their number: counts, sums, min and max are exact, quantiles within `ALPHA`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from analytics.figures import Measure
+from analytics.queries.rolled_series import dirty_hours_of, whole_days, whole_hours
+from analytics.rollups.hourly import DAILY, DAY, HOUR, RolledUp
+from analytics.rollups.sketch import Sketch, bucket_sql
+from analytics.storage.lake import events_source
+from analytics.window import Window
+
+_DIRTY = (
+    "WITH dirty AS (SELECT unnest($dirty::TIMESTAMPTZ[]) AS hour), "
+    "dirty_days AS (SELECT DISTINCT time_bucket(INTERVAL 1 DAY, hour) AS hour FROM dirty) "
+)
+_DAYS = "hour >= $dfirst AND hour < $dlast AND hour NOT IN (SELECT hour FROM dirty_days)"
+_RAW_REST = "(ts < $first OR ts >= $last OR time_bucket(INTERVAL 1 HOUR, ts) IN (SELECT hour FROM dirty))"
+_STATS = "measure, events, n, total, low, high, zeros"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Which rows answer for which part of a window."""
+
+    window: Window
+    first: datetime  # the whole hours: [first, last)
+    last: datetime
+    first_day: datetime  # the whole days in them: [first_day, last_day)
+    last_day: datetime
+    dirty: list[datetime]  # whole hours read from raw events
+    ranges: list[tuple[datetime, datetime]]  # whole hours read from the hourly rows (less `dirty`)
+
+    @classmethod
+    def of(cls, cur: duckdb.DuckDBPyConnection, window: Window) -> _Plan:
+        first, last = whole_hours(window.start, window.end)
+        first_day, last_day = whole_days(first, last)
+        dirty = dirty_hours_of(cur, window)
+        ranges = _hourly_ranges(first, last, first_day, last_day, dirty)
+        return cls(window, first, last, first_day, last_day, dirty, ranges)
+
+    @property
+    def raw_spans(self) -> list[tuple[datetime, datetime]]:
+        """The times raw events are read for: the partial hours at the edges and the dirty hours."""
+        w = self.window
+        edges = [(w.start, self.first), (self.last, w.end)] if self.first < self.last else [(w.start, w.end)]
+        return edges + [(hour, hour + HOUR) for hour in self.dirty]
+
+    def rolled_params(self, measures: list[str]) -> dict[str, Any]:
+        params: dict[str, Any] = {"dfirst": self.first_day, "dlast": self.last_day, "dirty": self.dirty}
+        params["measures"] = measures
+        if self.window.customer_id:
+            params["customer"] = self.window.customer_id
+        for n, (a, b) in enumerate(self.ranges):
+            params |= {f"h{n}a": a, f"h{n}b": b}
+        return params
+
+    def raw_params(self) -> dict[str, Any]:
+        return {"first": self.first, "last": self.last, "dirty": self.dirty} | self.window.params()
+
+
+def rolled_window(
+    cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], window: Window
+) -> dict[str, RolledUp]:
+    """Each measure of `wanted` over `window` (one customer when it says; every version)."""
+    if not wanted:
+        return {}
+    plan = _Plan.of(cur, window)
+    totals: dict[str, list[Any]] = {m.name: [0, 0, 0.0, None, None, 0] for m in wanted}
+    for name, *row in _rolled_stats(cur, wanted, plan) + _raw_stats(cur, wanted, plan):
+        _add(totals[name], row)
+    buckets: dict[str, dict[int, int]] = {m.name: {} for m in wanted if m.kind == "value"}
+    for name, k, n in _rolled_buckets(cur, wanted, plan) + _raw_buckets(cur, wanted, plan):
+        buckets[name][int(k)] = buckets[name].get(int(k), 0) + int(n)
+    merged = {}
+    for measure in wanted:
+        events, n, total, low, high, zeros = totals[measure.name]
+        sketch = None
+        if measure.kind == "value":
+            sketch = Sketch.from_rows(
+                buckets[measure.name].items(), zeros=zeros, count=n, total=total, low=low, high=high
+            )
+        merged[measure.name] = RolledUp(measure, events, n, sketch)
+    return merged
+
+
+def _add(into: list[Any], row: Sequence[Any]) -> None:
+    """Add a row (events, n, total, low, high, zeros) into running totals."""
+    events, n, total, low, high, zeros = row
+    into[0] += int(events or 0)
+    into[1] += int(n or 0)
+    into[2] += float(total or 0.0)
+    if low is not None:
+        into[3] = low if into[3] is None else min(into[3], low)
+    if high is not None:
+        into[4] = high if into[4] is None else max(into[4], high)
+    into[5] += int(zeros or 0)
+
+
+def _hourly_ranges(
+    first: datetime, last: datetime, first_day: datetime, last_day: datetime, dirty: list[datetime]
+) -> list[tuple[datetime, datetime]]:
+    """The stretches of whole hours read from the hourly rows: those outside the clean whole
+    days (read from the daily rows). Each is a range of `hour`, which the tables' min and max
+    per row group answer without reading the other rows."""
+    if first_day >= last_day:
+        return [(first, last)]
+    dirty_days = sorted({hour.replace(hour=0) for hour in dirty})
+    ranges = [(first, first_day), (last_day, last)]
+    ranges += [(day, day + DAY) for day in dirty_days if first_day <= day < last_day]
+    return [(a, b) for a, b in ranges if a < b]
+
+
+def _rolled(table: str, columns: str, plan: _Plan) -> str:
+    """The rows of `table` for the plan: its hourly ranges ($h<n>a, $h<n>b), and the clean whole days."""
+    suffix, filters = ("", " AND customer_id = $customer") if plan.window.customer_id else ("_all", "")
+    hourly = [
+        f"SELECT {columns} FROM {table}{suffix} WHERE list_contains($measures, measure) "
+        f"AND hour >= $h{n}a AND hour < $h{n}b AND hour NOT IN (SELECT hour FROM dirty){filters}"
+        for n in range(len(plan.ranges))
+    ]
+    daily = (
+        f"SELECT {columns} FROM {table}{suffix}{DAILY} "
+        f"WHERE list_contains($measures, measure) AND {_DAYS}{filters}"
+    )
+    return " UNION ALL ".join([*hourly, daily])
+
+
+def _rolled_stats(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
+    sql = (
+        f"{_DIRTY}SELECT measure, sum(events), sum(n), sum(total), min(low), max(high), sum(zeros) "
+        f"FROM ({_rolled('rollup_stats', _STATS, plan)}) GROUP BY measure"
+    )
+    return cur.execute(sql, plan.rolled_params([m.name for m in wanted])).fetchall()
+
+
+def _rolled_buckets(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
+    values = [m.name for m in wanted if m.kind == "value"]
+    if not values:
+        return []
+    rows = _rolled("rollup_buckets", "measure, k, n", plan)
+    sql = f"{_DIRTY}SELECT measure, k, sum(n) FROM ({rows}) GROUP BY ALL"
+    return cur.execute(sql, plan.rolled_params(values)).fetchall()
+
+
+def _by_types(wanted: Sequence[Measure]) -> dict[tuple[str, ...], list[int]]:
+    """The measures' places in `wanted`, by the event types they read: one scan of raw events each."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, measure in enumerate(wanted):
+        groups.setdefault(measure.types, []).append(i)
+    return groups
+
+
+def _raw_from(cur: duckdb.DuckDBPyConnection, types: tuple[str, ...], spans: list[Any]) -> str:
+    listed = ", ".join(f"'{t}'" for t in types)
+    return (
+        f"FROM {events_source(cur, types=types, spans=spans)} "
+        f"WHERE type IN ({listed}) AND {Window.where} AND {_RAW_REST}"
+    )
+
+
+def _raw_stats(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
+    """Each measure's totals over the raw events of the plan's spans outside the rolled hours, as
+    `rollup_stats` holds them: one scan per set of event types."""
+    groups = _by_types(wanted)
+    selects = []
+    for types, places in groups.items():
+        columns = ["count(*) AS events"]
+        for i in places:
+            e = wanted[i].expr
+            if wanted[i].kind == "value":
+                columns += [
+                    f"count({e}) AS n{i}, sum({e}) AS t{i}, min({e}) AS lo{i}, max({e}) AS hi{i}",
+                    f"count(*) FILTER (({e}) = 0) AS z{i}",
+                ]
+            else:
+                columns.append(f"count(*) FILTER ({e}) AS n{i}")
+        selects.append(f"SELECT {', '.join(columns)} {_raw_from(cur, types, plan.raw_spans)}")
+    rows = []
+    for places, row in zip(groups.values(), _run_each(cur, selects, plan.raw_params()), strict=True):
+        got = dict(row)
+        for i in places:
+            rows.append(
+                (
+                    wanted[i].name,
+                    got["events"],
+                    got[f"n{i}"],
+                    got.get(f"t{i}"),
+                    got.get(f"lo{i}"),
+                    got.get(f"hi{i}"),
+                    got.get(f"z{i}"),
+                )
+            )
+    return rows
+
+
+def _raw_buckets(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
+    """Each value measure's sketch buckets over the same raw events: one scan per set of types."""
+    selects = []
+    for types, places in _by_types(wanted).items():
+        values = [i for i in places if wanted[i].kind == "value"]
+        if not values:
+            continue
+        pairs = ", ".join(
+            f"{{'m': '{wanted[i].name}', 'k': CASE WHEN ({wanted[i].expr}) > 0 "
+            f"THEN {bucket_sql(wanted[i].expr)} END}}"
+            for i in values
+        )
+        selects.append(
+            f"SELECT p.m, p.k, count(*) "
+            f"FROM (SELECT unnest([{pairs}]) AS p {_raw_from(cur, types, plan.raw_spans)}) "
+            "WHERE p.k IS NOT NULL GROUP BY ALL"
+        )
+    if not selects:
+        return []
+    return cur.execute(_DIRTY + " UNION ALL ".join(selects), plan.raw_params()).fetchall()
+
+
+def _run_each(cur: duckdb.DuckDBPyConnection, selects: list[str], params: dict[str, Any]) -> list[Any]:
+    """One row of named columns per SELECT, from one statement (the columns differ: BY NAME)."""
+    cursor = cur.execute(
+        _DIRTY
+        + " UNION ALL BY NAME ".join(f"SELECT {n} AS part, * FROM ({s})" for n, s in enumerate(selects)),
+        params,
+    )
+    names = [d[0] for d in cursor.description]
+    by_part = {}
+    for row in cursor.fetchall():
+        record = dict(zip(names, row, strict=True))
+        by_part[record.pop("part")] = record
+    return [by_part[n].items() for n in range(len(selects))]

@@ -1,0 +1,91 @@
+"""The summary of a long window from the rollups against the exact one from raw events, on three
+days of the demo dataset: one day moved to the lake, late events into it not yet rolled up, the
+newest hours pending, partial hours at both edges. Every count, rate, average, min and max
+is the exact one and rests on the same samples; every percentile is within α of the exact
+`quantile_cont`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analytics.demo_data import generate_demo
+from analytics.ingest.intake import read_body
+from analytics.queries.figure_sql import GLOBAL, measure_figures
+from analytics.queries.summary import rolled_readings, summarize_window, summary_figures
+from analytics.rollups import maintain
+from analytics.rollups.sketch import ALPHA
+from analytics.storage import lake
+from analytics.storage.store import EventStore, IngestBatch
+from analytics.window import Window
+
+END = datetime(2026, 3, 5, 9, tzinfo=UTC)
+WINDOW_START = END - timedelta(days=3) + timedelta(minutes=17)
+WINDOW_END = END - timedelta(minutes=5)
+
+
+def _post(store: EventStore, events: list[dict[str, object]], received: datetime) -> None:
+    received_us = int(received.timestamp() * 1_000_000)
+    intake = read_body(json.dumps(events).encode(), received_us=received_us, max_events=len(events))
+    assert not intake.rejected, intake.rejected[:3]
+    store.append([IngestBatch.of_events(intake.accepted, received_us)])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    data = tmp_path_factory.mktemp("rolled-summary") / "data"
+    store = EventStore.open(data)
+    _post(store, generate_demo(end=END, days=3.0, seed=21), END)
+    with store.cursor() as cur:  # rolled up until 6 hours before the end; those hours stay pending
+        assert (
+            maintain.advance(cur, safe_until=END, now=END - timedelta(hours=6), max_hours=1000).pending == 6
+        )
+        # the days before END's day move to the lake (all rolled up)
+        moved = lake.move_closed_days(cur, data / lake.LAKE_SUBDIR, now=END)
+    assert {p.day for p in moved} == {(END - timedelta(days=d)).date() for d in (1, 2, 3)}
+    # late events into a moved day, received after the watermark: their hour is read raw
+    late = generate_demo(end=END - timedelta(days=1, hours=20), days=0.02, seed=22)
+    _post(store, late, END + timedelta(minutes=1))
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("customer", [None, "acme"])
+def test_every_figure_from_the_rollups_is_the_exact_one_within_alpha(
+    store: EventStore, customer: str | None
+) -> None:
+    window = Window(WINDOW_START, WINDOW_END, customer)
+    chosen = summary_figures()
+    with store.snapshot() as cur:
+        exact = measure_figures(cur, chosen, window.where, window.params())[GLOBAL]
+        rolled = rolled_readings(cur, chosen, window)
+    from_rollups = [f for f in chosen if f.rollup_reading is not None]
+    assert len(from_rollups) >= 35  # all but the few no rollup holds (a latest value, ...)
+    checked = 0
+    for figure in chosen:
+        want, got = exact[figure.name], rolled[figure.name]
+        assert got.samples == want.samples, figure.name
+        if want.value is None:
+            assert got.value is None, figure.name
+            continue
+        assert got.value is not None, figure.name
+        if figure.quantile is not None:
+            assert abs(got.value - want.value) <= ALPHA * abs(want.value) + 1e-9, figure.name
+        else:
+            assert got.value == pytest.approx(want.value, rel=1e-9, abs=1e-9), figure.name
+        checked += 1
+    assert checked >= 40  # the demo has data for nearly every figure
+
+
+def test_a_summary_from_the_rollups_says_so_and_its_bound(store: EventStore) -> None:
+    window = Window(WINDOW_START, WINDOW_END)
+    with store.snapshot() as cur:
+        rolled = summarize_window(cur, window, source="rollup")
+        exact = summarize_window(cur, window)
+    assert (rolled["source"], rolled["errorBound"]) == ("rollup", ALPHA)
+    assert (exact["source"], exact["errorBound"]) == ("raw", None)
+    assert rolled["persistence"]["operations"] == exact["persistence"]["operations"]
+    assert rolled["persistence"]["reliability"] == exact["persistence"]["reliability"]
+    assert rolled["performance"]["api"]["totalCalls"] == exact["performance"]["api"]["totalCalls"]
