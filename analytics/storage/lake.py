@@ -152,18 +152,31 @@ def events_source(
             for a, b in ranges
         )
 
+    lake_dir, entries = manifest_of(cur)
+    return relation_of(lake_dir, [(d, t, g) for d, t, g in entries if needed(d, t)])
+
+
+def manifest_of(cur: duckdb.DuckDBPyConnection) -> tuple[Path, list[tuple[date, str, int]]]:
+    """The lake's directory and its (day, type, generation) entries, as `cur`'s snapshot sees
+    them (no entries: an in-memory database, or nothing moved yet). A generation's file never
+    changes once named: the same entries are the same rows."""
     held = _HELD.get(id(cur))
     if held is not None:  # the manifest as this snapshot sees it, read once at its start
-        lake_dir, entries = held
-    else:  # one query: what a reader outside a snapshot pays for the lake
-        rows = cur.execute(
-            "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
-            "day, type, generation FROM lake_files ORDER BY day, type"
-        ).fetchall()
-        if not rows or not rows[0][0]:  # (no file, or an in-memory database: no lake)
-            return "events"
-        lake_dir, entries = Path(rows[0][0]).parent / LAKE_SUBDIR, [(d, t, g) for _, d, t, g in rows]
-    return relation_of(lake_dir, [(d, t, g) for d, t, g in entries if needed(d, t)])
+        return held
+    # one query: what a reader outside a snapshot pays for the lake
+    rows = cur.execute(
+        "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
+        "day, type, generation FROM lake_files ORDER BY day, type"
+    ).fetchall()
+    if not rows or not rows[0][0]:
+        return Path(), []
+    return Path(rows[0][0]).parent / LAKE_SUBDIR, [(d, t, g) for _, d, t, g in rows]
+
+
+def files_of(lake_dir: Path, entries: Iterable[tuple[date, str, int]]) -> str | None:
+    """The generations of the entries as one relation (None: no entry), without `events`."""
+    files = ", ".join(f"'{quote(generation_path(lake_dir, d, t, g))}'" for d, t, g in entries)
+    return f"read_parquet([{files}], union_by_name = true)" if files else None
 
 
 # cursor id -> (lake dir, manifest entries) while `held_manifest` holds it
@@ -184,13 +197,8 @@ def held_manifest(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> Iterator[No
 
 def relation_of(lake_dir: Path, entries: Iterable[tuple[date, str, int]]) -> str:
     """`events` and the generations of the (day, type, generation) entries, as one relation."""
-    files = ", ".join(f"'{quote(generation_path(lake_dir, d, t, g))}'" for d, t, g in entries)
-    if not files:
-        return "events"
-    return (
-        "(SELECT * FROM events UNION ALL BY NAME "
-        f"SELECT * FROM read_parquet([{files}], union_by_name = true))"
-    )
+    files = files_of(lake_dir, entries)
+    return "events" if files is None else f"(SELECT * FROM events UNION ALL BY NAME SELECT * FROM {files})"
 
 
 def list_files(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> list[LakeFile]:

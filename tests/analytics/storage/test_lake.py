@@ -246,6 +246,44 @@ def test_an_hour_with_late_events_is_read_whole_from_the_lake_and_duckdb(tmp_pat
     store.close()
 
 
+def test_dimensions_count_the_lake_once_and_follow_its_changes(tmp_path: Path) -> None:
+    """The lake's part of the dimensions is kept per manifest: moving days changes nothing,
+    a late event merged into a moved day (a new generation) is counted, once."""
+    store = EventStore.open(tmp_path / "data")
+    _post(store, SEED)
+    expected = {
+        "events": 6,
+        "firstEvent": "2026-03-08T00:00:00.000Z",
+        "lastEvent": "2026-03-10T11:00:00.000Z",
+        "customers": [{"id": "acme", "events": 5}, {"id": "globex", "events": 1}],
+        "widgetVersions": [],
+    }
+    with store.snapshot() as cur:
+        assert list_dimensions(cur) == expected
+    _roll_up(store)
+    assert len(_move(store)) == 4
+    for _ in range(2):  # read from the files, then remembered
+        with store.snapshot() as cur:
+            assert list_dimensions(cur) == expected
+    with store.snapshot() as cur:
+        assert list_dimensions(cur, "globex")["customers"] == [{"id": "globex", "events": 1}]
+    late_us = NOW_US + 60_000_000
+    _post(store, [_render("2026-03-08T10:00:00Z", 9.0, "initech")], late_us)
+    with store.snapshot() as cur:  # in DuckDB for now
+        assert list_dimensions(cur)["events"] == 7
+    _roll_up(store, late_us)
+    assert [(f.day, f.type, f.generation) for f in _move(store)] == [(date(2026, 3, 8), "render", 2)]
+    with store.snapshot() as cur:
+        after = list_dimensions(cur)
+    assert after["events"] == 7 and _hot(store) == 1
+    assert after["customers"] == [
+        {"id": "acme", "events": 5},
+        {"id": "globex", "events": 1},
+        {"id": "initech", "events": 1},
+    ]
+    store.close()
+
+
 def test_an_event_id_moved_to_the_lake_is_still_a_duplicate_and_after_a_restart(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = EventStore.open(data)
