@@ -4,8 +4,9 @@ The rows are read as a series from the rollups reads them (`analytics.queries.ro
 with the whole window as its one bucket: whole UTC days without a dirty hour from the daily
 rows, the other whole hours from the hourly rows, and the partial hours at the edges and the
 dirty hours (pending, or with events received after the watermark) from raw events, measured
-into the same shape. Every measure is read by two statements (totals, then sketch buckets),
-whatever their number: counts, sums, min and max are exact, quantiles within `ALPHA`.
+into the same shape. Four statements read every measure, whatever their number: the totals and
+the sketch buckets from the rollups, then from raw events (one scan per set of event types
+each): counts, sums, min and max are exact, quantiles within `ALPHA`.
 """
 
 from __future__ import annotations
@@ -60,11 +61,25 @@ class _Plan:
         edges = [(w.start, self.first), (self.last, w.end)] if self.first < self.last else [(w.start, w.end)]
         return edges + [(hour, hour + HOUR) for hour in self.dirty]
 
+    @property
+    def level(self) -> tuple[str, str]:
+        """The rollup tables' suffix and filter: the coarsest rows that answer the window's scope."""
+        w = self.window
+        if w.customer_id:
+            return "", " AND customer_id = $customer" + (
+                " AND widget_version = $version" if w.widget_version else ""
+            )
+        if w.widget_version:
+            return "_by_version", " AND widget_version = $version"
+        return "_all", ""
+
     def rolled_params(self, measures: list[str]) -> dict[str, Any]:
         params: dict[str, Any] = {"dfirst": self.first_day, "dlast": self.last_day, "dirty": self.dirty}
         params["measures"] = measures
         if self.window.customer_id:
             params["customer"] = self.window.customer_id
+        if self.window.widget_version:
+            params["version"] = self.window.widget_version
         for n, (a, b) in enumerate(self.ranges):
             params |= {f"h{n}a": a, f"h{n}b": b}
         return params
@@ -127,7 +142,7 @@ def _hourly_ranges(
 
 def _rolled(table: str, columns: str, plan: _Plan) -> str:
     """The rows of `table` for the plan: its hourly ranges ($h<n>a, $h<n>b), and the clean whole days."""
-    suffix, filters = ("", " AND customer_id = $customer") if plan.window.customer_id else ("_all", "")
+    suffix, filters = plan.level
     hourly = [
         f"SELECT {columns} FROM {table}{suffix} WHERE list_contains($measures, measure) "
         f"AND hour >= $h{n}a AND hour < $h{n}b AND hour NOT IN (SELECT hour FROM dirty){filters}"
