@@ -143,17 +143,23 @@ def events_source(
     (`ensure_manifest`; `EventStore.open` makes it).
     """
     wanted = None if types is None else set(types)
-    ranges = [(start, end)] if spans is None else list(spans)
-
-    def needed(day: date, type_: str) -> bool:
-        return (wanted is None or type_ in wanted) and any(
-            (a is None or day >= a.astimezone(UTC).date())
-            and (b is None or day <= (b.astimezone(UTC) - timedelta(microseconds=1)).date())
-            for a, b in ranges
+    # each span as the UTC days it touches, worked out once (a manifest holds days x types entries)
+    days = [
+        (
+            date.min if a is None else a.astimezone(UTC).date(),
+            date.max if b is None else (b.astimezone(UTC) - timedelta(microseconds=1)).date(),
         )
-
+        for a, b in ([(start, end)] if spans is None else spans)
+    ]
     lake_dir, entries = manifest_of(cur)
-    return relation_of(lake_dir, [(d, t, g) for d, t, g in entries if needed(d, t)])
+    return relation_of(
+        lake_dir,
+        [
+            (d, t, g)
+            for d, t, g in entries
+            if (wanted is None or t in wanted) and any(first <= d <= last for first, last in days)
+        ],
+    )
 
 
 def manifest_of(cur: duckdb.DuckDBPyConnection) -> tuple[Path, list[tuple[date, str, int]]]:
