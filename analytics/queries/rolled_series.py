@@ -127,16 +127,12 @@ def rolled_rows(
     raw_from = f"FROM {events} WHERE type IN ({types}) AND {Window.where} AND {_RAW_REST}"
     rolled_group = f"CASE WHEN {group_column} = '{NO_VALUE}' THEN '{no_group}' ELSE {group_column} END"
     group = (rolled_group, f"coalesce({group_column}, '{no_group}')") if group_column else ("''", "''")
-    # the coarsest rows that answer: summed over customers (and versions) when the series
-    # neither filters nor groups by them
-    by_customer = window.customer_id is not None or group_column == "customer_id"
-    by_version = window.widget_version is not None or group_column == "widget_version"
-    if by_customer:
+    # the coarsest rows that answer: summed over customers when the series neither filters
+    # nor groups by them
+    if window.customer_id is not None or group_column == "customer_id":
         suffix, filters = "", _CUSTOMER + _VERSION
-    elif by_version:
-        suffix, filters = "_by_version", _VERSION
     else:
-        suffix, filters = "_all", ""
+        suffix, filters = "_by_version", _VERSION
     rolled_where = _ROLLED_HOURS + filters
     dirty = _DIRTY
     first_day, last_day = whole_days(first, last)

@@ -71,7 +71,7 @@ class _Plan:
             )
         if w.widget_version:
             return "_by_version", " AND widget_version = $version"
-        return "_all", ""
+        return "_by_version", ""  # every version's rows, summed
 
     def rolled_params(self, measures: list[str]) -> dict[str, Any]:
         params: dict[str, Any] = {"dfirst": self.first_day, "dlast": self.last_day, "dirty": self.dirty}

@@ -182,7 +182,7 @@ def test_daily_buckets_read_clean_days_whole_and_the_rest_by_hour_or_raw(tmp_pat
     # days 2 and 3 are read from the daily rows: without their hourly rows the answer stands
     before = answer(None, "p95")
     with store.cursor() as cur:
-        for table in ("rollup_stats_all", "rollup_buckets_all"):
+        for table in ("rollup_stats_by_version", "rollup_buckets_by_version"):
             cur.execute(
                 f"DELETE FROM {table} WHERE hour >= $a AND hour < $b",
                 {"a": T0 + timedelta(days=2), "b": T0 + timedelta(days=4)},
