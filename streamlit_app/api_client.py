@@ -114,9 +114,16 @@ class MonitorClient:
         customer_id: str | None = None,
         end: datetime | None = None,
         fresh: bool = False,
+        telemetry: bool = True,
     ) -> dict[str, Any]:
-        """The seed's summary of the `window_ms` before `end` (default now)."""
-        params = {"window": window_ms, "customerId": customer_id, "end": iso(end) if end else None}
+        """The seed's summary of the `window_ms` before `end` (default now); without `telemetry`,
+        no `telemetry` section (the API skips its count per tab)."""
+        params = {
+            "window": window_ms,
+            "customerId": customer_id,
+            "end": iso(end) if end else None,
+            "telemetry": None if telemetry else "false",
+        }
         headers = {"Cache-Control": "no-cache"} if fresh else {}
         return dict(self._get("/api/monitoring/widget", params, headers=headers))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -37,14 +39,28 @@ def figure_registry(ctx: PageContext) -> Registry:
         raise
 
 
-def load_summaries(ctx: PageContext) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The summary of the chosen window and of the window before it (None if that fails)."""
+def load_summaries(
+    ctx: PageContext, *, telemetry: bool = False
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The summary of the chosen window and of the window before it (None if that fails).
+
+    Only with `telemetry` does the chosen window's summary hold its `telemetry` section: its
+    count per tab is the costliest part of a summary, and only the Overview shows it."""
     f = ctx.filters
-    current = ctx.client.summary(f.window_ms, customer_id=f.customer_id, end=f.end, fresh=ctx.fresh)
-    try:
-        previous = ctx.client.summary(f.window_ms, customer_id=f.customer_id, end=f.start, fresh=ctx.fresh)
-    except ApiUnavailable:
-        previous = None
+
+    def ask(end: datetime, with_telemetry: bool) -> dict[str, Any]:
+        return ctx.client.summary(
+            f.window_ms, customer_id=f.customer_id, end=end, fresh=ctx.fresh, telemetry=with_telemetry
+        )
+
+    # both at once: the API answers them side by side (a 30-day page: 0.6 s one after the other)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        earlier = pool.submit(ask, f.start, False)
+        current = ask(f.end, telemetry)
+        try:
+            previous: dict[str, Any] | None = earlier.result()
+        except ApiUnavailable:
+            previous = None
     return with_derived_figures(current), None if previous is None else with_derived_figures(previous)
 
 

@@ -52,6 +52,7 @@ def export_metrics(summary: dict[str, Any], labels: dict[str, str]) -> dict[str,
     metrics += [
         {"name": name, "value": lookup(summary, path), "unit": unit, "labels": dict(labels)}
         for name, unit, path in _SECTIONS
+        if path[0] in summary  # a summary asked without its telemetry exports none
     ]
     for category, score in summary["health"]["scores"].items():
         metrics.append(

@@ -63,21 +63,24 @@ def summary_schema() -> dict[str, Any]:
         "completeness": {**_NUMBER, "description": "% of the events widgets tracked that reached the store"},
     }
     moment = {"type": "string", "format": "date-time"}
-    root["properties"]["telemetry"] = _object(
-        {
-            "from": {**moment, "description": "the window counted: the summary's, or its last 24 h"},
-            "to": moment,
-            **completeness,
-            "byCustomer": {"type": "object", "additionalProperties": _object(completeness)},
-        }
-    )
+    root["properties"]["telemetry"] = {
+        **_object(
+            {
+                "from": {**moment, "description": "the window counted: the summary's, or its last 24 h"},
+                "to": moment,
+                **completeness,
+                "byCustomer": {"type": "object", "additionalProperties": _object(completeness)},
+            }
+        ),
+        "description": "events expected, received and lost per tab (absent with `telemetry=false`)",
+    }
     root["properties"]["alerts"] = {
         "type": "object",
         "description": "active alerts and their statistics (absent with `alerts=false`)",
         "properties": {"active": {"type": "array", "items": {"type": "object"}}, "stats": {"type": "object"}},
         "required": ["active", "stats"],
     }
-    root["required"] = [k for k in root["properties"] if k != "alerts"]
+    root["required"] = [k for k in root["properties"] if k not in ("alerts", "telemetry")]
     return root
 
 

@@ -32,6 +32,10 @@ async def widget_summary(
     window: Annotated[int, Query(gt=0, le=MAX_WINDOW_MS, description="ms")] = 300_000,
     format: Literal["json", "export", "prometheus"] = "json",
     alerts: bool = True,
+    telemetry: Annotated[
+        bool,
+        Query(description="false leaves out the `telemetry` section, the costliest part (a count per tab)"),
+    ] = True,
     end: Annotated[
         QueryMoment | None, Query(description="ISO 8601: summarize the window ending here (default now)")
     ] = None,
@@ -44,14 +48,16 @@ async def widget_summary(
     Up to 24 h, and with `exact=true`, from raw events (exact); a longer window from the
     hourly rollups (`source`, `errorBound`)."""
     # Keyed by the caller's scope too: no answer computed for one scope is served to another.
-    key = (principal.customer_id, window, format, alerts, customer_id, end, exact)
+    key = (principal.customer_id, window, format, alerts, telemetry, customer_id, end, exact)
     cache = runtime.summary_cache
     bypass = "no-cache" in request.headers.get("cache-control", "").lower()
     cached = None if bypass else cache.get(key)
     if cached is not None:
         body, media_type, age = cached
         return _response(body, media_type, runtime, hit=True, age=age)
-    summary = await asyncio.to_thread(_summarize, runtime, window, customer_id, end, format != "json", exact)
+    summary = await asyncio.to_thread(
+        _summarize, runtime, window, customer_id, end, format != "json", exact, telemetry
+    )
     if alerts:
         summary["alerts"] = runtime.alerts_section(customer_id)
     body, media_type = _render(summary, format, customer_id)
@@ -66,6 +72,7 @@ def _summarize(
     until: datetime | None,
     complete: bool,
     exact: bool,
+    telemetry: bool,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     window = Window.ending(
@@ -81,7 +88,8 @@ def _summarize(
     source = source_for(window.start, asked, exact=exact, raw_from=raw_from)
     with runtime.store.snapshot() as cur:  # a commit landing between the queries must not split them
         summary = summarize_window(cur, window, now=until or now, complete=complete, source=source)
-        summary["telemetry"] = telemetry_section(cur, telemetry_window(window, source))
+        if telemetry:
+            summary["telemetry"] = telemetry_section(cur, telemetry_window(window, source))
     summary["timeWindow"] = window_ms
     return summary
 

@@ -30,7 +30,7 @@ from streamlit_app.text import literal
 ctx = page_context()
 st.title("Overview")
 window = literal(ctx.filters.describe())
-current, previous = load_summaries(ctx)
+current, previous = load_summaries(ctx, telemetry=True)
 require_data(ctx, current)
 st.caption(
     f"Health of the chat widget over the {window}; changes against the window before; "

@@ -245,6 +245,33 @@ def test_alerts_false_leaves_the_alerts_section_out(client: TestClient) -> None:
     assert set(without) == set(SEED_EXAMPLE) - {"alerts"} | {"telemetry", "source", "errorBound"}
 
 
+def test_telemetry_false_leaves_the_telemetry_section_out_and_every_figure_as_it_was(
+    client: TestClient,
+) -> None:
+    # one tab's events 1, 2 and 4: 4 expected, 3 received, 1 lost (the count this skips)
+    post(
+        client,
+        *(event("render", customerId="acme", tabId="tab-a", seq=n, renderTime=n * 10.0) for n in (1, 2, 4)),
+    )
+    full = get(client)
+    assert {k: full["telemetry"][k] for k in ("expected", "received", "lost")} == {
+        "expected": 4,
+        "received": 3,
+        "lost": 1,
+    }
+    without = get(client, telemetry="false")
+    assert "telemetry" not in without
+    for body in (full, without):
+        body.pop("timestamp")
+    full.pop("telemetry")
+    assert without == full
+    assert full["performance"]["renders"]["count"] == 3
+    exported = client.get(URL, params={"format": "export", "telemetry": "false"}, headers=FRESH).json()
+    assert not [m for m in exported["metrics"] if m["name"].startswith("telemetry.")]
+    names = {m["name"] for m in client.get(URL, params={"format": "export"}, headers=FRESH).json()["metrics"]}
+    assert {"telemetry.expected", "telemetry.lost", "telemetry.completeness"} <= names
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -255,6 +282,7 @@ def test_alerts_false_leaves_the_alerts_section_out(client: TestClient) -> None:
         pytest.param({"window": 91 * 86_400_000}, id="window-over-90-days"),
         pytest.param({"format": "xml"}, id="format-xml"),
         pytest.param({"alerts": "maybe"}, id="alerts-maybe"),
+        pytest.param({"telemetry": "maybe"}, id="telemetry-maybe"),
         pytest.param({"customerId": "x" * 257}, id="customer-too-long"),
     ],
 )
@@ -439,7 +467,13 @@ def test_cache_control_no_cache_bypasses_the_cache_and_refreshes_it(cached_clien
 def test_each_combination_of_parameters_is_cached_apart(cached_client: TestClient) -> None:
     post(cached_client, event("render", customerId="acme"))
     assert cached_client.get(URL).headers["x-cache"] == "MISS"
-    for params in ({"window": 60_000}, {"customerId": "acme"}, {"format": "export"}, {"alerts": "false"}):
+    for params in (
+        {"window": 60_000},
+        {"customerId": "acme"},
+        {"format": "export"},
+        {"alerts": "false"},
+        {"telemetry": "false"},
+    ):
         assert cached_client.get(URL, params=params).headers["x-cache"] == "MISS", params
         assert cached_client.get(URL, params=params).headers["x-cache"] == "HIT", params
     globex = cached_client.get(URL, params={"customerId": "globex"}).json()

@@ -38,7 +38,9 @@ def undocumented(
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"customerId": "acme"}, {"alerts": "false"}], ids=["all", "acme", "no-alerts"]
+    "params",
+    [{}, {"customerId": "acme"}, {"alerts": "false"}, {"telemetry": "false"}],
+    ids=["all", "acme", "no-alerts", "no-telemetry"],
 )
 def test_every_summary_answer_is_what_the_schema_says(client: TestClient, params: dict[str, str]) -> None:
     empty = client.get(WIDGET, params=params).json()  # nothing stored yet: nulls and zeros

@@ -90,6 +90,11 @@ def test_overview_shows_health_badge_scores_and_the_render_p95_numpy_computes(
     summary = httpx.get(f"{live_api.url}/api/monitoring/widget", params={"window": 86_400_000}).json()
     expected = {"healthy": "green:Healthy", "degraded": "yellow:Degraded", "unhealthy": "red:Unhealthy"}
     assert expected[summary["health"]["status"]] in _badges(at)
+    # only the Overview asks for telemetry (the other pages skip its count per tab)
+    assert "Telemetry delivery" in [h.value for h in at.subheader]
+    assert summary["telemetry"]["expected"] > 0
+    assert _metric(at, "Expected events") == f"{summary['telemetry']['expected']:,}"
+    assert _metric(at, "Received") == f"{summary['telemetry']['received']:,}"
 
 
 def test_overview_over_3_days_reads_the_rollups_and_says_so(
