@@ -53,7 +53,8 @@ def load_summaries(
             f.window_ms, customer_id=f.customer_id, end=end, fresh=ctx.fresh, telemetry=with_telemetry
         )
 
-    # both at once: the API answers them side by side (a 30-day page: 0.6 s one after the other)
+    # both at once: the API answers them side by side (two 30-day summaries: ~0.55 s one after
+    # the other, ~0.4 s at once)
     with ThreadPoolExecutor(max_workers=1) as pool:
         earlier = pool.submit(ask, f.start, False)
         current = ask(f.end, telemetry)

@@ -239,24 +239,24 @@ def history(cur: duckdb.DuckDBPyConnection, alert_id: str) -> list[Transition]:
 
 
 def alert_stats(cur: duckdb.DuckDBPyConnection, customer_id: str | None) -> dict[str, Any]:
-    """The summary's stats: total, unresolved, bySeverity and byCategory over the stored alerts."""
+    """The summary's stats: total, unresolved, bySeverity and byCategory over the stored alerts
+    (one statement: it is asked with every summary)."""
     where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
-    total, unresolved = cur.execute(
-        f"SELECT count(*), count(*) FILTER (status <> 'resolved') FROM alerts {where}", params
-    ).fetchone() or (0, 0)
-
-    def by(column: str) -> dict[str, int]:
-        rows = cur.execute(
-            f"SELECT {column}, count(*) FROM alerts {where} GROUP BY ALL ORDER BY 2 DESC, 1", params
-        ).fetchall()
-        return {name: int(n) for name, n in rows}
-
-    return {
-        "total": int(total),
-        "unresolved": int(unresolved),
-        "bySeverity": by("severity"),
-        "byCategory": by("category"),
-    }
+    rows = cur.execute(
+        "SELECT grouping(severity), grouping(category), severity, category, count(*), "
+        f"count(*) FILTER (status <> 'resolved') FROM alerts {where} "
+        "GROUP BY GROUPING SETS ((), (severity), (category)) ORDER BY 5 DESC, 3, 4",
+        params,
+    ).fetchall()
+    stats: dict[str, Any] = {"total": 0, "unresolved": 0, "bySeverity": {}, "byCategory": {}}
+    for no_severity, no_category, severity, category, n, unresolved in rows:
+        if no_severity and no_category:
+            stats["total"], stats["unresolved"] = int(n), int(unresolved)
+        elif no_category:
+            stats["bySeverity"][severity] = int(n)
+        else:
+            stats["byCategory"][category] = int(n)
+    return stats
 
 
 def prune_resolved(cur: duckdb.DuckDBPyConnection, keep: int) -> int:

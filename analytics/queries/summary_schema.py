@@ -72,7 +72,7 @@ def summary_schema() -> dict[str, Any]:
                 "byCustomer": {"type": "object", "additionalProperties": _object(completeness)},
             }
         ),
-        "description": "events expected, received and lost per tab (absent with `telemetry=false`)",
+        "description": "events expected, received and lost, counted per tab (absent with `telemetry=false`)",
     }
     root["properties"]["alerts"] = {
         "type": "object",

@@ -55,6 +55,7 @@ def test_every_summary_answer_is_what_the_schema_says(client: TestClient, params
         assert errors == []
         assert undocumented(answer, components["WidgetSummary"], components) == []
     assert full["performance"]["renders"]["count"] == 1  # the data did land
+    assert ("telemetry" in full) == (params.get("telemetry") != "false")  # optional in the schema
 
 
 def test_the_export_answer_is_what_the_schema_says(client: TestClient) -> None:

@@ -42,6 +42,8 @@ def test_reads_and_refusals_against_a_real_server(server: ServerProcess) -> None
         client.timeseries("nope", stat=None, bucket="1h", start=now - timedelta(hours=1), end=now)
     assert refused.value.status == 422
     assert client.summary(300_000, fresh=True)["health"]["status"] == "no_data"
+    assert "telemetry" in client.summary(300_000, fresh=True)
+    assert "telemetry" not in client.summary(300_000, fresh=True, telemetry=False)
 
 
 def test_a_client_with_a_token_sends_it_as_a_bearer_header(secured_api: SecuredApi) -> None:

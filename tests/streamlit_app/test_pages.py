@@ -14,7 +14,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.rollups.sketch import ALPHA
+from streamlit_app.api_client import MonitorClient
 from streamlit_app.compare import COMPARE_FIGURES
+from streamlit_app.context import PageContext
+from streamlit_app.filters import filters_for
+from streamlit_app.layout import load_summaries
 from streamlit_app.text import literal
 from tests.support.dashboard import alert, fire_data_loss_alert
 from tests.support.server import ServerProcess
@@ -95,6 +99,18 @@ def test_overview_shows_health_badge_scores_and_the_render_p95_numpy_computes(
     assert summary["telemetry"]["expected"] > 0
     assert _metric(at, "Expected events") == f"{summary['telemetry']['expected']:,}"
     assert _metric(at, "Received") == f"{summary['telemetry']['received']:,}"
+
+
+def test_only_the_chosen_window_asks_for_telemetry_and_only_when_told(live_api: ServerProcess) -> None:
+    # the demo's 6 hours lie in the last 24 h: the window before holds no event
+    ctx = PageContext(MonitorClient(live_api.url), filters_for("Last 24 hours", None), None)
+    current, previous = load_summaries(ctx, telemetry=True)
+    assert previous is not None and "telemetry" not in previous
+    assert previous["performance"]["renders"]["count"] == 0
+    assert current["telemetry"]["expected"] > 0
+    lean, before = load_summaries(ctx)  # every page but the Overview
+    assert "telemetry" not in lean and before is not None and "telemetry" not in before
+    assert lean["performance"]["renders"]["count"] == current["performance"]["renders"]["count"] > 0
 
 
 def test_overview_over_3_days_reads_the_rollups_and_says_so(
