@@ -97,6 +97,10 @@ class Figure:
     # (measure name, part): a value the measure's rollups hold though it is no chart of it:
     # "events" (every event of its types), "count" (those matching), "unmatched" (the rest)
     rolled: tuple[str, str] | None = None
+    # A latest value (the newest sample's): the measure of the same samples, whose rollups say
+    # which hours hold one. From the rollups, raw events are read from the newest such hour
+    # on (not the whole window), and the samples are the measure's count.
+    latest_of: str | None = None
     export: Export | None = None
     target: float | None = None
     threshold: float | None = None

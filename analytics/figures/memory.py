@@ -25,6 +25,7 @@ register_figure(
         "count(used_js_heap_size)",
         summary=(*MEMORY, "current"),
         shape="mb",
+        latest_of=USED_HEAP.name,
         export=Export("memory.usage"),
         target=30,
         threshold=50,

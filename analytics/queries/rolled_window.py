@@ -63,15 +63,7 @@ class _Plan:
 
     @property
     def level(self) -> tuple[str, str]:
-        """The rollup tables' suffix and filter: the coarsest rows that answer the window's scope."""
-        w = self.window
-        if w.customer_id:
-            return "", " AND customer_id = $customer" + (
-                " AND widget_version = $version" if w.widget_version else ""
-            )
-        if w.widget_version:
-            return "_by_version", " AND widget_version = $version"
-        return "_by_version", ""  # every version's rows, summed
+        return _level(self.window)
 
     def rolled_params(self, measures: list[str]) -> dict[str, Any]:
         params: dict[str, Any] = {"dfirst": self.first_day, "dlast": self.last_day, "dirty": self.dirty}
@@ -111,6 +103,34 @@ def rolled_window(
             )
         merged[measure.name] = RolledUp(measure, events, n, sketch)
     return merged
+
+
+def newest_hour_with(cur: duckdb.DuckDBPyConnection, measure: Measure, window: Window) -> datetime | None:
+    """The newest whole hour of `window` whose rollup rows hold a value of `measure` in the
+    window's scope; None when none does. Read raw from that hour on, a window gives its newest
+    value: the hour holds values, and no value before the hour is newer than them."""
+    first, last = whole_hours(window.start, window.end)
+    if first >= last:
+        return None
+    suffix, scope = _level(window)
+    row = cur.execute(
+        f"SELECT max(hour) FROM rollup_stats{suffix} WHERE measure = $measure AND n > 0 "
+        f"AND hour >= $first AND hour < $last{scope}",
+        {"measure": measure.name, "first": first, "last": last}
+        | {k: v for k, v in window.params().items() if k in ("customer", "version") and v},
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _level(window: Window) -> tuple[str, str]:
+    """The rollup tables' suffix and filter: the coarsest rows that answer the window's scope."""
+    if window.customer_id:
+        return "", " AND customer_id = $customer" + (
+            " AND widget_version = $version" if window.widget_version else ""
+        )
+    if window.widget_version:
+        return "_by_version", " AND widget_version = $version"
+    return "_by_version", ""  # every version's rows, summed
 
 
 def _add(into: list[Any], row: Sequence[Any]) -> None:

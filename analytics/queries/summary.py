@@ -17,7 +17,7 @@ from analytics.figures import Figure, derived, figures, measure_named
 from analytics.figures.figure import MIB
 from analytics.queries.figure_sql import GLOBAL, Reading, Readings, measure_figures
 from analytics.queries.health import score_health
-from analytics.queries.rolled_window import rolled_window
+from analytics.queries.rolled_window import newest_hour_with, rolled_window
 from analytics.queries.source import Source
 from analytics.rollups.sketch import ALPHA
 from analytics.storage.lake import events_source
@@ -120,10 +120,19 @@ def rolled_readings(cur: duckdb.DuckDBPyConnection, chosen: tuple[Figure, ...], 
     """The figures of `chosen` over `window`: from the rollups where they hold the figure, the
     rest (a latest value, a condition no measure counts) from the raw events of their types."""
     from_rollups = [f for f in chosen if f.rollup_reading is not None]
-    rest = [f for f in chosen if f.rollup_reading is None]
+    latest = [f for f in chosen if f.rollup_reading is None and f.latest_of is not None]
+    rest = [f for f in chosen if f.rollup_reading is None and f.latest_of is None]
     names = {f.rollup_reading[0] for f in from_rollups if f.rollup_reading is not None}
+    names |= {f.latest_of for f in latest if f.latest_of is not None}
     merged = rolled_window(cur, [measure_named(name) for name in sorted(names)], window)
     readings = measure_figures(cur, rest, window.where, window.params())[GLOBAL] if rest else {}
+    for figure in latest:  # raw events from the newest hour the rollups say holds a value
+        assert figure.latest_of is not None
+        since = newest_hour_with(cur, measure_named(figure.latest_of), window)
+        start = window.start if since is None else max(since, window.start)
+        recent = Window(start, window.end, window.customer_id, window.widget_version)
+        value = measure_figures(cur, [figure], recent.where, recent.params())[GLOBAL][figure.name].value
+        readings[figure.name] = Reading(value, merged[figure.latest_of].n)
     for figure in from_rollups:
         assert figure.rollup_reading is not None
         name, part = figure.rollup_reading

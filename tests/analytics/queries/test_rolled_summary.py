@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,40 @@ def test_a_summary_from_the_rollups_says_so_and_its_bound(store: EventStore) -> 
     assert rolled["persistence"]["operations"] == exact["persistence"]["operations"]
     assert rolled["persistence"]["reliability"] == exact["persistence"]["reliability"]
     assert rolled["performance"]["api"]["totalCalls"] == exact["performance"]["api"]["totalCalls"]
+
+
+def test_the_latest_memory_sample_is_the_newest_even_hours_after_the_last_one(tmp_path: Path) -> None:
+    # acme's samples at -30 h, -20 h and -9 h 10 min (the newest, 41 MiB: the answer); renders
+    # every hour; globex's sample at -2 h is newer but of another customer; hours from -6 h on
+    # are pending (raw). From the rollups, raw memory events are read from -10 h (the newest
+    # hour acme's rollups hold a sample in) on, not over the 2 days.
+    store = EventStore.open(tmp_path / "data")
+    try:
+        mib = 1_048_576
+
+        def at(hours: float) -> float:
+            return (END - timedelta(hours=hours)).timestamp() * 1000
+
+        def memory(hours: float, mb: int, customer: str) -> dict[str, object]:
+            metric = {"usedJSHeapSize": mb * mib, "totalJSHeapSize": 64 * mib, "jsHeapSizeLimit": 4096 * mib}
+            return {"type": "memory", "metric": {**metric, "timestamp": at(hours), "customerId": customer}}
+
+        renders = [
+            {"type": "render", "metric": {"renderTime": 5.0, "timestamp": at(h + 0.5), "customerId": "acme"}}
+            for h in range(48)
+        ]
+        samples = [memory(30, 20, "acme"), memory(20, 30, "acme"), memory(9 + 1 / 6, 41, "acme")]
+        _post(store, [*renders, *samples, memory(2, 90, "globex")], END)
+        with store.cursor() as cur:
+            maintain.advance(cur, safe_until=END, now=END - timedelta(hours=6), max_hours=1000)
+        window = Window(END - timedelta(hours=47, minutes=30), END, "acme")
+        figure = next(f for f in summary_figures() if f.name == "memory.usage")
+        with store.snapshot() as cur:
+            exact = measure_figures(cur, [figure], window.where, window.params())[GLOBAL][figure.name]
+            rolled = rolled_readings(cur, [figure], window)[figure.name]
+            everyone = rolled_readings(cur, [figure], Window(window.start, window.end))[figure.name]
+        assert (exact.value, exact.samples) == (41.0, 3)
+        assert (rolled.value, rolled.samples) == (41.0, 3)
+        assert (everyone.value, everyone.samples) == (90.0, 4)  # globex's, every customer's count
+    finally:
+        store.close()
