@@ -117,8 +117,9 @@ def summarize_window(
 
 
 def rolled_readings(cur: duckdb.DuckDBPyConnection, chosen: tuple[Figure, ...], window: Window) -> Readings:
-    """The figures of `chosen` over `window`: from the rollups where they hold the figure, the
-    rest (a latest value, a condition no measure counts) from the raw events of their types."""
+    """The figures of `chosen` over `window`: from the rollups where they hold the figure; a
+    latest value (`Figure.latest_of`) from the raw events since the newest hour the rollups say
+    holds one; the rest (a condition no measure counts) from the raw events of their types."""
     from_rollups = [f for f in chosen if f.rollup_reading is not None]
     latest = [f for f in chosen if f.rollup_reading is None and f.latest_of is not None]
     rest = [f for f in chosen if f.rollup_reading is None and f.latest_of is None]
