@@ -68,10 +68,7 @@ class _Plan:
     def rolled_params(self, measures: list[str]) -> dict[str, Any]:
         params: dict[str, Any] = {"dfirst": self.first_day, "dlast": self.last_day, "dirty": self.dirty}
         params["measures"] = measures
-        if self.window.customer_id:
-            params["customer"] = self.window.customer_id
-        if self.window.widget_version:
-            params["version"] = self.window.widget_version
+        params |= _scope_params(self.window)
         for n, (a, b) in enumerate(self.ranges):
             params |= {f"h{n}a": a, f"h{n}b": b}
         return params
@@ -116,8 +113,7 @@ def newest_hour_with(cur: duckdb.DuckDBPyConnection, measure: Measure, window: W
     row = cur.execute(
         f"SELECT max(hour) FROM rollup_stats{suffix} WHERE measure = $measure AND n > 0 "
         f"AND hour >= $first AND hour < $last{scope}",
-        {"measure": measure.name, "first": first, "last": last}
-        | {k: v for k, v in window.params().items() if k in ("customer", "version") and v},
+        {"measure": measure.name, "first": first, "last": last} | _scope_params(window),
     ).fetchone()
     return None if row is None else row[0]
 
@@ -131,6 +127,16 @@ def _level(window: Window) -> tuple[str, str]:
     if window.widget_version:
         return "_by_version", " AND widget_version = $version"
     return "_by_version", ""  # every version's rows, summed
+
+
+def _scope_params(window: Window) -> dict[str, Any]:
+    """The parameters of `_level`'s filter."""
+    params: dict[str, Any] = {}
+    if window.customer_id:
+        params["customer"] = window.customer_id
+    if window.widget_version:
+        params["version"] = window.widget_version
+    return params
 
 
 def _add(into: list[Any], row: Sequence[Any]) -> None:

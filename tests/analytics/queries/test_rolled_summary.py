@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from analytics.demo_data import STABLE_VERSION, generate_demo
+from analytics.figures.figure import MIB
 from analytics.ingest.intake import read_body
 from analytics.queries.figure_sql import GLOBAL, measure_figures
 from analytics.queries.summary import rolled_readings, summarize_window, summary_figures
@@ -102,13 +103,12 @@ def test_the_latest_memory_sample_is_the_newest_even_hours_after_the_last_one(tm
     # hour acme's rollups hold a sample in) on, not over the 2 days.
     store = EventStore.open(tmp_path / "data")
     try:
-        mib = 1_048_576
 
         def at(hours: float) -> float:
             return (END - timedelta(hours=hours)).timestamp() * 1000
 
         def memory(hours: float, mb: int, customer: str) -> dict[str, object]:
-            metric = {"usedJSHeapSize": mb * mib, "totalJSHeapSize": 64 * mib, "jsHeapSizeLimit": 4096 * mib}
+            metric = {"usedJSHeapSize": mb * MIB, "totalJSHeapSize": 64 * MIB, "jsHeapSizeLimit": 4096 * MIB}
             return {"type": "memory", "metric": {**metric, "timestamp": at(hours), "customerId": customer}}
 
         renders = [
