@@ -75,6 +75,8 @@ register_figure(
         higher_is_better=None,
         summary=(*BUNDLES, "totalSize"),
         shape="size",
+        rolled=(SIZE.name, "sum"),
+        rolled_scale=1 / 1024,  # the measure's KB, the figure's MB
         export=Export("bundle.size"),
     )
 )

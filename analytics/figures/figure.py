@@ -95,8 +95,11 @@ class Figure:
     shown: bool = True
     series: tuple[str, str] | None = None  # (measure name, statistic)
     # (measure name, part): a value the measure's rollups hold though it is no chart of it:
-    # "events" (every event of its types), "count" (those matching), "unmatched" (the rest)
+    # "events" (every event of its types), "count" (those matching), "unmatched" (the rest),
+    # "sum" (a value's total)
     rolled: tuple[str, str] | None = None
+    # The rollups' value times this is the figure's (a unit apart: a sum in KB, a figure in MB).
+    rolled_scale: float = 1.0
     # A latest value (the newest sample's): the measure of the same samples, whose rollups say
     # which hours hold one. From the rollups, raw events are read from the newest such hour
     # on (not the whole window), and the samples are the measure's count.

@@ -64,8 +64,33 @@ RESTORED = register_measure(
         higher_is_better=True,
     )
 )
+# the messages a successful restoration brought back (a failed one restores none)
+MESSAGES_RESTORED = register_measure(
+    Measure(
+        "restoration.messagesRestored",
+        "Messages restored",
+        "value",
+        ("restoration",),
+        "CASE WHEN success THEN messages_restored END",
+        "",
+        "avg",
+        higher_is_better=True,
+    )
+)
 NAV_TIME = register_measure(
     Measure("navigation.duration", "Navigation duration", "value", ("navigation",), "duration", "ms", "p95")
+)
+NAV_SUCCESS = register_measure(
+    Measure(
+        "navigation.successRate",
+        "Navigation success rate",
+        "rate",
+        ("navigation",),
+        "success",
+        "%",
+        "rate",
+        higher_is_better=True,
+    )
 )
 PRESERVED = register_measure(
     Measure(
@@ -275,14 +300,11 @@ register_figure(
     )
 )
 register_figure(
-    Figure(
-        "restoration.avg_messages",
-        "Messages restored",
-        "",
-        _R,
-        "value",
-        "avg(messages_restored) FILTER (success)",
-        "count(messages_restored) FILTER (success)",
+    on(
+        MESSAGES_RESTORED,
+        "avg",
+        name="restoration.avg_messages",
+        label="Messages restored",
         higher_is_better=None,
         summary=(*RESTORE, "avgMessagesRestored"),
     )
@@ -304,14 +326,11 @@ register_figure(
     )
 )
 register_figure(
-    Figure(
-        "navigation.success_count",
-        "Successful navigations",
-        "",
-        _N,
+    on(
+        NAV_SUCCESS,
         "count",
-        "count(*) FILTER (success)",
-        higher_is_better=None,
+        name="navigation.success_count",
+        label="Successful navigations",
         summary=(*NAV, "successCount"),
         shape="int",
     )
@@ -339,6 +358,7 @@ register_figure(
         "count",
         "count(*) FILTER (NOT data_preserved)",
         summary=(*NAV, "dataLossCount"),
+        rolled=(PRESERVED.name, "unmatched"),  # dataPreserved is required of a navigation
         shape="int",
         export=Export("persistence.navigation_data_loss"),
         threshold=0,
@@ -355,14 +375,11 @@ register_figure(
 )
 # Success of cross-page navigation counts like that of storage operations in health.
 register_figure(
-    Figure(
-        "navigation.success_rate",
-        "Navigation success rate",
-        "%",
-        _N,
+    on(
+        NAV_SUCCESS,
         "rate",
-        "success",
-        higher_is_better=True,
+        name="navigation.success_rate",
+        label="Navigation success rate",
         summary=(*NAV, "successRate"),
         shown=False,
         target=99,

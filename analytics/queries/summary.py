@@ -144,7 +144,9 @@ def rolled_readings(cur: duckdb.DuckDBPyConnection, chosen: tuple[Figure, ...], 
             readings[figure.name] = Reading(float(rolled.events - rolled.n), rolled.events)
         else:
             samples = rolled.n if rolled.measure.kind == "value" else rolled.events
-            readings[figure.name] = Reading(rolled.stat(part), samples)
+            value = rolled.stat(part)
+            scaled = None if value is None else value * figure.rolled_scale
+            readings[figure.name] = Reading(scaled, samples)
     return readings
 
 

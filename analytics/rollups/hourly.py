@@ -17,7 +17,8 @@ event once, and only that hour's raw events are read. Every insert is sorted by 
 its compressed size is ~20 % smaller than in hash order (one day of the bench's data).
 
 The rows are generated from `analytics.figures.measures()` (the tables' layout is fixed, with
-the measure's name as a column): a measure registered later is rolled up from then on. A
+the measure's name as a column): a measure registered later is rolled up from then on, and
+over the hours rolled up before it at the next start (`analytics.rollups.backfill`). A
 missing customer or version is stored as '' (part of the key). Each table has a `_daily`
 twin, summed from the hourly rows whenever a rewrite touches a day.
 The tables have no primary key: `roll_up` writes each key once (GROUP BY, after deleting
@@ -120,26 +121,32 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
         events = events_source(cur, first, stop, measure.types)
         raw = _RAW.format(events=events, types=", ".join(f"'{t}'" for t in measure.types))
         bind = {**params, "measure": measure.name}
-        if measure.kind == "value":
-            stats = (
-                f"count({measure.expr}), sum({measure.expr}), min({measure.expr}), max({measure.expr}), "
-                f"count(*) FILTER (({measure.expr}) = 0)"
-            )
-            cur.execute(
-                f"INSERT INTO rollup_buckets SELECT {_KEY}, {bucket_sql(measure.expr)} AS k, count(*) "
-                f"{raw} AND ({measure.expr}) > 0 GROUP BY ALL ORDER BY ALL",
-                bind,
-            )
-        else:
-            stats = f"count(*) FILTER ({measure.expr}), NULL, NULL, NULL, NULL"
-        row = cur.execute(
-            f"INSERT INTO rollup_stats SELECT {_KEY}, count(*), {stats} {raw} GROUP BY ALL ORDER BY ALL", bind
-        ).fetchone()
+        *buckets, stats = inserts_of(measure, raw)
+        for sql in buckets:
+            cur.execute(sql, bind)
+        row = cur.execute(stats, bind).fetchone()
         written += int(row[0]) if row else 0
     sum_levels(cur, "hour >= $start AND hour < $end", params)  # from the rows just written (no raw rescan)
     days = {"start": _day_of(first), "end": _day_of(stop - HOUR) + DAY}
     sum_days(cur, "hour >= $start AND hour < $end", days)
     return written
+
+
+def inserts_of(measure: Measure, raw: str) -> list[str]:
+    """The statements writing the measure's hourly rows from the raw events of `raw` (a FROM and
+    WHERE clause, with `$measure` bound to its name): a value's buckets, then its stats, whose
+    statement is last (its row says how many it wrote)."""
+    e = measure.expr
+    insert = "INSERT INTO rollup_{table} SELECT {key}, {columns} {raw} GROUP BY ALL ORDER BY ALL"
+    if measure.kind != "value":
+        stats = f"count(*), count(*) FILTER ({e}), NULL, NULL, NULL, NULL"
+        return [insert.format(table="stats", key=_KEY, columns=stats, raw=raw)]
+    stats = f"count(*), count({e}), sum({e}), min({e}), max({e}), count(*) FILTER (({e}) = 0)"
+    buckets = f"{bucket_sql(e)} AS k, count(*)"
+    return [
+        insert.format(table="buckets", key=_KEY, columns=buckets, raw=f"{raw} AND ({e}) > 0"),
+        insert.format(table="stats", key=_KEY, columns=stats, raw=raw),
+    ]
 
 
 def sum_levels(
@@ -211,6 +218,8 @@ class RolledUp:
             return None
         if stat == "avg":
             return self.sketch.total / self.n
+        if stat == "sum":
+            return self.sketch.total
         if stat == "min":
             return self.sketch.low
         if stat == "max":

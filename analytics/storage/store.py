@@ -25,7 +25,7 @@ import pyarrow as pa
 from analytics.ingest.columnar import request_columns, to_arrow_table
 from analytics.ingest.dedupe import RecentEventIds
 from analytics.ingest.intake import AcceptedEvent
-from analytics.rollups import maintain
+from analytics.rollups import backfill, maintain
 from analytics.storage import lake
 from analytics.storage.store_damage import DamageReport, damage_reports, open_checked
 from analytics.storage.table import COLUMNS, create_table_sql
@@ -204,12 +204,23 @@ class EventStore:
                 log.error(
                     "lake files the manifest named are gone, their events lost: %s", ", ".join(missing[:10])
                 )
+            store._roll_up_new_measures()
             # Reads the last day's rows: a damaged block there shows now, not at the first query.
             store._load_recent_ids()
         except BaseException:
             con.close()
             raise
         return store
+
+    def _roll_up_new_measures(self) -> None:
+        """The measures new to this store, over the history it rolled up without them. On a
+        failure the store opens anyway (its other rollups and raw events are whole) and the
+        next start tries again."""
+        try:
+            with self._write_lock:
+                backfill.roll_up_new_measures(self._con)
+        except duckdb.Error:
+            log.exception("rolling up the measures new to this store failed; the next start tries again")
 
     def _load_recent_ids(self) -> None:
         # One id per row (the latest time it was stored), read in slices: the strings of a

@@ -1,0 +1,80 @@
+"""Rolling up, over the history already rolled up, a measure the store has not rolled up before.
+
+`hourly.roll_up` rolls up every measure of the registry, so the hours rolled up before a
+measure was registered (by a newer release, or a plugin) have no rows of it. `rollup_measures`
+names the measures every rolled hour holds. At start (`roll_up_new_measures`), each registered
+measure it does not name is rolled up from the raw events, in DuckDB and the lake, of every
+hour that has none of its rows; its summed and daily rows are rewritten from them; and it is
+named, in one transaction: a process killed on the way does it all again at the next start.
+(A store written before `rollup_measures` existed names the measures it has rows of.) An hour
+that has rows of the measure (rolled up since) is left as it is, so nothing is counted
+twice. Hours whose raw events retention has dropped keep no rows of it, as a raw read of them
+finds nothing either: from then on its rollups reach as far back as the raw events did.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import duckdb
+
+from analytics.figures import Measure, measures
+from analytics.rollups.hourly import inserts_of, sum_days, sum_levels
+from analytics.storage.lake import events_source
+from analytics.transaction import transaction
+
+log = logging.getLogger(__name__)
+SCHEMA_SQL = "CREATE TABLE IF NOT EXISTS rollup_measures (measure VARCHAR PRIMARY KEY)"
+_NEW_HOURS = (
+    "time_bucket(INTERVAL 1 HOUR, ts) NOT IN (SELECT hour FROM rollup_stats WHERE measure = $measure)"
+)
+
+
+def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Roll up the registered measures `rollup_measures` does not name over the hours rolled up
+    without them, and name them; returns their names (see the module)."""
+    _prepare(cur)
+    named = {row[0] for row in cur.execute("SELECT measure FROM rollup_measures").fetchall()}
+    new = [m for m in measures() if m.name not in named]
+    if not new:
+        return []
+    started = time.perf_counter()
+    with transaction(cur):
+        rolled_before = cur.execute("SELECT count(*) FROM (SELECT 1 FROM rollup_stats LIMIT 1)").fetchone()
+        if rolled_before != (0,):  # an empty store has no hour rolled up without them
+            for measure in new:
+                _fill(cur, measure)
+            wanted = {"new": [m.name for m in new]}
+            sum_levels(cur, "list_contains($new, measure)", wanted)  # only their rows are rewritten
+            sum_days(cur, "list_contains($new, measure)", wanted)
+        cur.execute("INSERT INTO rollup_measures SELECT unnest($new)", {"new": [m.name for m in new]})
+    if rolled_before != (0,):
+        log.info(
+            "rolled up %d measure(s) new to this store over its history in %.1f s: %s",
+            len(new),
+            time.perf_counter() - started,
+            ", ".join(m.name for m in new),
+        )
+    return [m.name for m in new]
+
+
+def _prepare(cur: duckdb.DuckDBPyConnection) -> None:
+    """Create `rollup_measures` where it is missing. A store written before it existed rolled up
+    every measure of its release in every hour: those with rows are named at once."""
+    found = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_measures'"
+    ).fetchone()
+    if found == (1,):
+        return
+    with transaction(cur):
+        cur.execute(SCHEMA_SQL)
+        cur.execute("INSERT INTO rollup_measures SELECT DISTINCT measure FROM rollup_stats")
+
+
+def _fill(cur: duckdb.DuckDBPyConnection, measure: Measure) -> None:
+    """The measure's hourly rows of every hour that has none, from that hour's raw events."""
+    types = ", ".join(f"'{t}'" for t in measure.types)
+    raw = f"FROM {events_source(cur, types=measure.types)} WHERE type IN ({types}) AND {_NEW_HOURS}"
+    for sql in inserts_of(measure, raw):  # the buckets first: the stats rows mark an hour done
+        cur.execute(sql, {"measure": measure.name})
