@@ -56,7 +56,6 @@ _NOT_IN_ROLLED_DAYS = (
 )
 _CUSTOMER = " AND ($customer IS NULL OR customer_id = $customer)"
 _VERSION = " AND ($version IS NULL OR widget_version = $version)"
-_RAW_REST = "(ts < $first OR ts >= $last OR time_bucket(INTERVAL 1 HOUR, ts) IN (SELECT hour FROM dirty))"
 Row = tuple[datetime, Any, float | None, int]  # bucket, group, value, events
 
 
@@ -74,6 +73,41 @@ def dirty_hours_of(cur: duckdb.DuckDBPyConnection, window: Window) -> list[datet
         return []
     rows = cur.execute(_DIRTY_HOURS, {"first": first, "last": last}).fetchall()
     return sorted(hour for (hour,) in rows)
+
+
+def raw_spans(window: Window, dirty: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """The times read from raw events: the partial hours at the window's edges (the whole
+    window when it holds no whole hour) and the dirty hours, as the fewest [start, end) spans.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 1, 1, 10, 30, tzinfo=UTC)
+    >>> w = Window(t, t + 3 * HOUR)  # 10:30 to 13:30, 12:00 dirty
+    >>> [(a.strftime("%H:%M"), b.strftime("%H:%M")) for a, b in raw_spans(w, [t.replace(hour=12, minute=0)])]
+    [('10:30', '11:00'), ('12:00', '13:30')]
+    """
+    first, last = whole_hours(window.start, window.end)
+    edges = [(window.start, first), (last, window.end)] if first < last else [(window.start, window.end)]
+    merged: list[tuple[datetime, datetime]] = []
+    for a, b in sorted(edges + [(hour, hour + HOUR) for hour in dirty]):
+        if a >= b:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def in_spans(spans: list[tuple[datetime, datetime]]) -> tuple[str, dict[str, datetime]]:
+    """A condition that `ts` is in one of the spans, and its parameters: plain ranges, which
+    DuckDB prunes row groups by (a `time_bucket(ts) IN (...)` test cost 40 ms per million rows)."""
+    if not spans:
+        return "false", {}
+    sql = " OR ".join(f"(ts >= $span{n}a AND ts < $span{n}b)" for n in range(len(spans)))
+    params: dict[str, datetime] = {}
+    for n, (a, b) in enumerate(spans):
+        params |= {f"span{n}a": a, f"span{n}b": b}
+    return f"({sql})", params
 
 
 def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -122,9 +156,11 @@ def rolled_rows(
     params["dirty"] = dirty_hours
     # the raw events read: the partial hours at the edges and the dirty hours (the lake's
     # files of the other days are not opened)
-    spans = [(window.start, first), (last, window.end)] if first < last else [(window.start, window.end)]
-    events = events_source(cur, types=measure.types, spans=spans + [(h, h + HOUR) for h in dirty_hours])
-    raw_from = f"FROM {events} WHERE type IN ({types}) AND {Window.where} AND {_RAW_REST}"
+    spans = raw_spans(window, dirty_hours)
+    events = events_source(cur, types=measure.types, spans=spans)
+    in_raw, span_params = in_spans(spans)
+    params |= span_params
+    raw_from = f"FROM {events} WHERE type IN ({types}) AND {Window.where} AND {in_raw}"
     rolled_group = f"CASE WHEN {group_column} = '{NO_VALUE}' THEN '{no_group}' ELSE {group_column} END"
     group = (rolled_group, f"coalesce({group_column}, '{no_group}')") if group_column else ("''", "''")
     # the coarsest rows that answer: summed over customers when the series neither filters

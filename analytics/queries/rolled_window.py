@@ -19,8 +19,8 @@ from typing import Any
 import duckdb
 
 from analytics.figures import Measure
-from analytics.queries.rolled_series import dirty_hours_of, whole_days, whole_hours
-from analytics.rollups.hourly import DAILY, DAY, HOUR, RolledUp
+from analytics.queries.rolled_series import dirty_hours_of, in_spans, raw_spans, whole_days, whole_hours
+from analytics.rollups.hourly import DAILY, DAY, RolledUp
 from analytics.rollups.sketch import Sketch, bucket_sql
 from analytics.storage.lake import events_source
 from analytics.window import Window
@@ -30,7 +30,6 @@ _DIRTY = (
     "dirty_days AS (SELECT DISTINCT time_bucket(INTERVAL 1 DAY, hour) AS hour FROM dirty) "
 )
 _DAYS = "hour >= $dfirst AND hour < $dlast AND hour NOT IN (SELECT hour FROM dirty_days)"
-_RAW_REST = "(ts < $first OR ts >= $last OR time_bucket(INTERVAL 1 HOUR, ts) IN (SELECT hour FROM dirty))"
 _STATS = "measure, events, n, total, low, high, zeros"
 
 
@@ -57,9 +56,7 @@ class _Plan:
     @property
     def raw_spans(self) -> list[tuple[datetime, datetime]]:
         """The times raw events are read for: the partial hours at the edges and the dirty hours."""
-        w = self.window
-        edges = [(w.start, self.first), (self.last, w.end)] if self.first < self.last else [(w.start, w.end)]
-        return edges + [(hour, hour + HOUR) for hour in self.dirty]
+        return raw_spans(self.window, self.dirty)
 
     @property
     def level(self) -> tuple[str, str]:
@@ -74,7 +71,7 @@ class _Plan:
         return params
 
     def raw_params(self) -> dict[str, Any]:
-        return {"first": self.first, "last": self.last, "dirty": self.dirty} | self.window.params()
+        return in_spans(self.raw_spans)[1] | self.window.params()
 
 
 def rolled_window(
@@ -210,7 +207,7 @@ def _raw_from(cur: duckdb.DuckDBPyConnection, types: tuple[str, ...], spans: lis
     listed = ", ".join(f"'{t}'" for t in types)
     return (
         f"FROM {events_source(cur, types=types, spans=spans)} "
-        f"WHERE type IN ({listed}) AND {Window.where} AND {_RAW_REST}"
+        f"WHERE type IN ({listed}) AND {Window.where} AND {in_spans(spans)[0]}"
     )
 
 
@@ -250,32 +247,23 @@ def _raw_stats(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: 
 
 
 def _raw_buckets(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
-    """Each value measure's sketch buckets over the same raw events: one scan per set of types."""
-    selects = []
-    for types, places in _by_types(wanted).items():
-        values = [i for i in places if wanted[i].kind == "value"]
-        if not values:
-            continue
-        pairs = ", ".join(
-            f"{{'m': '{wanted[i].name}', 'k': CASE WHEN ({wanted[i].expr}) > 0 "
-            f"THEN {bucket_sql(wanted[i].expr)} END}}"
-            for i in values
-        )
-        selects.append(
-            f"SELECT p.m, p.k, count(*) "
-            f"FROM (SELECT unnest([{pairs}]) AS p {_raw_from(cur, types, plan.raw_spans)}) "
-            "WHERE p.k IS NOT NULL GROUP BY ALL"
-        )
+    """Each value measure's sketch buckets over the same raw events: one scan each (columns are
+    read apart anyway; unnesting a row of (measure, bucket) pairs per event took 8x as long)."""
+    selects = [
+        f"SELECT '{m.name}', {bucket_sql(m.expr)} AS k, count(*) {_raw_from(cur, m.types, plan.raw_spans)} "
+        f"AND ({m.expr}) > 0 GROUP BY k"
+        for m in wanted
+        if m.kind == "value"
+    ]
     if not selects:
         return []
-    return cur.execute(_DIRTY + " UNION ALL ".join(selects), plan.raw_params()).fetchall()
+    return cur.execute(" UNION ALL ".join(selects), plan.raw_params()).fetchall()
 
 
 def _run_each(cur: duckdb.DuckDBPyConnection, selects: list[str], params: dict[str, Any]) -> list[Any]:
     """One row of named columns per SELECT, from one statement (the columns differ: BY NAME)."""
     cursor = cur.execute(
-        _DIRTY
-        + " UNION ALL BY NAME ".join(f"SELECT {n} AS part, * FROM ({s})" for n, s in enumerate(selects)),
+        " UNION ALL BY NAME ".join(f"SELECT {n} AS part, * FROM ({s})" for n, s in enumerate(selects)),
         params,
     )
     names = [d[0] for d in cursor.description]

@@ -33,7 +33,8 @@ _NEW_HOURS = (
 
 def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
     """Roll up the registered measures `rollup_measures` does not name over the hours rolled up
-    without them, and name them; returns their names (see the module)."""
+    without them, and name them; returns the names of those it read raw events for (none when
+    the store has no hour rolled up yet)."""
     _prepare(cur)
     named = {row[0] for row in cur.execute("SELECT measure FROM rollup_measures").fetchall()}
     new = [m for m in measures() if m.name not in named]
@@ -49,13 +50,14 @@ def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
             sum_levels(cur, "list_contains($new, measure)", wanted)  # only their rows are rewritten
             sum_days(cur, "list_contains($new, measure)", wanted)
         cur.execute("INSERT INTO rollup_measures SELECT unnest($new)", {"new": [m.name for m in new]})
-    if rolled_before != (0,):
-        log.info(
-            "rolled up %d measure(s) new to this store over its history in %.1f s: %s",
-            len(new),
-            time.perf_counter() - started,
-            ", ".join(m.name for m in new),
-        )
+    if rolled_before == (0,):
+        return []
+    log.info(
+        "rolled up %d measure(s) new to this store over its history in %.1f s: %s",
+        len(new),
+        time.perf_counter() - started,
+        ", ".join(m.name for m in new),
+    )
     return [m.name for m in new]
 
 

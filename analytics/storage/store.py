@@ -218,7 +218,10 @@ class EventStore:
         next start tries again."""
         try:
             with self._write_lock:
-                backfill.roll_up_new_measures(self._con)
+                if backfill.roll_up_new_measures(self._con):
+                    # the rows written stay in DuckDB's memory until a checkpoint (on the
+                    # 101M-event bench store: DuckDB 75 -> 51 MB, the process 379 -> 340 MB)
+                    self._con.execute("CHECKPOINT")
         except duckdb.Error:
             log.exception("rolling up the measures new to this store failed; the next start tries again")
 
