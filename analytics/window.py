@@ -17,6 +17,11 @@ WHERE_SQL = (
     " AND ($version IS NULL OR widget_version = $version)"
 )
 
+# The UTC hour an event's `ts` falls in, as `time_bucket(INTERVAL 1 HOUR, ts)` gives it (pre-1970
+# too), in integer arithmetic: time_bucket on a TIMESTAMPTZ goes through the time zone library,
+# 19 ms per million rows against 7.
+HOUR_OF_TS = "make_timestamptz(epoch_us(ts) - ((epoch_us(ts) % 3600000000) + 3600000000) % 3600000000)"
+
 
 @dataclass(frozen=True, slots=True)
 class Window:

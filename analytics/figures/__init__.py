@@ -2,7 +2,8 @@
 
 One small module per event type registers its measures (what one can chart) and figures
 (what the summary, the alerts, health and the export report), the same way a figure added
-later would (`register_figure`). Read the registry through `figures()` and `measures()`.
+later would (`register_figure`). Read the registry through `figures()`, `measures()` and
+`tallies()` (events counted by a label: errors by type).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 from analytics.figures.declare import aggregate_sql, on, stats_of
-from analytics.figures.figure import Export, Figure, Measure, RuleSpec
+from analytics.figures.figure import Export, Figure, Measure, RuleSpec, Tally
 from analytics.figures.registry import (
     derived,
     figure_named,
@@ -19,8 +20,12 @@ from analytics.figures.registry import (
     measures,
     register_figure,
     register_measure,
+    register_tally,
     registered,
     replaced,
+    rolled_up,
+    tallies,
+    tally_named,
     version,
 )
 
@@ -36,6 +41,7 @@ __all__ = [
     "Figure",
     "Measure",
     "RuleSpec",
+    "Tally",
     "aggregate_sql",
     "derived",
     "figure_named",
@@ -45,8 +51,12 @@ __all__ = [
     "on",
     "register_figure",
     "register_measure",
+    "register_tally",
     "registered",
     "replaced",
+    "rolled_up",
     "stats_of",
+    "tallies",
+    "tally_named",
     "version",
 ]

@@ -46,6 +46,24 @@ class Measure:
     higher_is_better: bool = False
 
 
+# A tally's rollup rows of one label are named `<tally>/<label>`: no registered name holds it.
+LABEL_SEPARATOR = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """The events of `types` where `where` holds, counted by a label (the SQL `by`): the failed
+    persistence operations by error type. Read raw over a short window, and from the rollups
+    (one row per hour, customer, version and label) over a long one."""
+
+    name: str
+    label: str
+    types: tuple[str, ...]
+    where: str
+    by: str
+    summary: tuple[str, ...] | None = None  # its place in the summary: {label: count}, most first
+
+
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
     """The seed's alert rule on a figure: where its thresholds live, its levels, its words."""

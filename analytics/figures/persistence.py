@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from analytics.figures.bounds import COUNT, MS, PERCENT
 from analytics.figures.declare import on
-from analytics.figures.figure import Export, Figure, Measure, RuleSpec
-from analytics.figures.registry import register_figure, register_measure
+from analytics.figures.figure import Export, Figure, Measure, RuleSpec, Tally
+from analytics.figures.registry import register_figure, register_measure, register_tally
 
 OPS, PERF = ("persistence", "operations"), ("persistence", "performance")
 RESTORE, NAV = ("persistence", "restoration"), ("persistence", "navigation")
@@ -36,6 +36,17 @@ ERRORS = register_measure(
         "NOT success",
         "%",
         "rate",
+    )
+)
+# the failed operations by error type, as the summary lists them
+ERRORS_BY_TYPE = register_tally(
+    Tally(
+        "persistence.errorsByType",
+        "Errors by type",
+        ("persistence",),
+        "NOT success",
+        "coalesce(error_type, 'unknown')",
+        summary=("persistence", "reliability", "errorsByType"),
     )
 )
 DATA_LOSS = register_measure(

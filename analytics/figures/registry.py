@@ -15,20 +15,34 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from analytics.errors import InvalidQuery
-from analytics.figures.figure import Figure, Measure
+from analytics.figures.figure import LABEL_SEPARATOR, Figure, Measure, Tally
 
 _figures: dict[str, Figure] = {}
 _measures: dict[str, Measure] = {}
+_tallies: dict[str, Tally] = {}
 _version = 0
 
 
 def register_measure(measure: Measure) -> Measure:
     """Add `measure` to the catalogue; a name may be registered once."""
-    if measure.name in _measures:
-        raise ValueError(f"measure {measure.name!r} is already registered")
+    if measure.name in _measures or measure.name in _tallies:
+        raise ValueError(f"measure {measure.name!r}: the name is taken")
+    if LABEL_SEPARATOR in measure.name:
+        raise ValueError(f"measure {measure.name!r}: a name holds no {LABEL_SEPARATOR!r}")
     _measures[measure.name] = measure
     _bump()
     return measure
+
+
+def register_tally(tally: Tally) -> Tally:
+    """Add `tally`; its name may be neither a measure's nor another tally's."""
+    if tally.name in _tallies or tally.name in _measures:
+        raise ValueError(f"tally {tally.name!r}: the name is taken")
+    if LABEL_SEPARATOR in tally.name:
+        raise ValueError(f"tally {tally.name!r}: a name holds no {LABEL_SEPARATOR!r}")
+    _tallies[tally.name] = tally
+    _bump()
+    return tally
 
 
 def register_figure(figure: Figure) -> Figure:
@@ -52,18 +66,23 @@ def register_figure(figure: Figure) -> Figure:
 
 
 @contextmanager
-def registered(*items: Figure | Measure) -> Iterator[None]:
+def registered(*items: Figure | Measure | Tally) -> Iterator[None]:
     """Register `items` for the duration of a block (tests, and trying a figure out)."""
     for item in items:
         if isinstance(item, Measure):
             register_measure(item)
+        elif isinstance(item, Tally):
+            register_tally(item)
         else:
             register_figure(item)
     try:
         yield
     finally:
         for item in reversed(items):
-            (_measures if isinstance(item, Measure) else _figures).pop(item.name, None)
+            table: dict[str, Any] = (
+                _measures if isinstance(item, Measure) else _tallies if isinstance(item, Tally) else _figures
+            )
+            table.pop(item.name, None)
         _bump()
 
 
@@ -93,6 +112,21 @@ def figure_named(name: str) -> Figure:
 def measures() -> tuple[Measure, ...]:
     """Every measure of the catalogue, in the order registered."""
     return tuple(_measures.values())
+
+
+def tallies() -> tuple[Tally, ...]:
+    """Every tally, in the order registered."""
+    return tuple(_tallies.values())
+
+
+def rolled_up() -> tuple[Measure | Tally, ...]:
+    """What the hourly rollups hold: every measure, then every tally."""
+    return (*_measures.values(), *_tallies.values())
+
+
+def tally_named(name: str) -> Tally:
+    """The tally called `name` (KeyError when there is none)."""
+    return _tallies[name]
 
 
 def measure_named(name: str) -> Measure:

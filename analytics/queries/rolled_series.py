@@ -23,7 +23,7 @@ from analytics.figures import measure_named
 from analytics.rollups.hourly import DAILY, DAY, HOUR, NO_VALUE, RolledUp
 from analytics.rollups.sketch import ALPHA, GAMMA, Sketch, bucket_sql
 from analytics.storage.lake import events_source
-from analytics.window import Window, as_utc
+from analytics.window import HOUR_OF_TS, Window, as_utc
 
 QUANTILE_STATS = ("p50", "p95", "p99")
 # The value at a 0-based rank of `picked` (zeros first, then each bucket's representative
@@ -36,7 +36,7 @@ _AT_RANK = (
 # after the watermark (not looked at yet). Read whole from raw events, and not from rollups.
 _DIRTY_HOURS = (
     "SELECT hour FROM rollup_pending WHERE hour >= $first AND hour < $last UNION "
-    "SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, ts) FROM events "
+    f"SELECT DISTINCT {HOUR_OF_TS} FROM events "
     "WHERE received_at > (SELECT watermark FROM rollup_state WHERE id = 1) AND ts >= $first AND ts < $last"
 )
 # ... read once, and given to the statement: the rollups it leaves out are the raw events it reads

@@ -18,7 +18,8 @@ from typing import Any
 
 import duckdb
 
-from analytics.figures import Measure
+from analytics.figures import Measure, Tally
+from analytics.figures.figure import LABEL_SEPARATOR
 from analytics.queries.rolled_series import dirty_hours_of, in_spans, raw_spans, whole_days, whole_hours
 from analytics.rollups.hourly import DAILY, DAY, RolledUp
 from analytics.rollups.sketch import Sketch, bucket_sql
@@ -99,6 +100,26 @@ def rolled_window(
     return merged
 
 
+def rolled_tally(cur: duckdb.DuckDBPyConnection, tally: Tally, window: Window) -> dict[str, int]:
+    """The tally's count per label over `window`, most first: its label rows in the rollups,
+    and the raw events of the partial and dirty hours."""
+    plan = _Plan.of(cur, window)
+    rows = _rolled("rollup_stats", "measure, n", plan, which="starts_with(measure, $prefix)")
+    params = {k: v for k, v in plan.rolled_params([]).items() if k != "measures"}
+    params["prefix"] = tally.name + LABEL_SEPARATOR
+    counts: dict[str, int] = {}
+    rolled = cur.execute(f"{_DIRTY}SELECT measure, sum(n) FROM ({rows}) GROUP BY ALL", params).fetchall()
+    for measure, n in rolled:
+        label = measure.removeprefix(params["prefix"])
+        counts[label] = counts.get(label, 0) + int(n)
+    events = _raw_from(cur, tally.types, plan.raw_spans)
+    for label, n in cur.execute(
+        f"SELECT {tally.by}, count(*) {events} AND ({tally.where}) GROUP BY ALL", plan.raw_params()
+    ).fetchall():
+        counts[label] = counts.get(label, 0) + int(n)
+    return dict(sorted(((k, n) for k, n in counts.items() if n), key=lambda item: (-item[1], item[0])))
+
+
 def newest_hour_with(cur: duckdb.DuckDBPyConnection, measure: Measure, window: Window) -> datetime | None:
     """The newest whole hour of `window` whose rollup rows hold a value of `measure` in the
     window's scope; None when none does. Read raw from that hour on, a window gives its newest
@@ -163,18 +184,16 @@ def _hourly_ranges(
     return [(a, b) for a, b in ranges if a < b]
 
 
-def _rolled(table: str, columns: str, plan: _Plan) -> str:
-    """The rows of `table` for the plan: its hourly ranges ($h<n>a, $h<n>b), and the clean whole days."""
+def _rolled(table: str, columns: str, plan: _Plan, which: str = "list_contains($measures, measure)") -> str:
+    """The rows of `table` for the plan whose measure is `which` (SQL): its hourly ranges
+    ($h<n>a, $h<n>b), and the clean whole days."""
     suffix, filters = plan.level
     hourly = [
-        f"SELECT {columns} FROM {table}{suffix} WHERE list_contains($measures, measure) "
+        f"SELECT {columns} FROM {table}{suffix} WHERE {which} "
         f"AND hour >= $h{n}a AND hour < $h{n}b AND hour NOT IN (SELECT hour FROM dirty){filters}"
         for n in range(len(plan.ranges))
     ]
-    daily = (
-        f"SELECT {columns} FROM {table}{suffix}{DAILY} "
-        f"WHERE list_contains($measures, measure) AND {_DAYS}{filters}"
-    )
+    daily = f"SELECT {columns} FROM {table}{suffix}{DAILY} WHERE {which} AND {_DAYS}{filters}"
     return " UNION ALL ".join([*hourly, daily])
 
 

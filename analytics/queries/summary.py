@@ -13,24 +13,17 @@ from typing import Any
 
 import duckdb
 
-from analytics.figures import Figure, derived, figures, measure_named
+from analytics.figures import Figure, Tally, derived, figures, measure_named, tallies
 from analytics.figures.figure import MIB
 from analytics.queries.figure_sql import GLOBAL, Reading, Readings, measure_figures
 from analytics.queries.health import score_health
-from analytics.queries.rolled_window import newest_hour_with, rolled_window
+from analytics.queries.rolled_window import newest_hour_with, rolled_tally, rolled_window
 from analytics.queries.source import Source
 from analytics.rollups.sketch import ALPHA
 from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
 __all__ = ["Window", "health_by_customer", "pct", "r2", "summarize_window", "summary_figures"]
-
-_ERRORS_SQL = (
-    "SELECT coalesce(error_type, 'unknown') AS error_type, count(*) AS n FROM {events} "
-    f"WHERE type = 'persistence' AND NOT success AND {Window.where} "
-    "GROUP BY ALL ORDER BY n DESC, error_type"
-)
-ERRORS_PATH = ("persistence", "reliability", "errorsByType")
 
 
 @derived
@@ -98,22 +91,28 @@ def summarize_window(
         "health": {},
     }
     _put_figures(body, readings)
-    _put(
-        body,
-        ERRORS_PATH,
-        dict(
-            cur.execute(
-                _ERRORS_SQL.format(events=events_source(cur, window.start, window.end, ["persistence"])),
-                window.params(),
-            ).fetchall()
-        ),
-    )
+    for tally in tallies():
+        if tally.summary is not None:
+            counts = rolled_tally(cur, tally, window) if source == "rollup" else raw_tally(cur, tally, window)
+            _put(body, tally.summary, counts)
     body["health"] = score_health(body)
     if not complete:
         for figure in chosen:
             if not figure.shown and figure.summary is not None:
                 _drop(body, figure.summary)
     return body
+
+
+def raw_tally(cur: duckdb.DuckDBPyConnection, tally: Tally, window: Window) -> dict[str, int]:
+    """The tally's count per label over the raw events of `window`, most first."""
+    types = ", ".join(f"'{t}'" for t in tally.types)
+    events = events_source(cur, window.start, window.end, tally.types)
+    rows = cur.execute(
+        f"SELECT {tally.by} AS label, count(*) AS n FROM {events} "
+        f"WHERE type IN ({types}) AND ({tally.where}) AND {Window.where} GROUP BY ALL ORDER BY n DESC, label",
+        window.params(),
+    ).fetchall()
+    return dict(rows)
 
 
 def rolled_readings(cur: duckdb.DuckDBPyConnection, chosen: tuple[Figure, ...], window: Window) -> Readings:

@@ -3,7 +3,7 @@
 `hourly.roll_up` rolls up every measure of the registry, so the hours rolled up before a
 measure was registered (by a newer release, or a plugin) have no rows of it. `rollup_measures`
 names the measures every rolled hour holds. At start (`roll_up_new_measures`), each registered
-measure it does not name is rolled up from the raw events, in DuckDB and the lake, of every
+measure (or tally) it does not name is rolled up from the raw events, in DuckDB and the lake, of every
 hour that has none of its rows; its summed and daily rows are rewritten from them; and it is
 named, in one transaction: a process killed on the way does it all again at the next start.
 (A store written before `rollup_measures` existed names the measures it has rows of.) An hour
@@ -19,16 +19,16 @@ import time
 
 import duckdb
 
-from analytics.figures import Measure, measures
+from analytics.figures import Measure, Tally, rolled_up
+from analytics.figures.figure import LABEL_SEPARATOR
 from analytics.rollups.hourly import inserts_of, sum_days, sum_levels
 from analytics.storage.lake import events_source
 from analytics.transaction import transaction
+from analytics.window import HOUR_OF_TS
 
 log = logging.getLogger(__name__)
 SCHEMA_SQL = "CREATE TABLE IF NOT EXISTS rollup_measures (measure VARCHAR PRIMARY KEY)"
-_NEW_HOURS = (
-    "time_bucket(INTERVAL 1 HOUR, ts) NOT IN (SELECT hour FROM rollup_stats WHERE measure = $measure)"
-)
+_NEW_HOURS = f"{HOUR_OF_TS} NOT IN (SELECT hour FROM rollup_stats WHERE measure = $measure)"
 
 
 def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
@@ -37,7 +37,7 @@ def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
     the store has no hour rolled up yet)."""
     _prepare(cur)
     named = {row[0] for row in cur.execute("SELECT measure FROM rollup_measures").fetchall()}
-    new = [m for m in measures() if m.name not in named]
+    new = [m for m in rolled_up() if m.name not in named]
     if not new:
         return []
     started = time.perf_counter()
@@ -46,15 +46,16 @@ def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
         if rolled_before != (0,):  # an empty store has no hour rolled up without them
             for measure in new:
                 _fill(cur, measure)
+            # only their rows are rewritten (a tally's label rows are `<tally>/<label>`)
+            theirs = f"list_contains($new, split_part(measure, '{LABEL_SEPARATOR}', 1))"
             wanted = {"new": [m.name for m in new]}
-            sum_levels(cur, "list_contains($new, measure)", wanted)  # only their rows are rewritten
-            sum_days(cur, "list_contains($new, measure)", wanted)
+            sum_levels(cur, theirs, wanted)
+            sum_days(cur, theirs, wanted)
         cur.execute("INSERT INTO rollup_measures SELECT unnest($new)", {"new": [m.name for m in new]})
     if rolled_before == (0,):
         return []
     log.info(
-        "rolled up %d measure(s) new to this store over its history in %.1f s: %s",
-        len(new),
+        "rolled up what is new to this store over its history in %.1f s: %s",
         time.perf_counter() - started,
         ", ".join(m.name for m in new),
     )
@@ -74,8 +75,8 @@ def _prepare(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute("INSERT INTO rollup_measures SELECT DISTINCT measure FROM rollup_stats")
 
 
-def _fill(cur: duckdb.DuckDBPyConnection, measure: Measure) -> None:
-    """The measure's hourly rows of every hour that has none, from that hour's raw events."""
+def _fill(cur: duckdb.DuckDBPyConnection, measure: Measure | Tally) -> None:
+    """The measure's (or tally's) hourly rows of every hour that has none, from that hour's raw events."""
     types = ", ".join(f"'{t}'" for t in measure.types)
     raw = f"FROM {events_source(cur, types=measure.types)} WHERE type IN ({types}) AND {_NEW_HOURS}"
     for sql in inserts_of(measure, raw):  # the buckets first: the stats rows mark an hour done

@@ -16,7 +16,7 @@ event once, and only that hour's raw events are read. Every insert is sorted by 
 (`ORDER BY ALL`), so a table's rows lie in (hour, measure, customer, version, bucket) order:
 its compressed size is ~20 % smaller than in hash order (one day of the bench's data).
 
-The rows are generated from `analytics.figures.measures()` (the tables' layout is fixed, with
+The rows are generated from `analytics.figures.rolled_up()` (the tables' layout is fixed, with
 the measure's name as a column): a measure registered later is rolled up from then on, and
 over the hours rolled up before it at the next start (`analytics.rollups.backfill`). A
 missing customer or version is stored as '' (part of the key). Each table has a `_daily`
@@ -34,11 +34,12 @@ from typing import Any
 
 import duckdb
 
-from analytics.figures import Measure, measures
+from analytics.figures import Measure, Tally, rolled_up
+from analytics.figures.figure import LABEL_SEPARATOR
 from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
 from analytics.storage.lake import events_source
 from analytics.transaction import transaction
-from analytics.window import as_utc
+from analytics.window import HOUR_OF_TS, as_utc
 
 HOUR = timedelta(hours=1)
 NO_VALUE = ""  # a missing customerId or widgetVersion, in the key
@@ -76,11 +77,20 @@ DAY = timedelta(days=1)
 # a release before 2026-12-03 also kept the rows summed over versions: dropped at start
 DROPPED_TABLES = tuple(f"{table}_all{grain}" for grain in ("", DAILY) for table in FULL_TABLES)
 
-_KEY = (
-    "time_bucket(INTERVAL 1 HOUR, ts) AS hour, $measure AS measure, "
-    f"coalesce(customer_id, '{NO_VALUE}') AS customer_id, "
-    f"coalesce(widget_version, '{NO_VALUE}') AS widget_version"
-)
+# A tally's rows of one label are named `<tally>/<label>` (LABEL_SEPARATOR; its row named
+# `<tally>` holds every event of its types, and those counted): deleted, summed and kept like
+# any measure's.
+
+
+def _key(measure: str = "$measure") -> str:
+    """An hourly row's key from a raw event, its `measure` the SQL `measure`."""
+    return (
+        f"{HOUR_OF_TS} AS hour, {measure} AS measure, "
+        f"coalesce(customer_id, '{NO_VALUE}') AS customer_id, "
+        f"coalesce(widget_version, '{NO_VALUE}') AS widget_version"
+    )
+
+
 _RAW = "FROM {events} WHERE type IN ({types}) AND ts >= $start AND ts < $end"
 
 
@@ -116,7 +126,7 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
     for table in FULL_TABLES:
         cur.execute(f"DELETE FROM {table} WHERE hour >= $start AND hour < $end", params)
     written = 0
-    for measure in measures():
+    for measure in rolled_up():
         # the hours' events wherever they are: moved to the lake, or still in `events`
         events = events_source(cur, first, stop, measure.types)
         raw = _RAW.format(events=events, types=", ".join(f"'{t}'" for t in measure.types))
@@ -132,20 +142,32 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
     return written
 
 
-def inserts_of(measure: Measure, raw: str) -> list[str]:
-    """The statements writing the measure's hourly rows from the raw events of `raw` (a FROM and
-    WHERE clause, with `$measure` bound to its name): a value's buckets, then its stats, whose
-    statement is last (its row says how many it wrote)."""
-    e = measure.expr
+def inserts_of(measure: Measure | Tally, raw: str) -> list[str]:
+    """The statements writing the measure's (or tally's) hourly rows from the raw events of
+    `raw` (a FROM and WHERE clause, with `$measure` bound to its name): a value's buckets or a
+    tally's labels, then its stats, whose statement is last (its row says how many it wrote)."""
     insert = "INSERT INTO rollup_{table} SELECT {key}, {columns} {raw} GROUP BY ALL ORDER BY ALL"
+    if isinstance(measure, Tally):
+        labelled = _key(f"$measure || '{LABEL_SEPARATOR}' || ({measure.by})")
+        counted = f"count(*), count(*) FILTER ({measure.where}), NULL, NULL, NULL, NULL"
+        return [
+            insert.format(
+                table="stats",
+                key=labelled,
+                columns="count(*), count(*), NULL, NULL, NULL, NULL",
+                raw=f"{raw} AND ({measure.where})",
+            ),
+            insert.format(table="stats", key=_key(), columns=counted, raw=raw),
+        ]
+    e = measure.expr
     if measure.kind != "value":
         stats = f"count(*), count(*) FILTER ({e}), NULL, NULL, NULL, NULL"
-        return [insert.format(table="stats", key=_KEY, columns=stats, raw=raw)]
+        return [insert.format(table="stats", key=_key(), columns=stats, raw=raw)]
     stats = f"count(*), count({e}), sum({e}), min({e}), max({e}), count(*) FILTER (({e}) = 0)"
     buckets = f"{bucket_sql(e)} AS k, count(*)"
     return [
-        insert.format(table="buckets", key=_KEY, columns=buckets, raw=f"{raw} AND ({e}) > 0"),
-        insert.format(table="stats", key=_KEY, columns=stats, raw=raw),
+        insert.format(table="buckets", key=_key(), columns=buckets, raw=f"{raw} AND ({e}) > 0"),
+        insert.format(table="stats", key=_key(), columns=stats, raw=raw),
     ]
 
 

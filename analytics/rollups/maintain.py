@@ -31,6 +31,7 @@ import duckdb
 
 from analytics.rollups.hourly import HOUR, create_tables, roll_up
 from analytics.transaction import transaction
+from analytics.window import HOUR_OF_TS
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,7 +90,7 @@ def advance(
         until = max(since, safe_until)
         before = _count_pending(cur)
         cur.execute(
-            "INSERT INTO rollup_pending SELECT DISTINCT time_bucket(INTERVAL 1 HOUR, ts) FROM events "
+            f"INSERT INTO rollup_pending SELECT DISTINCT {HOUR_OF_TS} FROM events "
             "WHERE received_at > $since AND received_at <= $until ON CONFLICT DO NOTHING",
             {"since": since, "until": until},
         )

@@ -48,6 +48,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from analytics.transaction import count_of, transaction
+from analytics.window import HOUR_OF_TS
 
 LAKE_SUBDIR = Path("lake") / "events"  # the published files, under the data dir
 GENERATIONS = "generations"  # beside LAKE_SUBDIR
@@ -79,7 +80,7 @@ _MANIFEST_SQL = (
 # ones that may leave DuckDB, so that rolling an hour up again reads them from the lake.
 COUNTED_SQL = (
     "received_at <= (SELECT watermark FROM rollup_state WHERE id = 1) "
-    "AND time_bucket(INTERVAL 1 HOUR, ts) NOT IN (SELECT hour FROM rollup_pending)"
+    f"AND {HOUR_OF_TS} NOT IN (SELECT hour FROM rollup_pending)"
 )
 
 

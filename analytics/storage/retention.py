@@ -21,6 +21,7 @@ import duckdb
 from analytics.rollups.hourly import TABLES as ROLLUP_TABLES
 from analytics.storage import lake
 from analytics.transaction import count_of, transaction
+from analytics.window import HOUR_OF_TS
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def apply(
             [
                 "DELETE FROM events WHERE ts < $raw_from "
                 "AND received_at <= (SELECT watermark FROM rollup_state WHERE id = 1) "
-                "AND time_bucket(INTERVAL 1 HOUR, ts) NOT IN (SELECT hour FROM rollup_pending)"
+                f"AND {HOUR_OF_TS} NOT IN (SELECT hour FROM rollup_pending)"
             ],
             {"raw_from": raw_from},
         )

@@ -1,4 +1,4 @@
-"""A measure registered after hours were rolled up (a newer release's, a plugin's) is rolled up
+"""A measure (or tally) registered after hours were rolled up (a newer release's, a plugin's) is rolled up
 over those hours at the next start, in every table and level, exactly as rolling them up anew
 would write it; the hours that already hold it are not counted twice; a failure on the way
 leaves nothing half done, and the next start does it."""
@@ -13,9 +13,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from analytics.figures import Measure
+from analytics.figures import Measure, Tally
 from analytics.figures.registry import registered
-from analytics.queries.rolled_window import rolled_window
+from analytics.queries.rolled_window import rolled_tally, rolled_window
 from analytics.rollups import backfill, maintain
 from analytics.rollups.hourly import TABLES, roll_up
 from analytics.rollups.sketch import ALPHA
@@ -28,14 +28,22 @@ DAY0 = datetime(2026, 11, 20, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 LONG = Measure("render.longRate", "Long renders", "rate", ("render",), "render_time > 20", "%", "rate")
 LENGTH = Measure("render.length", "Content length", "value", ("render",), "content_length", "chars", "p95")
+SLOW_BY_VERSION = Tally(
+    "render.slowByVersion", "Slow renders by version", ("render",), "render_time > 20", "widget_version"
+)
+
+
+VERSIONS: list[str] = []  # each render's widget version, in the order sent
 
 
 def renders(rng: np.random.Generator, n: int, customer: str) -> tuple[list, np.ndarray, np.ndarray]:
     times = rng.lognormal(2.3, 0.7, n)
     lengths = rng.integers(0, 4000, n)  # zeros among them: the sketch's zero counter
+    versions = rng.choice(["2.0", "2.1"], n)
+    VERSIONS.extend(str(v) for v in versions)
     events = [
         ev("render", renderTime=float(t), contentLength=int(c), customerId=customer, widgetVersion=v)
-        for t, c, v in zip(times, lengths, rng.choice(["2.0", "2.1"], n), strict=True)
+        for t, c, v in zip(times, lengths, versions, strict=True)
     ]
     return events, times, lengths
 
@@ -46,11 +54,12 @@ def roll_up_all(store: EventStore, now: datetime) -> None:
 
 
 def rows_of(store: EventStore, names: list[str]) -> dict[str, list[tuple]]:
-    """Every rollup table's rows of the measures, in order."""
+    """Every rollup table's rows of the measures (and of a tally's labels), in order."""
     with store.cursor() as cur:
+        theirs = "list_contains($names, split_part(measure, '/', 1))"
         return {
             table: cur.execute(
-                f"SELECT * FROM {table} WHERE list_contains($names, measure) ORDER BY ALL", {"names": names}
+                f"SELECT * FROM {table} WHERE {theirs} ORDER BY ALL", {"names": names}
             ).fetchall()
             for table in TABLES
         }
@@ -60,6 +69,7 @@ def rows_of(store: EventStore, names: list[str]) -> dict[str, list[tuple]]:
 def history(tmp_path: Path) -> Iterator[tuple[Path, np.ndarray, np.ndarray]]:
     """Two days of renders, rolled up without the two measures; the first day moved to the lake."""
     rng = np.random.default_rng(11)
+    VERSIONS.clear()
     data = tmp_path / "data"
     store = EventStore.open(data)
     times, lengths = [], []
@@ -83,14 +93,18 @@ def test_a_new_measure_is_rolled_up_over_the_history_at_the_next_start(
     history: tuple[Path, np.ndarray, np.ndarray],
 ) -> None:
     data, times, lengths = history
-    with registered(LONG, LENGTH):
-        store = EventStore.open(data)  # the next start: both are new to the store
+    versions = np.array(VERSIONS)
+    with registered(LONG, LENGTH, SLOW_BY_VERSION):
+        store = EventStore.open(data)  # the next start: all three are new to the store
         try:
             window = Window(DAY0, DAY0 + 48 * HOUR)
             with store.snapshot() as cur:
                 got = rolled_window(cur, [LONG, LENGTH], window)  # the daily rows of the two days
+                by_version = rolled_tally(cur, SLOW_BY_VERSION, window)
                 named = {row[0] for row in cur.execute("SELECT measure FROM rollup_measures").fetchall()}
-            assert {LONG.name, LENGTH.name} <= named
+            assert {LONG.name, LENGTH.name, SLOW_BY_VERSION.name} <= named
+            slow = versions[times > 20]
+            assert by_version == {v: int((slow == v).sum()) for v in ("2.0", "2.1")}
             assert (got[LONG.name].events, got[LONG.name].n) == (times.size, int((times > 20).sum()))
             assert got[LENGTH.name].stat("count") == lengths.size
             assert got[LENGTH.name].stat("avg") == pytest.approx(lengths.mean(), rel=1e-12)
@@ -98,12 +112,13 @@ def test_a_new_measure_is_rolled_up_over_the_history_at_the_next_start(
             assert got[LENGTH.name].stat("max") == lengths.max()
             p95 = got[LENGTH.name].stat("p95")
             assert p95 == pytest.approx(np.quantile(lengths, 0.95), rel=ALPHA)
-            filled = rows_of(store, [LONG.name, LENGTH.name])
-            # rolling the same hours up anew (as a store with both measures from the start would)
+            names = [LONG.name, LENGTH.name, SLOW_BY_VERSION.name]
+            filled = rows_of(store, names)
+            # rolling the same hours up anew (as a store with all three from the start would)
             # writes the very same rows, in every table and level
             with store.cursor() as cur:
                 roll_up(cur, DAY0, DAY0 + 48 * HOUR)
-            assert rows_of(store, [LONG.name, LENGTH.name]) == filled
+            assert rows_of(store, names) == filled
             assert all(filled[t] for t in TABLES if "buckets" in t or "stats" in t)
         finally:
             store.close()
