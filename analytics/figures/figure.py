@@ -63,6 +63,11 @@ class Tally:
     by: str
     summary: tuple[str, ...] | None = None  # its place in the summary: {label: count}, most first
 
+    @property
+    def label_sql(self) -> str:
+        """The label as SQL that is never NULL (a NULL label is '')."""
+        return f"coalesce(CAST(({self.by}) AS VARCHAR), '')"
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:

@@ -42,9 +42,9 @@ ERRORS = register_measure(
 ERRORS_BY_TYPE = register_tally(
     Tally(
         "persistence.errorsByType",
-        "Errors by type",
-        ("persistence",),
-        "NOT success",
+        "Failed operations by error type",
+        ERRORS.types,
+        ERRORS.expr,  # the failed operations: those the error rate counts
         "coalesce(error_type, 'unknown')",
         summary=("persistence", "reliability", "errorsByType"),
     )

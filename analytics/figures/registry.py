@@ -10,6 +10,7 @@ those that cache what they generate.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -21,14 +22,12 @@ _figures: dict[str, Figure] = {}
 _measures: dict[str, Measure] = {}
 _tallies: dict[str, Tally] = {}
 _version = 0
+_ROLLED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
 
 
 def register_measure(measure: Measure) -> Measure:
     """Add `measure` to the catalogue; a name may be registered once."""
-    if measure.name in _measures or measure.name in _tallies:
-        raise ValueError(f"measure {measure.name!r}: the name is taken")
-    if LABEL_SEPARATOR in measure.name:
-        raise ValueError(f"measure {measure.name!r}: a name holds no {LABEL_SEPARATOR!r}")
+    _check_rolled_name("measure", measure.name)
     _measures[measure.name] = measure
     _bump()
     return measure
@@ -36,13 +35,19 @@ def register_measure(measure: Measure) -> Measure:
 
 def register_tally(tally: Tally) -> Tally:
     """Add `tally`; its name may be neither a measure's nor another tally's."""
-    if tally.name in _tallies or tally.name in _measures:
-        raise ValueError(f"tally {tally.name!r}: the name is taken")
-    if LABEL_SEPARATOR in tally.name:
-        raise ValueError(f"tally {tally.name!r}: a name holds no {LABEL_SEPARATOR!r}")
+    _check_rolled_name("tally", tally.name)
     _tallies[tally.name] = tally
     _bump()
     return tally
+
+
+def _check_rolled_name(kind: str, name: str) -> None:
+    """A measure's or tally's name is new to both, and is a word, dots and underscores: it is
+    written into SQL and into rollup rows (a tally's label rows are `<tally>/<label>`)."""
+    if name in _measures or name in _tallies:
+        raise ValueError(f"{kind} {name!r}: the name is taken")
+    if not _ROLLED_NAME.fullmatch(name) or LABEL_SEPARATOR in name:
+        raise ValueError(f"{kind} {name!r}: a name is letters, digits, '.' and '_'")
 
 
 def register_figure(figure: Figure) -> Figure:

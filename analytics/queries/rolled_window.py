@@ -101,23 +101,36 @@ def rolled_window(
 
 
 def rolled_tally(cur: duckdb.DuckDBPyConnection, tally: Tally, window: Window) -> dict[str, int]:
-    """The tally's count per label over `window`, most first: its label rows in the rollups,
-    and the raw events of the partial and dirty hours."""
+    """The tally's count per label over `window`, most first: its label rows in the rollups
+    (an hour's least frequent labels as `hourly.OTHER_LABEL`), and the raw events of the
+    partial and dirty hours."""
     plan = _Plan.of(cur, window)
     rows = _rolled("rollup_stats", "measure, n", plan, which="starts_with(measure, $prefix)")
     params = {k: v for k, v in plan.rolled_params([]).items() if k != "measures"}
-    params["prefix"] = tally.name + LABEL_SEPARATOR
-    counts: dict[str, int] = {}
-    rolled = cur.execute(f"{_DIRTY}SELECT measure, sum(n) FROM ({rows}) GROUP BY ALL", params).fetchall()
-    for measure, n in rolled:
-        label = measure.removeprefix(params["prefix"])
-        counts[label] = counts.get(label, 0) + int(n)
-    events = _raw_from(cur, tally.types, plan.raw_spans)
-    for label, n in cur.execute(
-        f"SELECT {tally.by}, count(*) {events} AND ({tally.where}) GROUP BY ALL", plan.raw_params()
+    params["prefix"] = prefix = tally.name + LABEL_SEPARATOR
+    counts = raw_tally(cur, tally, window, plan.raw_spans)
+    for measure, n in cur.execute(
+        f"{_DIRTY}SELECT measure, sum(n) FROM ({rows}) GROUP BY ALL", params
     ).fetchall():
+        label = measure.removeprefix(prefix)
         counts[label] = counts.get(label, 0) + int(n)
     return dict(sorted(((k, n) for k, n in counts.items() if n), key=lambda item: (-item[1], item[0])))
+
+
+def raw_tally(
+    cur: duckdb.DuckDBPyConnection,
+    tally: Tally,
+    window: Window,
+    spans: list[tuple[datetime, datetime]] | None = None,
+) -> dict[str, int]:
+    """The tally's count per label over the raw events of `window` (of `spans` in it), most first."""
+    spans = [(window.start, window.end)] if spans is None else spans
+    rows = cur.execute(
+        f"SELECT {tally.label_sql} AS label, count(*) AS n {_raw_from(cur, tally.types, spans)} "
+        f"AND ({tally.where}) GROUP BY ALL ORDER BY n DESC, label",
+        in_spans(spans)[1] | window.params(),
+    ).fetchall()
+    return {label: int(n) for label, n in rows}
 
 
 def newest_hour_with(cur: duckdb.DuckDBPyConnection, measure: Measure, window: Window) -> datetime | None:

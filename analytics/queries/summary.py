@@ -13,14 +13,13 @@ from typing import Any
 
 import duckdb
 
-from analytics.figures import Figure, Tally, derived, figures, measure_named, tallies
+from analytics.figures import Figure, derived, figures, measure_named, tallies
 from analytics.figures.figure import MIB
 from analytics.queries.figure_sql import GLOBAL, Reading, Readings, measure_figures
 from analytics.queries.health import score_health
-from analytics.queries.rolled_window import newest_hour_with, rolled_tally, rolled_window
+from analytics.queries.rolled_window import newest_hour_with, raw_tally, rolled_tally, rolled_window
 from analytics.queries.source import Source
 from analytics.rollups.sketch import ALPHA
-from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
 __all__ = ["Window", "health_by_customer", "pct", "r2", "summarize_window", "summary_figures"]
@@ -101,18 +100,6 @@ def summarize_window(
             if not figure.shown and figure.summary is not None:
                 _drop(body, figure.summary)
     return body
-
-
-def raw_tally(cur: duckdb.DuckDBPyConnection, tally: Tally, window: Window) -> dict[str, int]:
-    """The tally's count per label over the raw events of `window`, most first."""
-    types = ", ".join(f"'{t}'" for t in tally.types)
-    events = events_source(cur, window.start, window.end, tally.types)
-    rows = cur.execute(
-        f"SELECT {tally.by} AS label, count(*) AS n FROM {events} "
-        f"WHERE type IN ({types}) AND ({tally.where}) AND {Window.where} GROUP BY ALL ORDER BY n DESC, label",
-        window.params(),
-    ).fetchall()
-    return dict(rows)
 
 
 def rolled_readings(cur: duckdb.DuckDBPyConnection, chosen: tuple[Figure, ...], window: Window) -> Readings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics.figures import Figure, figures
+from analytics.figures import Figure, figures, tallies
 from analytics.queries.health import CATEGORY_WEIGHTS
 
 _NUMBER = {"type": ["number", "null"]}
@@ -51,11 +51,10 @@ def summary_schema() -> dict[str, Any]:
     for figure in figures():
         if figure.summary is not None and figure.shown:
             _place(root, figure.summary, _leaf(figure))
-    _place(
-        root,
-        ("persistence", "reliability", "errorsByType"),
-        {"type": "object", "additionalProperties": _COUNT, "description": "failed saves by error type"},
-    )
+    for tally in tallies():
+        if tally.summary is not None:
+            counts = {"type": "object", "additionalProperties": _COUNT, "description": tally.label}
+            _place(root, tally.summary, counts)
     completeness = {
         "expected": _COUNT,
         "received": _COUNT,

@@ -1,16 +1,15 @@
 """Rolling up, over the history already rolled up, a measure the store has not rolled up before.
 
-`hourly.roll_up` rolls up every measure of the registry, so the hours rolled up before a
-measure was registered (by a newer release, or a plugin) have no rows of it. `rollup_measures`
-names the measures every rolled hour holds. At start (`roll_up_new_measures`), each registered
-measure (or tally) it does not name is rolled up from the raw events, in DuckDB and the lake, of every
-hour that has none of its rows; its summed and daily rows are rewritten from them; and it is
-named, in one transaction: a process killed on the way does it all again at the next start.
-(A store written before `rollup_measures` existed names the measures it has rows of.) An hour
-that has rows of the measure (rolled up since) is left as it is, so nothing is counted
-twice. Hours whose raw events retention has dropped keep no rows of it, as a raw read of them
-finds nothing either: from then on its rollups reach as far back as the raw events did.
-"""
+`hourly.roll_up` rolls up every measure (and tally) of the registry, so the hours rolled up
+before one was registered (by a newer release, or a plugin) have no rows of it.
+`rollup_measures` names those every rolled hour holds. At start (`roll_up_new_measures`), each
+registered one it does not name is rolled up from the raw events, in DuckDB and the lake, of
+every hour that has none of its rows; its summed and daily rows are rewritten from them; and
+it is named, in one transaction per measure: a process killed on the way does the rest at the
+next start. (A store written before `rollup_measures` existed names the measures it has rows
+of.) An hour that has rows of the measure (rolled up since) is left as it is, so nothing is
+counted twice. Hours whose raw events retention has dropped keep no rows of it, as a raw read
+of them finds nothing either: from then on its rollups reach as far back as the raw events did."""
 
 from __future__ import annotations
 
@@ -32,33 +31,32 @@ _NEW_HOURS = f"{HOUR_OF_TS} NOT IN (SELECT hour FROM rollup_stats WHERE measure 
 
 
 def roll_up_new_measures(cur: duckdb.DuckDBPyConnection) -> list[str]:
-    """Roll up the registered measures `rollup_measures` does not name over the hours rolled up
-    without them, and name them; returns the names of those it read raw events for (none when
-    the store has no hour rolled up yet)."""
+    """Roll up the registered measures and tallies `rollup_measures` does not name over the hours
+    rolled up without them, and name them; returns the names of those it read raw events for
+    (none when the store has no hour rolled up yet)."""
     _prepare(cur)
     named = {row[0] for row in cur.execute("SELECT measure FROM rollup_measures").fetchall()}
     new = [m for m in rolled_up() if m.name not in named]
     if not new:
         return []
-    started = time.perf_counter()
-    with transaction(cur):
-        rolled_before = cur.execute("SELECT count(*) FROM (SELECT 1 FROM rollup_stats LIMIT 1)").fetchone()
-        if rolled_before != (0,):  # an empty store has no hour rolled up without them
-            for measure in new:
-                _fill(cur, measure)
-            # only their rows are rewritten (a tally's label rows are `<tally>/<label>`)
-            theirs = f"list_contains($new, split_part(measure, '{LABEL_SEPARATOR}', 1))"
-            wanted = {"new": [m.name for m in new]}
-            sum_levels(cur, theirs, wanted)
-            sum_days(cur, theirs, wanted)
-        cur.execute("INSERT INTO rollup_measures SELECT unnest($new)", {"new": [m.name for m in new]})
-    if rolled_before == (0,):
+    if cur.execute("SELECT count(*) FROM (SELECT 1 FROM rollup_stats LIMIT 1)").fetchone() == (0,):
+        with transaction(cur):  # no hour is rolled up without them
+            cur.execute("INSERT INTO rollup_measures SELECT unnest($new)", {"new": [m.name for m in new]})
         return []
-    log.info(
-        "rolled up what is new to this store over its history in %.1f s: %s",
-        time.perf_counter() - started,
-        ", ".join(m.name for m in new),
-    )
+    for measure in new:  # one transaction each: a failure keeps those done before it
+        started = time.perf_counter()
+        with transaction(cur):
+            _fill(cur, measure)
+            # only its rows are rewritten (a tally's label rows are `<tally>/<label>`)
+            theirs = f"split_part(measure, '{LABEL_SEPARATOR}', 1) = $name"
+            sum_levels(cur, theirs, {"name": measure.name})
+            sum_days(cur, theirs, {"name": measure.name})
+            cur.execute("INSERT INTO rollup_measures VALUES ($name)", {"name": measure.name})
+        log.info(
+            "rolled up %s, new to this store, over its history in %.1f s",
+            measure.name,
+            time.perf_counter() - started,
+        )
     return [m.name for m in new]
 
 

@@ -79,7 +79,11 @@ DROPPED_TABLES = tuple(f"{table}_all{grain}" for grain in ("", DAILY) for table 
 
 # A tally's rows of one label are named `<tally>/<label>` (LABEL_SEPARATOR; its row named
 # `<tally>` holds every event of its types, and those counted): deleted, summed and kept like
-# any measure's.
+# any measure's. Labels are whatever clients send (an error type), so an hour keeps the
+# `MAX_LABELS` most frequent per customer and version and counts the rest as `OTHER_LABEL`:
+# the rollups stay bounded whatever a client sends, where raw events would list each.
+MAX_LABELS = 50
+OTHER_LABEL = "(other)"
 
 
 def _key(measure: str = "$measure") -> str:
@@ -148,15 +152,9 @@ def inserts_of(measure: Measure | Tally, raw: str) -> list[str]:
     tally's labels, then its stats, whose statement is last (its row says how many it wrote)."""
     insert = "INSERT INTO rollup_{table} SELECT {key}, {columns} {raw} GROUP BY ALL ORDER BY ALL"
     if isinstance(measure, Tally):
-        labelled = _key(f"$measure || '{LABEL_SEPARATOR}' || ({measure.by})")
         counted = f"count(*), count(*) FILTER ({measure.where}), NULL, NULL, NULL, NULL"
         return [
-            insert.format(
-                table="stats",
-                key=labelled,
-                columns="count(*), count(*), NULL, NULL, NULL, NULL",
-                raw=f"{raw} AND ({measure.where})",
-            ),
+            _labels_insert(measure, raw),
             insert.format(table="stats", key=_key(), columns=counted, raw=raw),
         ]
     e = measure.expr
@@ -169,6 +167,25 @@ def inserts_of(measure: Measure | Tally, raw: str) -> list[str]:
         insert.format(table="buckets", key=_key(), columns=buckets, raw=f"{raw} AND ({e}) > 0"),
         insert.format(table="stats", key=_key(), columns=stats, raw=raw),
     ]
+
+
+def _labels_insert(tally: Tally, raw: str) -> str:
+    """The statement writing a tally's label rows: per hour, customer and version, its
+    `MAX_LABELS` most frequent labels (ties by label), and the rest summed as `OTHER_LABEL`."""
+    ranked = (
+        f"SELECT {_key()}, {tally.label_sql} AS label, count(*) AS n {raw} AND ({tally.where}) GROUP BY ALL"
+    )
+    kept = (
+        "CASE WHEN row_number() OVER (PARTITION BY hour, customer_id, widget_version "
+        "ORDER BY n DESC, label) "
+        f"<= {MAX_LABELS} THEN label ELSE '{OTHER_LABEL}' END"
+    )
+    return (
+        f"INSERT INTO rollup_stats SELECT hour, measure || '{LABEL_SEPARATOR}' || label, customer_id, "
+        "widget_version, sum(n), sum(n), NULL, NULL, NULL, NULL "
+        f"FROM (SELECT hour, measure, customer_id, widget_version, {kept} AS label, n FROM ({ranked})) "
+        "GROUP BY ALL ORDER BY ALL"
+    )
 
 
 def sum_levels(

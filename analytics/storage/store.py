@@ -27,7 +27,7 @@ from analytics.ingest.dedupe import RecentEventIds
 from analytics.ingest.intake import AcceptedEvent
 from analytics.rollups import backfill, maintain
 from analytics.storage import lake
-from analytics.storage.store_damage import DamageReport, damage_reports, open_checked
+from analytics.storage.store_damage import DamageReport, damage_reports, looks_damaged, open_checked
 from analytics.storage.table import COLUMNS, create_table_sql
 
 log = logging.getLogger(__name__)
@@ -222,7 +222,9 @@ class EventStore:
                     # the rows written stay in DuckDB's memory until a checkpoint (on the
                     # 101M-event bench store: DuckDB 75 -> 51 MB, the process 379 -> 340 MB)
                     self._con.execute("CHECKPOINT")
-        except duckdb.Error:
+        except duckdb.Error as exc:
+            if looks_damaged(str(exc)):
+                raise  # the file is set aside and reported (`open_checked`), not just logged
             log.exception("rolling up the measures new to this store failed; the next start tries again")
 
     def _load_recent_ids(self) -> None:

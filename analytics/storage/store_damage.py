@@ -48,6 +48,12 @@ _WAL_SIGNS = ("Failure while replaying WAL", "Corrupt WAL file", "WAL does not m
 # Files DuckDB may keep beside the database during and after a checkpoint.
 _SIDE_SUFFIXES = (".wal", ".wal.checkpoint", ".wal.recovery")
 
+
+def looks_damaged(said: str) -> bool:
+    """Whether DuckDB's error message `said` tells of a damaged file."""
+    return any(sign in said for sign in _DAMAGE_SIGNS)
+
+
 Store = TypeVar("Store")
 
 
@@ -254,7 +260,7 @@ def open_checked(path: Path, open_store: Callable[[], Store]) -> tuple[Store, Da
         store = open_store()
     except duckdb.Error as exc:
         said = str(exc)
-        if not any(sign in said for sign in _DAMAGE_SIGNS):
+        if not looks_damaged(said):
             raise
         store, facts = _open_after_refusal(path, wal, said, reading, finding, open_store)
     if not finding.files:

@@ -14,8 +14,10 @@ import pytest
 
 from analytics.demo_data import STABLE_VERSION, generate_demo
 from analytics.figures.figure import MIB
+from analytics.figures.persistence import ERRORS_BY_TYPE
 from analytics.ingest.intake import read_body
 from analytics.queries.figure_sql import GLOBAL, measure_figures
+from analytics.queries.rolled_window import raw_tally, rolled_tally
 from analytics.queries.summary import rolled_readings, summarize_window, summary_figures
 from analytics.rollups import maintain
 from analytics.rollups.sketch import ALPHA
@@ -66,6 +68,8 @@ def test_every_figure_from_the_rollups_is_the_exact_one_within_alpha(
     with store.snapshot() as cur:
         exact = measure_figures(cur, chosen, window.where, window.params())[GLOBAL]
         rolled = rolled_readings(cur, chosen, window)
+        errors = (rolled_tally(cur, ERRORS_BY_TYPE, window), raw_tally(cur, ERRORS_BY_TYPE, window))
+    assert errors[0] == errors[1] and sum(errors[0].values()) > 0  # errorsByType, exactly
     from_rollups = [f for f in chosen if f.rollup_reading is not None]
     # all but the latest memory sample (read raw from the newest hour that holds one)
     assert [f.name for f in chosen if f not in from_rollups] == ["memory.usage"]

@@ -1,7 +1,7 @@
 """A measure (or tally) registered after hours were rolled up (a newer release's, a plugin's) is rolled up
 over those hours at the next start, in every table and level, exactly as rolling them up anew
 would write it; the hours that already hold it are not counted twice; a failure on the way
-leaves nothing half done, and the next start does it."""
+leaves no measure half done, and the next start does the rest."""
 
 from __future__ import annotations
 
@@ -130,20 +130,23 @@ def test_hours_that_hold_the_measure_already_are_not_counted_twice(
     data, times, _ = history
     rng = np.random.default_rng(12)
     later, t, _ = renders(rng, 200, "acme")
-    with registered(LONG):
-        store = EventStore.open(data)
-        try:  # registered while the store runs: the next hour is rolled up with it
-            with store.cursor() as cur:
-                cur.execute("DELETE FROM rollup_measures WHERE measure = $m", {"m": LONG.name})
+    store = EventStore.open(data)  # LONG is not registered yet: not named
+    try:
+        with registered(LONG):  # registered while the store runs: the next hour is rolled up with it
             put(store, later, DAY0 + 50 * HOUR + timedelta(minutes=3))
             roll_up_all(store, DAY0 + 51 * HOUR)
-        finally:
-            store.close()
+    finally:
+        store.close()
+    with registered(LONG):
         store = EventStore.open(data)  # the next start fills the two days, not that hour again
         try:
             with store.snapshot() as cur:
                 got = rolled_window(cur, [LONG], Window(DAY0, DAY0 + 51 * HOUR))[LONG.name]
+                hours = cur.execute(
+                    "SELECT count(DISTINCT hour) FROM rollup_stats WHERE measure = $m", {"m": LONG.name}
+                ).fetchone()
             assert (got.events, got.n) == (times.size + t.size, int((times > 20).sum() + (t > 20).sum()))
+            assert hours == (11,)  # the ten hours of the two days, filled, and the later one
         finally:
             store.close()
 
@@ -170,32 +173,38 @@ def test_a_store_from_before_the_measures_were_named_fills_only_what_it_lacks(
             store.close()
 
 
-def test_a_failure_on_the_way_leaves_nothing_half_done(
+def test_a_failure_on_the_way_keeps_what_was_done_and_the_next_start_does_the_rest(
     history: tuple[Path, np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data, times, _ = history
+    data, times, lengths = history
     fill = backfill._fill
     calls = []
 
     def fails_on_the_second(cur: duckdb.DuckDBPyConnection, measure: Measure) -> None:
         calls.append(measure.name)
+        fill(cur, measure)  # its rows are written, then the disk goes
         if len(calls) == 2:
-            raise duckdb.IOException("disk gone")  # a failure as a full or lost disk gives
-        fill(cur, measure)
+            raise duckdb.IOException("disk gone")
 
     with registered(LONG, LENGTH):
         monkeypatch.setattr(backfill, "_fill", fails_on_the_second)
         store = EventStore.open(data)  # opens anyway: its other rollups are whole
         try:
             assert calls == [LONG.name, LENGTH.name]
-            assert rows_of(store, [LONG.name, LENGTH.name]) == {t: [] for t in TABLES}  # LONG's undone too
+            assert rows_of(store, [LENGTH.name]) == {t: [] for t in TABLES}  # LENGTH's undone whole
+            with store.cursor() as cur:
+                named = {row[0] for row in cur.execute("SELECT measure FROM rollup_measures").fetchall()}
+            assert LONG.name in named and LENGTH.name not in named
+            kept = rows_of(store, [LONG.name])
         finally:
             store.close()
         monkeypatch.setattr(backfill, "_fill", fill)
-        store = EventStore.open(data)  # the next start does it
+        store = EventStore.open(data)  # the next start does LENGTH, and LONG not again
         try:
             with store.snapshot() as cur:
-                got = rolled_window(cur, [LONG], Window(DAY0, DAY0 + 48 * HOUR))[LONG.name]
-            assert (got.events, got.n) == (times.size, int((times > 20).sum()))
+                got = rolled_window(cur, [LONG, LENGTH], Window(DAY0, DAY0 + 48 * HOUR))
+            assert (got[LONG.name].events, got[LONG.name].n) == (times.size, int((times > 20).sum()))
+            assert got[LENGTH.name].stat("count") == lengths.size
+            assert rows_of(store, [LONG.name]) == kept
         finally:
             store.close()
