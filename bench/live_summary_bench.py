@@ -1,0 +1,156 @@
+"""The live phase of `history_bench.py` on a copy of a kept data dir, phase by phase, for an A/B
+between two checkouts on the same data:
+
+    .venv/bin/python bench/history_bench.py --keep /tmp/history-data
+    .venv/bin/python bench/live_summary_bench.py /tmp/history-data --repo /path/to/other/checkout
+    .venv/bin/python bench/live_summary_bench.py /tmp/history-data          # this checkout
+
+`widget-monitor serve` of `--repo` (its code: the server runs from that directory) on a fresh
+copy of the data dir takes 1M SDK-style events through its API (4 threads, 1000 per request),
+then the 5-minute summary with and without `telemetry`, an alert check, and the 30- and
+90-day summaries with and without `telemetry` are timed (medians of 5, the summary cache
+bypassed); `/healthz` memory is sampled every 0.25 s, and the peak of each phase printed:
+server, decoders, and DuckDB's buffer pool. Run the two checkouts alternately, twice or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx
+
+from bench.ports import free_port
+
+DAY_MS = 86_400_000
+READS = [  # (phase, query parameters; None: an alert check)
+    ("summary 5 min", {}),
+    ("  telemetry=false", {"telemetry": "false"}),
+    ("alert check", None),
+    ("summary 30 days", {"window": 30 * DAY_MS}),
+    ("summary 90 days", {"window": 90 * DAY_MS}),
+    ("  30 days, telemetry=false", {"window": 30 * DAY_MS, "telemetry": "false"}),
+    ("  90 days, telemetry=false", {"window": 90 * DAY_MS, "telemetry": "false"}),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.data_dir.parent) as scratch:
+        copy = Path(scratch) / "data"
+        shutil.copytree(args.data_dir, copy)
+        run(copy, args.repo.resolve(), args.events)
+
+
+def run(data: Path, repo: Path, events: int) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "widget_monitor.cli", "serve", "--data-dir", str(data), "--port", str(port)]
+    server = subprocess.Popen([*argv, "--log-level", "warning"], cwd=repo, env=dict(os.environ))
+    phase, peaks, stop = ["start"], {}, threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                m = httpx.get(f"{url}/healthz", timeout=5).json()["memory"]
+                now = (
+                    m["totalResidentBytes"],
+                    m["serverResidentBytes"],
+                    sum(m["decoderResidentBytes"]),
+                    m["duckdb"]["usedBytes"],
+                )
+                if phase[0] not in peaks or now[0] > peaks[phase[0]][0]:
+                    peaks[phase[0]] = now
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+            stop.wait(0.25)
+
+    try:
+        for _ in range(480):
+            try:
+                httpx.get(f"{url}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.25)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        time.sleep(3)
+        phase[0] = "ingest"
+        started = time.perf_counter()
+        post_all(url, events)
+        print(f"{repo}: {events:,} events in {time.perf_counter() - started:.1f} s")
+        for name, params in READS:
+            phase[0] = name.strip()
+            print(f"{name:30s} {read_ms(url, params):6.0f} ms")
+        phase[0] = "at rest"
+        time.sleep(3)
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait(30)
+    print("peak resident MB per phase: total (server, decoders; DuckDB's pool)")
+    for name, (total, own, decoders, pool) in peaks.items():
+        print(f"  {name:26s} {total / 1e6:5.0f} ({own / 1e6:.0f}, {decoders / 1e6:.0f}; {pool / 1e6:.0f})")
+
+
+def post_all(url: str, events: int) -> None:
+    now_ms = time.time() * 1000
+
+    def post(worker: int) -> None:
+        with httpx.Client(timeout=60) as client:
+            for batch in range(worker, events // 1000, 4):
+                body = [
+                    {
+                        "type": "render",
+                        "metric": {
+                            "renderTime": 5.0 + (i % 23),
+                            "customerId": "acme",
+                            "widgetVersion": "2.4.0",
+                            "timestamp": now_ms - 60_000 + (i % 50_000),
+                            "tabId": f"bench-tab-{batch}",
+                            "seq": i,
+                            "eventId": f"bench-tab-{batch}:{i}",
+                        },
+                    }
+                    for i in range(1000)
+                ]
+                response = client.post(f"{url}/api/monitoring/widget", json=body)
+                assert response.status_code == 200, response.text[:200]
+
+    workers = [threading.Thread(target=post, args=(w,)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+def read_ms(url: str, params: dict[str, str | int] | None) -> float:
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        if params is None:
+            response = httpx.post(f"{url}/api/monitoring/alerts/check", json={}, timeout=120)
+        else:
+            headers = {"Cache-Control": "no-cache"}
+            response = httpx.get(f"{url}/api/monitoring/widget", params=params, headers=headers, timeout=120)
+        assert response.status_code == 200, response.text[:200]
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+if __name__ == "__main__":
+    main()
