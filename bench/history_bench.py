@@ -150,6 +150,42 @@ def parquet_bytes(cur: duckdb.DuckDBPyConnection, tables: tuple[str, ...], into:
     return total
 
 
+def post_sdk_renders(url: str, events: int) -> int:
+    """`events` SDK-style render events (each with an `eventId` `tabId:seq`, 1000 tabs of
+    1000), stamped in the last minute, posted to the server at `url` by 4 threads, 1000 per
+    request; returns how many were stored."""
+    now_ms = time.time() * 1000
+    sent = [0]
+
+    def post(worker: int) -> None:
+        with httpx.Client(timeout=60) as client:
+            for batch in range(worker, events // 1000, 4):
+                body = [
+                    {
+                        "type": "render",
+                        "metric": {
+                            "renderTime": 5.0 + (i % 23),
+                            "customerId": "acme",
+                            "widgetVersion": "2.4.0",
+                            "timestamp": now_ms - 60_000 + (i % 50_000),
+                            "tabId": f"bench-tab-{batch}",
+                            "seq": i,
+                            "eventId": f"bench-tab-{batch}:{i}",
+                        },
+                    }
+                    for i in range(1000)
+                ]
+                if client.post(f"{url}/api/monitoring/widget", json=body).status_code == 200:
+                    sent[0] += 1000
+
+    workers = [threading.Thread(target=post, args=(w,)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sent[0]
+
+
 def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
     """The server on the data dir: `extra` SDK-style events in through its API, timed reads, peak RSS."""
     port = free_port()
@@ -184,36 +220,8 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
         while not samples and sampler.is_alive():
             time.sleep(0.1)
         at_rest = peak
-        now_ms = time.time() * 1000
-        sent = [0]
-
-        def post(worker: int) -> None:
-            with httpx.Client(timeout=60) as client:
-                for batch in range(worker, extra // 1000, 4):
-                    events = [
-                        {
-                            "type": "render",
-                            "metric": {
-                                "renderTime": 5.0 + (i % 23),
-                                "customerId": "acme",
-                                "widgetVersion": "2.4.0",
-                                "timestamp": now_ms - 60_000 + (i % 50_000),
-                                "tabId": f"bench-tab-{batch}",
-                                "seq": i,
-                                "eventId": f"bench-tab-{batch}:{i}",
-                            },
-                        }
-                        for i in range(1000)
-                    ]
-                    if client.post(f"{url}/api/monitoring/widget", json=events).status_code == 200:
-                        sent[0] += 1000
-
         started = time.perf_counter()
-        workers = [threading.Thread(target=post, args=(w,)) for w in range(4)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        sent = post_sdk_renders(url, extra)
         ingest_s = time.perf_counter() - started
         summary_ms = median_ms(
             lambda: httpx.get(
@@ -249,7 +257,7 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
         sampler.join()
         last = samples[-1] if samples else {}
         return {
-            "ingested": sent[0],
+            "ingested": sent,
             "ingest_s": ingest_s,
             "summary_ms": summary_ms,
             "lean_ms": lean_ms,

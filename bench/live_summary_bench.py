@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
+from bench.history_bench import post_sdk_renders
 from bench.ports import free_port
 
 DAY_MS = 86_400_000
@@ -91,8 +92,8 @@ def run(data: Path, repo: Path, events: int) -> None:
         time.sleep(3)
         phase[0] = "ingest"
         started = time.perf_counter()
-        post_all(url, events)
-        print(f"{repo}: {events:,} events in {time.perf_counter() - started:.1f} s")
+        stored = post_sdk_renders(url, events)
+        print(f"{repo}: {stored:,} of {events:,} events stored in {time.perf_counter() - started:.1f} s")
         for name, params in READS:
             phase[0] = name.strip()
             print(f"{name:30s} {read_ms(url, params):6.0f} ms")
@@ -105,37 +106,6 @@ def run(data: Path, repo: Path, events: int) -> None:
     print("peak resident MB per phase: total (server, decoders; DuckDB's pool)")
     for name, (total, own, decoders, pool) in peaks.items():
         print(f"  {name:26s} {total / 1e6:5.0f} ({own / 1e6:.0f}, {decoders / 1e6:.0f}; {pool / 1e6:.0f})")
-
-
-def post_all(url: str, events: int) -> None:
-    now_ms = time.time() * 1000
-
-    def post(worker: int) -> None:
-        with httpx.Client(timeout=60) as client:
-            for batch in range(worker, events // 1000, 4):
-                body = [
-                    {
-                        "type": "render",
-                        "metric": {
-                            "renderTime": 5.0 + (i % 23),
-                            "customerId": "acme",
-                            "widgetVersion": "2.4.0",
-                            "timestamp": now_ms - 60_000 + (i % 50_000),
-                            "tabId": f"bench-tab-{batch}",
-                            "seq": i,
-                            "eventId": f"bench-tab-{batch}:{i}",
-                        },
-                    }
-                    for i in range(1000)
-                ]
-                response = client.post(f"{url}/api/monitoring/widget", json=body)
-                assert response.status_code == 200, response.text[:200]
-
-    workers = [threading.Thread(target=post, args=(w,)) for w in range(4)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
 
 
 def read_ms(url: str, params: dict[str, str | int] | None) -> float:
