@@ -25,7 +25,6 @@ from analytics.figures.registry import (
     replaced,
     rolled_up,
     tallies,
-    tally_named,
     version,
 )
 
@@ -57,6 +56,5 @@ __all__ = [
     "rolled_up",
     "stats_of",
     "tallies",
-    "tally_named",
     "version",
 ]

@@ -129,11 +129,6 @@ def rolled_up() -> tuple[Measure | Tally, ...]:
     return (*_measures.values(), *_tallies.values())
 
 
-def tally_named(name: str) -> Tally:
-    """The tally called `name` (KeyError when there is none)."""
-    return _tallies[name]
-
-
 def measure_named(name: str) -> Measure:
     """The catalogue entry for `name`, or InvalidQuery listing the valid names.
 

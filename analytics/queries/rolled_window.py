@@ -63,9 +63,11 @@ class _Plan:
     def level(self) -> tuple[str, str]:
         return _level(self.window)
 
-    def rolled_params(self, measures: list[str]) -> dict[str, Any]:
+    def rolled_params(self, measures: list[str] | None = None) -> dict[str, Any]:
+        """The parameters of `_rolled`'s rows; `$measures` when its rows are picked by name."""
         params: dict[str, Any] = {"dfirst": self.first_day, "dlast": self.last_day, "dirty": self.dirty}
-        params["measures"] = measures
+        if measures is not None:
+            params["measures"] = measures
         params |= _scope_params(self.window)
         for n, (a, b) in enumerate(self.ranges):
             params |= {f"h{n}a": a, f"h{n}b": b}
@@ -106,8 +108,8 @@ def rolled_tally(cur: duckdb.DuckDBPyConnection, tally: Tally, window: Window) -
     partial and dirty hours."""
     plan = _Plan.of(cur, window)
     rows = _rolled("rollup_stats", "measure, n", plan, which="starts_with(measure, $prefix)")
-    params = {k: v for k, v in plan.rolled_params([]).items() if k != "measures"}
-    params["prefix"] = prefix = tally.name + LABEL_SEPARATOR
+    prefix = tally.name + LABEL_SEPARATOR
+    params = plan.rolled_params() | {"prefix": prefix}
     counts = raw_tally(cur, tally, window, plan.raw_spans)
     for measure, n in cur.execute(
         f"{_DIRTY}SELECT measure, sum(n) FROM ({rows}) GROUP BY ALL", params
