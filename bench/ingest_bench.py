@@ -87,11 +87,12 @@ class Phase:
 
 @contextmanager
 def running(
-    name: str, argv: list[str], ready_url: str, log_dir: Path, timeout_s: float = 30
+    name: str, argv: list[str], ready_url: str, log_dir: Path, timeout_s: float = 30, cwd: Path = REPO
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `argv` until the block ends; stop it by pid (SIGTERM, then SIGKILL) whatever happens."""
+    """Run `argv` (in `cwd`: this checkout) until the block ends; stop it by pid (SIGTERM, then
+    SIGKILL) whatever happens."""
     log = (log_dir / f"{name}.log").open("ab")
-    process = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_ready(ready_url, timeout_s=timeout_s, process=process)
         yield process

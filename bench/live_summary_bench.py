@@ -16,10 +16,8 @@ server, decoders, and DuckDB's buffer pool. Run the two checkouts alternately, t
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
+from ingest_bench import running
 
 from bench.history_bench import post_sdk_renders
 from bench.ports import free_port
@@ -61,7 +60,6 @@ def run(data: Path, repo: Path, events: int) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "widget_monitor.cli", "serve", "--data-dir", str(data), "--port", str(port)]
-    server = subprocess.Popen([*argv, "--log-level", "warning"], cwd=repo, env=dict(os.environ))
     phase, peaks, stop = ["start"], {}, threading.Event()
 
     def sample() -> None:
@@ -80,13 +78,9 @@ def run(data: Path, repo: Path, events: int) -> None:
                 pass
             stop.wait(0.25)
 
-    try:
-        for _ in range(480):
-            try:
-                httpx.get(f"{url}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.25)
+    # a store of 100M events takes a while to open (its last day of eventIds is read back)
+    serve = [*argv, "--log-level", "warning"]
+    with running("widget-monitor", serve, f"{url}/healthz", data.parent, 120, cwd=repo):
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         time.sleep(3)
@@ -99,10 +93,7 @@ def run(data: Path, repo: Path, events: int) -> None:
             print(f"{name:30s} {read_ms(url, params):6.0f} ms")
         phase[0] = "at rest"
         time.sleep(3)
-    finally:
         stop.set()
-        server.terminate()
-        server.wait(30)
     print("peak resident MB per phase: total (server, decoders; DuckDB's pool)")
     for name, (total, own, decoders, pool) in peaks.items():
         print(f"  {name:26s} {total / 1e6:5.0f} ({own / 1e6:.0f}, {decoders / 1e6:.0f}; {pool / 1e6:.0f})")
