@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shutil
 import statistics
 import sys
@@ -153,8 +154,10 @@ def parquet_bytes(cur: duckdb.DuckDBPyConnection, tables: tuple[str, ...], into:
 def post_sdk_renders(url: str, events: int) -> int:
     """`events` SDK-style render events (each with an `eventId` `tabId:seq`, 1000 tabs of
     1000), stamped in the last minute, posted to the server at `url` by 4 threads, 1000 per
-    request; returns how many were stored."""
+    request; returns how many were stored (the server's `stored`). The tab ids are new on
+    every call: a data dir posted to within the dedupe horizon would store none of a repeat."""
     now_ms = time.time() * 1000
+    run = secrets.token_hex(4)
     sent = [0]
 
     def post(worker: int) -> None:
@@ -168,15 +171,16 @@ def post_sdk_renders(url: str, events: int) -> int:
                             "customerId": "acme",
                             "widgetVersion": "2.4.0",
                             "timestamp": now_ms - 60_000 + (i % 50_000),
-                            "tabId": f"bench-tab-{batch}",
-                            "seq": i,
-                            "eventId": f"bench-tab-{batch}:{i}",
+                            "tabId": f"bench-{run}-{batch}",
+                            "seq": i + 1,  # the SDK numbers a tab 1, 2, 3, ...
+                            "eventId": f"bench-{run}-{batch}:{i + 1}",
                         },
                     }
                     for i in range(1000)
                 ]
-                if client.post(f"{url}/api/monitoring/widget", json=body).status_code == 200:
-                    sent[0] += 1000
+                response = client.post(f"{url}/api/monitoring/widget", json=body)
+                if response.status_code == 200:
+                    sent[0] += response.json()["stored"]
 
     workers = [threading.Thread(target=post, args=(w,)) for w in range(4)]
     for w in workers:

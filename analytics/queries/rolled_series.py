@@ -98,15 +98,16 @@ def raw_spans(window: Window, dirty: list[datetime]) -> list[tuple[datetime, dat
     return merged
 
 
-def in_spans(spans: list[tuple[datetime, datetime]]) -> tuple[str, dict[str, datetime]]:
-    """A condition that `ts` is in one of the spans, and its parameters: plain ranges, which
-    DuckDB prunes row groups by (a `time_bucket(ts) IN (...)` test cost 40 ms per million rows)."""
+def in_spans(spans: list[tuple[datetime, datetime]], name: str = "span") -> tuple[str, dict[str, datetime]]:
+    """A condition that `ts` is in one of the spans, and its parameters (`$<name><n>a`, ...):
+    plain ranges, which DuckDB prunes row groups by (a `time_bucket(ts) IN (...)` test cost
+    40 ms per million rows)."""
     if not spans:
         return "false", {}
-    sql = " OR ".join(f"(ts >= $span{n}a AND ts < $span{n}b)" for n in range(len(spans)))
+    sql = " OR ".join(f"(ts >= ${name}{n}a AND ts < ${name}{n}b)" for n in range(len(spans)))
     params: dict[str, datetime] = {}
     for n, (a, b) in enumerate(spans):
-        params |= {f"span{n}a": a, f"span{n}b": b}
+        params |= {f"{name}{n}a": a, f"{name}{n}b": b}
     return f"({sql})", params
 
 

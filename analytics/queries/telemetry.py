@@ -4,17 +4,25 @@ The browser SDK numbers the events of each tab (one page load) 1, 2, 3, ... (`se
 a random `tabId`, so a gap in a tab's numbers is an event lost between the browser and the
 store (a dropped beacon, a closed page, a full queue). Per tab and window:
 
-- received: the distinct `seq` values stored in the window (a retried event is stored once
-  thanks to its `eventId`; distinct also ignores a repeated number without one);
+- received: the events stored in the window with an `eventId` (a retried event is stored
+  once thanks to it), and the distinct `seq` values of those without one
+  (`tabs.RECEIVED_SQL`): within an hour, see below. A client that gives two events one number
+  under two `eventId`s counts both, up to the cap below;
 - expected: from the first number the window should hold to the highest one seen. That first
   number is 1 when the tab has no earlier stored event, since the SDK starts every tab at 1
   and losing a tab's first batch is a loss like any other; when the tab has events from
   before the window, it is the number after the last of them, so a window that cuts a tab's
   sequence in two does not count its earlier half as lost. Earlier events are looked for in
-  the `LOOK_BACK` (25 hours) before the window: a page open longer than that and silent
-  all that time counts its earlier numbers as lost (reading all history for it would read
-  every day of the lake on every summary);
+  the 25 hours before the window's first hour (`LOOK_BACK`): a page open longer than that and
+  silent all that time counts its earlier numbers as lost (reading all history for it would
+  read every day of the lake on every summary);
 - lost = expected - received; completeness = received / expected in percent.
+
+Whole hours come from the numbers each tab sent per hour (`analytics.rollups.tabs`) where
+those hold them (the last 3 days, rolled up and not pending); the partial hours at the edges,
+pending hours and older ones from raw events, counted per tab into the same shape. Over
+several hours a tab's received numbers are summed hour by hour, so a number a client repeats
+in two hours without an `eventId` counts twice; a tab's received is capped at its expected.
 
 Events lost after a tab's last stored event cannot be seen this way (nothing later tells
 that they existed); events without `tabId` or `seq` (other clients) are not counted.
@@ -22,53 +30,57 @@ that they existed); events without `tabId` or `seq` (other clients) are not coun
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from analytics.queries.rolled_series import dirty_hours_of, in_spans, raw_spans, whole_hours
 from analytics.queries.source import EXACT_SPAN, Source
 from analytics.queries.summary import pct
+from analytics.rollups import tabs
 from analytics.storage.lake import events_source
 from analytics.window import Window, iso
 
 UNKNOWN_CUSTOMER = "unknown"
-LOOK_BACK = timedelta(hours=25)  # how far before the window a tab's earlier events are looked for
+LOOK_BACK = timedelta(hours=25)  # how far before the window's first hour earlier events are looked for
+HOUR = timedelta(hours=1)
 
+# Per tab: the customer of its highest number, its lowest and highest numbers, and how many
+# it sent, from the window's `parts` (rows of the same shape per tab, customer and hour or
+# span). A tab whose numbers start at 1 in the window needs no look back. For the others,
+# the hour before the window answers nearly always (its numbers are later than any before
+# it); only tabs silent in that hour are looked for further back.
 _TELEMETRY_SQL = """
-WITH in_window AS (
-    SELECT customer_id, tab_id, seq FROM {in_window}
-    WHERE tab_id IS NOT NULL AND seq IS NOT NULL
-      AND {where}
+WITH tabs AS (
+    SELECT tab_id, arg_max(customer_id, highest) AS customer_id,
+           min(lowest) AS lowest, max(highest) AS highest, sum(received) AS received
+    FROM ({in_window}) GROUP BY tab_id
 ),
-tabs AS (
-    SELECT tab_id, arg_max(customer_id, seq) AS customer_id,
-           min(seq) AS lowest, max(seq) AS highest, count(DISTINCT seq) AS received
-    FROM in_window GROUP BY tab_id
-),
--- A tab whose numbers start at 1 in the window needs no look back. For the others, the
--- hour before the window (a few row groups, found by their min/max ts) answers nearly
--- always; only tabs silent for that hour send the look back over the day before it.
 cut AS (SELECT tab_id FROM tabs WHERE lowest > 1),
-near AS (
-    SELECT tab_id, max(seq) AS last_before FROM {near}
-    WHERE seq IS NOT NULL AND ts >= $start - INTERVAL 1 HOUR AND ts < $start
-      AND tab_id IN (SELECT tab_id FROM cut)
-    GROUP BY tab_id
-),
-far AS (
-    SELECT tab_id, max(seq) AS last_before FROM {far}
-    WHERE seq IS NOT NULL AND ts >= $start - INTERVAL 25 HOUR AND ts < $start - INTERVAL 1 HOUR
-      AND tab_id IN (SELECT tab_id FROM cut WHERE tab_id NOT IN (SELECT tab_id FROM near))
-    GROUP BY tab_id
-),
-earlier AS (SELECT * FROM near UNION ALL SELECT * FROM far)
-SELECT coalesce(tabs.customer_id, $unknown) AS customer,
-       sum(highest - least(lowest, coalesce(last_before + 1, 1)) + 1)::BIGINT AS expected,
-       sum(received)::BIGINT AS received
-FROM tabs LEFT JOIN earlier USING (tab_id)
-GROUP BY ALL ORDER BY customer
-""".replace("{where}", Window.where)
+near AS (SELECT tab_id, max(highest) AS last_before FROM ({near}) GROUP BY tab_id),
+far AS (SELECT tab_id, max(highest) AS last_before FROM ({far}) GROUP BY tab_id),
+earlier AS (SELECT * FROM near UNION ALL SELECT * FROM far),
+counted AS (
+    SELECT customer_id, received,
+           highest - least(lowest, coalesce(last_before + 1, 1)) + 1 AS expected
+    FROM tabs LEFT JOIN earlier USING (tab_id)
+)
+SELECT coalesce(customer_id, $unknown) AS customer, sum(expected)::BIGINT AS expected,
+       sum(least(received, expected))::BIGINT AS received
+FROM counted GROUP BY ALL ORDER BY customer
+"""
+_CUT = "tab_id IN (SELECT tab_id FROM cut)"
+_FILTERED = " AND ($customer IS NULL OR customer_id = $customer)"
+_RAW_PARTS = (
+    "SELECT tab_id, customer_id, min(seq) AS lowest, max(seq) AS highest, "
+    f"{tabs.RECEIVED_SQL} AS received FROM {{events}} "
+    "WHERE tab_id IS NOT NULL AND seq IS NOT NULL AND {spans}{also} GROUP BY tab_id, customer_id"
+)
+_ROLLED_PARTS = (
+    "SELECT tab_id, customer_id, lowest, highest, received FROM rollup_tabs "
+    "WHERE hour >= ${p}first AND hour < ${p}last AND NOT list_contains(${p}dirty::TIMESTAMPTZ[], hour){also}"
+)
 
 
 def telemetry_window(window: Window, source: Source) -> Window:
@@ -93,8 +105,10 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     --------
     >>> import duckdb, datetime as dt
     >>> from analytics.storage.table import create_table_sql
+    >>> from analytics.rollups import maintain
     >>> con = duckdb.connect()
     >>> _ = con.execute(create_table_sql())
+    >>> maintain.prepare(con)  # the rollups' tables (none rolled up: every event is read raw)
     >>> from analytics.storage.lake import ensure_manifest
     >>> ensure_manifest(con)  # the lake's (empty) manifest: every event is in `events`
     >>> t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -106,13 +120,35 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     >>> (s["expected"], s["received"], s["lost"], s["completeness"])
     (4, 3, 1, 75.0)
     """
-    hour_before = window.start - timedelta(hours=1)
-    sql = _TELEMETRY_SQL.format(
-        in_window=events_source(cur, window.start, window.end),
-        near=events_source(cur, hour_before, window.start),
-        far=events_source(cur, window.start - LOOK_BACK, hour_before),
-    )
-    rows = cur.execute(sql, {**window.params(), "unknown": UNKNOWN_CUSTOMER}).fetchall()
+    first_hour = tabs.hour_of(window.start)
+    covered = tabs.covered_from(cur)
+    # the dirty hours of the window and its look-back, looked up once (a scan of the events
+    # received since the rollups' watermark)
+    since = max(first_hour - LOOK_BACK, covered)
+    dirty = dirty_hours_of(cur, Window(since, window.end)) if since < window.end else []
+    params: dict[str, Any] = {"unknown": UNKNOWN_CUSTOMER, "customer": window.customer_id}
+    in_window = _FILTERED
+    if window.widget_version is not None:  # the per-tab numbers are not kept per version
+        in_window += " AND widget_version = $version"
+        params["version"] = window.widget_version
+    parts = {
+        "in_window": _parts(
+            cur, window, "w", covered, dirty, in_window, rolled=window.widget_version is None
+        ),
+        "near": _parts(cur, Window(first_hour - HOUR, window.start), "n", covered, dirty, f" AND {_CUT}"),
+        "far": _parts(
+            cur,
+            Window(first_hour - LOOK_BACK, first_hour - HOUR),
+            "f",
+            covered,
+            dirty,
+            f" AND {_CUT} AND tab_id NOT IN (SELECT tab_id FROM near)",
+        ),
+    }
+    for _, part_params in parts.values():
+        params |= part_params
+    sql = _TELEMETRY_SQL.format(**{name: part_sql for name, (part_sql, _) in parts.items()})
+    rows = cur.execute(sql, params).fetchall()
     by_customer = {customer: _figures(int(expected), int(received)) for customer, expected, received in rows}
     expected = sum(f["expected"] for f in by_customer.values())
     received = sum(f["received"] for f in by_customer.values())
@@ -122,6 +158,42 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
         **_figures(expected, received),
         "byCustomer": by_customer,
     }
+
+
+def _parts(
+    cur: duckdb.DuckDBPyConnection,
+    window: Window,
+    name: str,
+    covered: datetime,
+    all_dirty: list[datetime],
+    also: str,
+    *,
+    rolled: bool = True,
+) -> tuple[str, dict[str, Any]]:
+    """Rows per tab and customer (and hour, or span) over the window's times, and their
+    parameters (named after `name`): the whole hours from `covered` on that are not among
+    `all_dirty` from `rollup_tabs` (none unless `rolled`), the rest from raw events; `also`
+    narrows both."""
+    whole, last = whole_hours(window.start, window.end)
+    first = min(max(whole, covered), last) if rolled else last
+    dirty = [hour for hour in all_dirty if first <= hour < last]
+    uncovered = [whole + n * HOUR for n in range(max(0, (first - whole) // HOUR))]
+    spans = raw_spans(window, uncovered + dirty) if first < last else [(window.start, window.end)]
+    sql: list[str] = []
+    params: dict[str, Any] = {}
+    if (last - first) // HOUR > len(dirty):
+        sql.append(_ROLLED_PARTS.format(p=name, also=also))
+        params |= {f"{name}first": first, f"{name}last": last, f"{name}dirty": dirty}
+    spans = [(a, b) for a, b in spans if a < b]
+    if spans:
+        in_raw, span_params = in_spans(spans, f"{name}span")
+        sql.append(_RAW_PARTS.format(events=events_source(cur, spans=spans), spans=in_raw, also=also))
+        params |= span_params
+    if not sql:
+        sql.append(
+            f"SELECT tab_id, customer_id, lowest, highest, received FROM rollup_tabs WHERE false{also}"
+        )
+    return " UNION ALL ".join(sql), params
 
 
 def _figures(expected: int, received: int) -> dict[str, Any]:

@@ -20,7 +20,8 @@ The rows are generated from `analytics.figures.rolled_up()` (the tables' layout 
 the measure's name as a column): a measure registered later is rolled up from then on, and
 over the hours rolled up before it at the next start (`analytics.rollups.backfill`). A
 missing customer or version is stored as '' (part of the key). Each table has a `_daily`
-twin, summed from the hourly rows whenever a rewrite touches a day.
+twin, summed from the hourly rows whenever a rewrite touches a day. The same rewrite
+replaces the hours' per-tab numbers (`analytics.rollups.tabs`, for telemetry completeness).
 The tables have no primary key: `roll_up` writes each key once (GROUP BY, after deleting
 the hours it rewrites), and DuckDB's index would make every rewrite several times slower.
 """
@@ -36,6 +37,7 @@ import duckdb
 
 from analytics.figures import Measure, Tally, rolled_up
 from analytics.figures.figure import LABEL_SEPARATOR
+from analytics.rollups import tabs
 from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
 from analytics.storage.lake import events_source
 from analytics.transaction import transaction
@@ -101,6 +103,7 @@ _RAW = "FROM {events} WHERE type IN ({types}) AND ts >= $start AND ts < $end"
 def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
     for sql in SCHEMA_SQL:
         cur.execute(sql)
+    tabs.create_table(cur)
     for table in DROPPED_TABLES:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     had_daily = cur.execute(
@@ -143,6 +146,7 @@ def roll_up(cur: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> i
     sum_levels(cur, "hour >= $start AND hour < $end", params)  # from the rows just written (no raw rescan)
     days = {"start": _day_of(first), "end": _day_of(stop - HOUR) + DAY}
     sum_days(cur, "hour >= $start AND hour < $end", days)
+    tabs.roll_up(cur, first, stop)  # the numbers each tab sent, for telemetry
     return written
 
 

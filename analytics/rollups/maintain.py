@@ -7,7 +7,8 @@ at. Each `advance`:
    (`rollup_pending`) and moves the watermark, in one transaction;
 2. rolls up the pending hours that have closed (`hourly.roll_up` rewrites them whole from
    their raw events) and clears their marks, one transaction per run of up to 24 consecutive
-   hours, at most `max_hours` hours per call.
+   hours, at most `max_hours` hours per call;
+3. drops the per-tab numbers older than `tabs.KEPT`.
 
 Nothing is lost when the process dies between any two steps: a mark is cleared only in the
 transaction that wrote its rollup, and the watermark moves only with the marks it implies.
@@ -29,6 +30,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from analytics.rollups import tabs
 from analytics.rollups.hourly import HOUR, create_tables, roll_up
 from analytics.transaction import transaction
 from analytics.window import HOUR_OF_TS
@@ -114,6 +116,7 @@ def advance(
             failed += 1
             continue
         rolled += (stop - first) // HOUR
+    tabs.prune(cur, now)
     return RollupReport(until, marked, rolled, _count_pending(cur), failed)
 
 

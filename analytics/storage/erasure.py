@@ -7,7 +7,8 @@
   new generation, named in the manifest and renamed over the published name, so an outside
   reader sees the old file or the new one, never half);
 - the rollups: its full rows, and the summed levels (over customers, over everything) of
-  every hour it had rows in, summed again from what is left.
+  every hour it had rows in, summed again from what is left; its tabs' numbers
+  (`rollup_tabs`).
 
 DuckDB's part is one transaction. A lake file is rewritten after it: killed in between,
 running it again finishes (it is idempotent).
@@ -62,6 +63,7 @@ def erase_customer(cur: duckdb.DuckDBPyConnection, lake_dir: Path, customer_id: 
             rollup_rows += count_of(
                 cur, f"SELECT count(*) FROM {table}{DAILY} WHERE customer_id = $customer", params
             )
+        rollup_rows += count_of(cur, "DELETE FROM rollup_tabs WHERE customer_id = $customer", params)
         sum_levels(cur, "hour IN (SELECT hour FROM erased_hours)", {})
         on_their_days = "IN (SELECT DISTINCT time_bucket(INTERVAL 1 DAY, hour) FROM erased_hours)"
         sum_days(cur, f"hour {on_their_days}", {}, f"time_bucket(INTERVAL 1 DAY, hour) {on_their_days}")

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -25,7 +25,7 @@ import pyarrow as pa
 from analytics.ingest.columnar import request_columns, to_arrow_table
 from analytics.ingest.dedupe import RecentEventIds
 from analytics.ingest.intake import AcceptedEvent
-from analytics.rollups import backfill, maintain
+from analytics.rollups import backfill, maintain, tabs
 from analytics.storage import lake
 from analytics.storage.store_damage import DamageReport, damage_reports, looks_damaged, open_checked
 from analytics.storage.table import COLUMNS, create_table_sql
@@ -213,12 +213,14 @@ class EventStore:
         return store
 
     def _roll_up_new_measures(self) -> None:
-        """The measures new to this store, over the history it rolled up without them. On a
+        """The measures new to this store, over the history it rolled up without them, and the
+        per-tab numbers of the last days (`tabs.cover`) for a store without them. On a
         failure the store opens anyway (its other rollups and raw events are whole) and the
         next start tries again."""
         try:
             with self._write_lock:
-                if backfill.roll_up_new_measures(self._con):
+                filled = backfill.roll_up_new_measures(self._con)
+                if tabs.cover(self._con, datetime.now(UTC)) or filled:
                     # the rows written stay in DuckDB's memory until a checkpoint (on the
                     # 101M-event bench store: DuckDB 75 -> 51 MB, the process 379 -> 340 MB)
                     self._con.execute("CHECKPOINT")
