@@ -6,7 +6,7 @@ store (a dropped beacon, a closed page, a full queue). Per tab and window:
 
 - received: the events stored in the window with an `eventId` (a retried event is stored
   once thanks to it), and the distinct `seq` values of those without one
-  (`tabs.RECEIVED_SQL`): within an hour, see below. A client that gives two events one number
+  (`tabs.numbers_sql`): within an hour, see below. A client that gives two events one number
   under two `eventId`s counts both, up to the cap below;
 - expected: from the first number the window should hold to the highest one seen. That first
   number is 1 when the tab has no earlier stored event, since the SDK starts every tab at 1
@@ -72,11 +72,6 @@ FROM counted GROUP BY ALL ORDER BY customer
 """
 _CUT = "tab_id IN (SELECT tab_id FROM cut)"
 _FILTERED = " AND ($customer IS NULL OR customer_id = $customer)"
-_RAW_PARTS = (
-    "SELECT tab_id, customer_id, min(seq) AS lowest, max(seq) AS highest, "
-    f"{tabs.RECEIVED_SQL} AS received FROM {{events}} "
-    "WHERE tab_id IS NOT NULL AND seq IS NOT NULL AND {spans}{also} GROUP BY tab_id, customer_id"
-)
 _ROLLED_PARTS = (
     "SELECT tab_id, customer_id, lowest, highest, received FROM rollup_tabs "
     "WHERE hour >= ${p}first AND hour < ${p}last AND NOT list_contains(${p}dirty::TIMESTAMPTZ[], hour){also}"
@@ -187,7 +182,7 @@ def _parts(
     spans = [(a, b) for a, b in spans if a < b]
     if spans:
         in_raw, span_params = in_spans(spans, f"{name}span")
-        sql.append(_RAW_PARTS.format(events=events_source(cur, spans=spans), spans=in_raw, also=also))
+        sql.append(tabs.numbers_sql(events_source(cur, spans=spans), f"{in_raw}{also}"))
         params |= span_params
     if not sql:
         sql.append(

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from analytics.figures import measure_named
+from analytics.queries.rolled_series import dirty_hours_of
 from analytics.queries.timeseries import compute_timeseries, series_query
 from analytics.rollups import maintain
 from analytics.rollups.hourly import read_rollup
 from analytics.rollups.sketch import ALPHA
 from analytics.storage.store import EventStore
+from analytics.window import Window
 from tests.analytics.alerts.conftest import ev, put
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
@@ -188,4 +190,39 @@ def test_daily_buckets_read_clean_days_whole_and_the_rest_by_hour_or_raw(tmp_pat
                 {"a": T0 + timedelta(days=2), "b": T0 + timedelta(days=4)},
             )
     assert answer(None, "p95") == before
+    store.close()
+
+
+def test_dirty_hours_are_the_pending_ones_and_those_with_unmarked_events(tmp_path: Path) -> None:
+    store = EventStore.open(tmp_path / "data")
+    for hour in range(8):  # one event an hour, all rolled up
+        put(store, [ev("render", renderTime=5.0)], T0 + timedelta(hours=hour, minutes=30))
+    with store.cursor() as cur:
+        maintain.advance(cur, safe_until=T0 + timedelta(hours=9), now=T0 + timedelta(hours=9))
+    window = Window(T0, T0 + timedelta(hours=8))
+
+    def late(*at: timedelta) -> None:  # received after the watermark: not marked yet
+        for offset in at:
+            put(store, [ev("render", renderTime=7.0)], T0 + offset)
+        with store.cursor() as cur:
+            cur.execute(
+                "UPDATE events SET received_at = $r WHERE render_time = 7.0", {"r": T0 + timedelta(hours=10)}
+            )
+
+    with store.snapshot() as cur:
+        assert dirty_hours_of(cur, window) == []
+    late(timedelta(hours=2, minutes=5), timedelta(hours=2, minutes=50))  # both in one hour
+    with store.snapshot() as cur:
+        assert dirty_hours_of(cur, window) == [T0 + timedelta(hours=2)]
+    late(timedelta(hours=5, minutes=1))  # 2:00 and 5:00, not the clean hours between
+    with store.snapshot() as cur:
+        assert dirty_hours_of(cur, window) == [T0 + timedelta(hours=2), T0 + timedelta(hours=5)]
+    with store.cursor() as cur:  # marked pending: the watermark moves past them, not yet rolled up
+        maintain.advance(cur, safe_until=T0 + timedelta(hours=11), now=T0 + timedelta(hours=1))
+    with store.snapshot() as cur:
+        assert maintain.pending_hours(cur) == [T0 + timedelta(hours=2), T0 + timedelta(hours=5)]
+        assert dirty_hours_of(cur, window) == [T0 + timedelta(hours=2), T0 + timedelta(hours=5)]
+        assert dirty_hours_of(cur, Window(T0 + timedelta(minutes=10), T0 + timedelta(hours=3))) == [
+            T0 + timedelta(hours=2)
+        ]  # only whole hours of the window
     store.close()
