@@ -80,7 +80,8 @@ _ROLLED_PARTS = (
 
 def telemetry_window(window: Window, source: Source) -> Window:
     """The window telemetry counts: the summary's, or the last 24 h of a summary from the rollups
-    (telemetry reads every raw event of its window, by tab: a month of them takes seconds).
+    (telemetry reads its window's hours past the last 3 days from raw events, by tab: a month
+    of them takes seconds).
 
     >>> import datetime as dt
     >>> t = dt.datetime(2026, 1, 31, tzinfo=dt.UTC)
@@ -184,10 +185,8 @@ def _parts(
         in_raw, span_params = in_spans(spans, f"{name}span")
         sql.append(tabs.numbers_sql(events_source(cur, spans=spans), f"{in_raw}{also}"))
         params |= span_params
-    if not sql:
-        sql.append(
-            f"SELECT tab_id, customer_id, lowest, highest, received FROM rollup_tabs WHERE false{also}"
-        )
+    if not sql:  # an empty window: no rows, with `also` (and its parameters) still bound
+        sql.append(tabs.numbers_sql("events", f"false{also}"))
     return " UNION ALL ".join(sql), params
 
 

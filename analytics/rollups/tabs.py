@@ -8,7 +8,7 @@ which is the distinct count over all of them unless a client repeats a number in
 without an `eventId` (the SDK never does; a retried SDK event is stored once).
 
 Only the hours of the last `KEPT` are held (telemetry reads the last 24 h at most, and about
-25 h before them): 3 days are ~1.5 MB for the bench's 2M events a day, where the 90 days of
+25 h before them): 3 days are ~1.4 MB for the bench's 1.1M events a day, where the 90 days of
 raw retention would be 41 MB (5 % of the lake) and 39 s to fill. `rollup_tabs_state` says
 from which hour on every rolled-up hour (not pending) has its rows: readers take the hours
 before it, and the pending ones, from raw events. An hour's rows are rewritten with its other

@@ -174,6 +174,18 @@ def test_a_number_repeated_in_another_hour_never_makes_received_exceed_expected(
     again = event("tab-a", 2, minute=70)  # the same number an hour later, under another eventId
     again["metric"]["eventId"] = "another-id"
     post(store, [event("tab-a", 1), event("tab-a", 2), again])
-    # raw: 2 distinct of 1..2; rolled: 2 + 1 counted hour by hour, capped at the 2 expected
+    # three eventIds for two numbers: 3 received, capped at the 2 expected (raw and rolled alike)
     figures = section(store, Window(T0, T0 + timedelta(hours=2)))
     assert (figures["expected"], figures["received"], figures["lost"]) == (2, 2, 0)
+
+
+def test_an_empty_window_counts_nothing_whatever_its_filters(store: Store) -> None:
+    post(store, [event("tab-a", s) for s in (1, 2, 4)])
+    for empty in (Window(T0, T0), Window(T0, T0, "acme"), Window(T0, T0, "acme", "2.4.0")):
+        assert section(store, empty) == {
+            "expected": 0,
+            "received": 0,
+            "lost": 0,
+            "completeness": None,
+            "byCustomer": {},
+        }

@@ -176,9 +176,10 @@ def test_only_the_last_days_are_kept_and_older_hours_are_read_raw(store: EventSt
     roll_up(store)
     with store.cursor() as cur:
         assert {t for (t,) in cur.execute("SELECT DISTINCT tab_id FROM rollup_tabs").fetchall()} == {"new"}
-        assert tabs.covered_from(cur) == (datetime.now(UTC) - tabs.KEPT).replace(
-            minute=0, second=0, microsecond=0
-        )
+        # from the hour of the store's start, KEPT ago (an hour may have turned since)
+        assert tabs.covered_from(cur) in {
+            tabs.hour_of(datetime.now(UTC) - tabs.KEPT) - h * HOUR for h in (0, 1)
+        }
     five_days_ago = Window(NOW - timedelta(days=5), NOW - timedelta(days=4))
     assert counted(store, five_days_ago) == {"acme": (6, 3)} == oracle(old, five_days_ago)
     later = datetime.now(UTC) + tabs.KEPT  # every hour of "new" is older than KEPT then
@@ -220,3 +221,35 @@ def test_erasing_a_customer_removes_its_tabs(store: EventStore) -> None:
     kept = [e for e in sent if e.customer != "globex"]
     for window in WINDOWS:
         assert counted(store, window) == oracle(kept, window), window
+
+
+def test_a_window_across_the_first_covered_hour_reads_each_side_from_its_source(store: EventStore) -> None:
+    with store.cursor() as cur:
+        covered = tabs.covered_from(cur)
+    rng = random.Random(4)
+    sent = [  # tabs sending every 10 minutes from 4 h before the first covered hour to 4 h after
+        Sent(
+            f"edge-{t}",
+            seq,
+            covered - 4 * HOUR + seq * timedelta(minutes=10) + t * timedelta(seconds=7),
+            "acme",
+            "1.0",
+        )
+        for t in range(5)
+        for seq in range(1, 48)
+        if rng.random() > 0.15
+    ]
+    post(store, sent, NOW + HOUR)
+    roll_up(store)
+    with store.cursor() as cur:  # two covered hours now only in rollup_tabs; before them, only raw
+        assert tabs.covered_from(cur) == covered
+        deleted = cur.execute(
+            "DELETE FROM events WHERE ts >= $covered AND ts < $covered + INTERVAL 2 HOUR",
+            {"covered": covered},
+        ).fetchone()
+        assert deleted is not None and deleted[0] > 0
+    for window in (
+        Window(covered - 2 * HOUR - timedelta(minutes=25), covered + 2 * HOUR + timedelta(minutes=5)),
+        Window(covered - 3 * HOUR, covered + 3 * HOUR),
+    ):
+        assert counted(store, window) == oracle(sent, window), window
