@@ -98,6 +98,7 @@ def advance(
         )
         marked = _count_pending(cur) - before
         cur.execute("UPDATE rollup_state SET watermark = $until WHERE id = 1", {"until": until})
+        tabs.follow(cur, until)
     closed = [hour for hour in pending_hours(cur) if hour + HOUR <= now][:max_hours]
     rolled = failed = 0
     for first, stop in _runs(closed):  # consecutive hours in one pass: history rolls up in days

@@ -14,7 +14,8 @@ from which hour on every rolled-up hour (not pending) has its rows: readers take
 before it, and the pending ones, from raw events. An hour's rows are rewritten with its other
 rollups (`hourly.roll_up`, in the same transaction), so a late event is counted once, read
 raw until its hour is rolled up again. A store without the state (new, or from a release
-before it) fills the last `KEPT` from raw events at start (`cover`).
+before it), or whose rollups a release before it has moved on since, fills the last `KEPT` from
+raw events at start (`cover`).
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS rollup_tabs (hour TIMESTAMPTZ NOT NULL, tab_id VARCHAR NOT NULL, "
     "customer_id VARCHAR, lowest BIGINT NOT NULL, highest BIGINT NOT NULL, received BIGINT NOT NULL)"
 )
+# `watermark`: the rollups' watermark (`maintain.watermark`) when these rows last agreed with
+# the other rollups; it moves with it (`follow`). A release before this table rolls hours up
+# (and erases customers) without writing it, and moves the rollups' watermark only: the two
+# then differ, and the next start fills the table again (`cover`).
 _STATE_SQL = (
-    "CREATE TABLE IF NOT EXISTS rollup_tabs_state (id INTEGER PRIMARY KEY, covered_from TIMESTAMPTZ NOT NULL)"
+    "CREATE TABLE IF NOT EXISTS rollup_tabs_state "
+    "(id INTEGER PRIMARY KEY, covered_from TIMESTAMPTZ NOT NULL, watermark TIMESTAMPTZ)"
 )
 _NOT_COVERED = datetime.max.replace(tzinfo=UTC)  # no state row: every hour is read raw
 
@@ -41,6 +47,8 @@ _NOT_COVERED = datetime.max.replace(tzinfo=UTC)  # no state row: every hour is r
 def create_table(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(SCHEMA_SQL)
     cur.execute(_STATE_SQL)
+    # a state written before `watermark` existed: NULL, which agrees with no watermark
+    cur.execute("ALTER TABLE rollup_tabs_state ADD COLUMN IF NOT EXISTS watermark TIMESTAMPTZ")
 
 
 def covered_from(cur: duckdb.DuckDBPyConnection) -> datetime:
@@ -49,17 +57,29 @@ def covered_from(cur: duckdb.DuckDBPyConnection) -> datetime:
     return _NOT_COVERED if row is None else row[0].astimezone(UTC)
 
 
-def cover(cur: duckdb.DuckDBPyConnection, now: datetime) -> bool:
+def cover(cur: duckdb.DuckDBPyConnection, now: datetime, watermark: datetime) -> bool:
     """Fill the hours of the last `KEPT` from raw events and record them as covered, in one
-    transaction, when the store has no state yet; returns whether it filled them."""
-    if covered_from(cur) != _NOT_COVERED:
+    transaction, when the store has no state yet or one that the rollups' `watermark` has moved
+    past without it; returns whether it filled them."""
+    row = cur.execute("SELECT watermark FROM rollup_tabs_state WHERE id = 1").fetchone()
+    if row is not None and row[0] is not None and row[0] == watermark:
         return False
     since = hour_of(now - KEPT)
     with transaction(cur):
         cur.execute("DELETE FROM rollup_tabs")
         _insert(cur, since, None)
-        cur.execute("INSERT INTO rollup_tabs_state VALUES (1, $since)", {"since": since})
+        cur.execute("DELETE FROM rollup_tabs_state")
+        cur.execute(
+            "INSERT INTO rollup_tabs_state VALUES (1, $since, $watermark)",
+            {"since": since, "watermark": watermark},
+        )
     return True
+
+
+def follow(cur: duckdb.DuckDBPyConnection, watermark: datetime) -> None:
+    """Record that the rollups' watermark moved to `watermark` with these rows (in the caller's
+    transaction, the one that moves it: `maintain.advance`)."""
+    cur.execute("UPDATE rollup_tabs_state SET watermark = $watermark WHERE id = 1", {"watermark": watermark})
 
 
 def roll_up(cur: duckdb.DuckDBPyConnection, first: datetime, stop: datetime) -> None:

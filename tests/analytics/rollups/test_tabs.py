@@ -211,6 +211,41 @@ def test_a_store_without_them_fills_the_last_days_at_start(tmp_path: Path) -> No
         store.close()
 
 
+def test_rollups_moved_on_by_a_release_before_them_are_filled_again_at_start(tmp_path: Path) -> None:
+    sent = sessions(random.Random(12))
+    store = EventStore.open(tmp_path / "data")
+    post(store, sent, NOW + HOUR)
+    roll_up(store)
+    with store.cursor() as cur:
+        want = cur.execute("SELECT * FROM rollup_tabs ORDER BY ALL").fetchall()
+        # a release before them runs: it erases a customer and rolls its hours up again (not
+        # these rows), and moves the rollups' watermark
+        cur.execute("DELETE FROM events WHERE customer_id = 'globex'")
+        cur.execute("UPDATE rollup_state SET watermark = watermark + INTERVAL 1 MINUTE")
+    store.close()
+    store = EventStore.open(tmp_path / "data")
+    try:
+        with store.cursor() as cur:
+            got = cur.execute("SELECT * FROM rollup_tabs ORDER BY ALL").fetchall()
+        assert got == [row for row in want if row[2] != "globex"] and len(got) < len(want)
+        kept = [e for e in sent if e.customer != "globex"]
+        for window in WINDOWS:
+            assert counted(store, window) == oracle(kept, window), window
+    finally:
+        store.close()
+    store = EventStore.open(tmp_path / "data")  # this release moving the watermark keeps them agreed
+    try:
+        with store.cursor() as cur:
+            before = maintain.watermark(cur)
+        post(store, sessions(random.Random(13))[:50], before + timedelta(seconds=30))
+        with store.cursor() as cur:
+            maintain.advance(cur, safe_until=before + timedelta(minutes=1), now=datetime.now(UTC))
+            assert maintain.watermark(cur) > before
+            assert not tabs.cover(cur, datetime.now(UTC), maintain.watermark(cur))
+    finally:
+        store.close()
+
+
 def test_erasing_a_customer_removes_its_tabs(store: EventStore) -> None:
     sent = sessions(random.Random(5))
     post(store, sent, NOW + HOUR)
