@@ -11,11 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-WHERE_SQL = (
-    "ts >= $start AND ts < $end"
-    " AND ($customer IS NULL OR customer_id = $customer)"
-    " AND ($version IS NULL OR widget_version = $version)"
-)
+CUSTOMER_SQL = "($customer IS NULL OR customer_id = $customer)"
+VERSION_SQL = "($version IS NULL OR widget_version = $version)"
+WHERE_SQL = f"ts >= $start AND ts < $end AND {CUSTOMER_SQL} AND {VERSION_SQL}"
 
 # The UTC hour an event's `ts` falls in, as `time_bucket(INTERVAL 1 HOUR, ts)` gives it (pre-1970
 # too), in integer arithmetic: time_bucket on a TIMESTAMPTZ goes through the time zone library,
@@ -103,6 +101,11 @@ def iso(moment: datetime) -> str:
     '2026-01-02T03:04:05.678Z'
     """
     return as_utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The UTC hour `moment` falls in (a naive one is taken to be UTC)."""
+    return as_utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
 def as_utc(moment: datetime) -> datetime:

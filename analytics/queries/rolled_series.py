@@ -23,7 +23,7 @@ from analytics.figures import measure_named
 from analytics.rollups.hourly import DAILY, DAY, HOUR, NO_VALUE, RolledUp
 from analytics.rollups.sketch import ALPHA, GAMMA, Sketch, bucket_sql
 from analytics.storage.lake import events_source
-from analytics.window import HOUR_OF_TS, Window, as_utc
+from analytics.window import CUSTOMER_SQL, HOUR_OF_TS, VERSION_SQL, Window, as_utc, hour_of
 
 QUANTILE_STATS = ("p50", "p95", "p99")
 # The value at a 0-based rank of `picked` (zeros first, then each bucket's representative
@@ -54,8 +54,8 @@ _NOT_IN_ROLLED_DAYS = (
     " AND NOT (hour >= $dfirst AND hour < $dlast "
     "AND time_bucket(INTERVAL 1 DAY, hour) NOT IN (SELECT hour FROM dirty_days))"
 )
-_CUSTOMER = " AND ($customer IS NULL OR customer_id = $customer)"
-_VERSION = " AND ($version IS NULL OR widget_version = $version)"
+_CUSTOMER = f" AND {CUSTOMER_SQL}"
+_VERSION = f" AND {VERSION_SQL}"
 Row = tuple[datetime, Any, float | None, int]  # bucket, group, value, events
 
 
@@ -79,7 +79,7 @@ def dirty_hours_of(cur: duckdb.DuckDBPyConnection, window: Window) -> list[datet
     hours = {as_utc(hour) for (hour,) in cur.execute(_PENDING_HOURS, params).fetchall()}
     span = cur.execute(f"SELECT min(ts), max(ts) {_UNMARKED}", params).fetchone()
     if span is not None and span[0] is not None:
-        low, high = (as_utc(moment).replace(minute=0, second=0, microsecond=0) for moment in span)
+        low, high = (hour_of(moment) for moment in span)
         if low == high:
             hours.add(low)
         else:
@@ -126,11 +126,10 @@ def in_spans(spans: list[tuple[datetime, datetime]], name: str = "span") -> tupl
 
 def whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The first and the end of the whole hours inside [start, end) (first >= end: none)."""
-    start, end = as_utc(start), as_utc(end)
-    first = start.replace(minute=0, second=0, microsecond=0)
-    if first < start:
+    first = hour_of(start)
+    if first < as_utc(start):
         first += HOUR
-    return first, max(first, end.replace(minute=0, second=0, microsecond=0))
+    return first, max(first, hour_of(end))
 
 
 def whole_days(first: datetime, last: datetime) -> tuple[datetime, datetime]:

@@ -39,12 +39,12 @@ from analytics.queries.rolled_series import dirty_hours_of, in_spans, raw_spans,
 from analytics.queries.source import EXACT_SPAN, Source
 from analytics.queries.summary import pct
 from analytics.rollups import tabs
+from analytics.rollups.hourly import HOUR
 from analytics.storage.lake import events_source
-from analytics.window import Window, iso
+from analytics.window import CUSTOMER_SQL, Window, hour_of, iso
 
 UNKNOWN_CUSTOMER = "unknown"
 LOOK_BACK = timedelta(hours=25)  # how far before the window's first hour earlier events are looked for
-HOUR = timedelta(hours=1)
 
 # Per tab: the customer of its highest number, its lowest and highest numbers, and how many
 # it sent, from the window's `parts` (rows of the same shape per tab, customer and hour or
@@ -71,7 +71,7 @@ SELECT coalesce(customer_id, $unknown) AS customer, sum(expected)::BIGINT AS exp
 FROM counted GROUP BY ALL ORDER BY customer
 """
 _CUT = "tab_id IN (SELECT tab_id FROM cut)"
-_FILTERED = " AND ($customer IS NULL OR customer_id = $customer)"
+_FILTERED = f" AND {CUSTOMER_SQL}"
 _ROLLED_PARTS = (
     "SELECT tab_id, customer_id, lowest, highest, received FROM rollup_tabs "
     "WHERE hour >= ${p}first AND hour < ${p}last AND NOT list_contains(${p}dirty::TIMESTAMPTZ[], hour){also}"
@@ -116,7 +116,7 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     >>> (s["expected"], s["received"], s["lost"], s["completeness"])
     (4, 3, 1, 75.0)
     """
-    first_hour = tabs.hour_of(window.start)
+    first_hour = hour_of(window.start)
     covered = tabs.covered_from(cur)
     # the dirty hours of the window and its look-back, looked up once (a scan of the events
     # received since the rollups' watermark)

@@ -41,7 +41,7 @@ from analytics.rollups import tabs
 from analytics.rollups.sketch import ALPHA, Sketch, bucket_sql
 from analytics.storage.lake import events_source
 from analytics.transaction import transaction
-from analytics.window import HOUR_OF_TS, as_utc
+from analytics.window import CUSTOMER_SQL, HOUR_OF_TS, VERSION_SQL, as_utc, hour_of
 
 HOUR = timedelta(hours=1)
 NO_VALUE = ""  # a missing customerId or widgetVersion, in the key
@@ -119,8 +119,7 @@ def create_tables(cur: duckdb.DuckDBPyConnection) -> None:
 
 def hours_of(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The whole hours covering [start, end): the range `roll_up` rewrites."""
-    first = as_utc(start).replace(minute=0, second=0, microsecond=0)
-    last = as_utc(end).replace(minute=0, second=0, microsecond=0)
+    first, last = hour_of(start), hour_of(end)
     return first, last if last == as_utc(end) else last + HOUR
 
 
@@ -284,11 +283,7 @@ def read_rollup(
     widget_version: str | None = None,
 ) -> RolledUp:
     """`measure` over the whole hours in [start, end) (one customer and version when given)."""
-    where = (
-        "measure = $measure AND hour >= $start AND hour < $end"
-        " AND ($customer IS NULL OR customer_id = $customer)"
-        " AND ($version IS NULL OR widget_version = $version)"
-    )
+    where = f"measure = $measure AND hour >= $start AND hour < $end AND {CUSTOMER_SQL} AND {VERSION_SQL}"
     params: dict[str, Any] = {
         "measure": measure.name,
         "start": start,

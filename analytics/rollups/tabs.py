@@ -26,7 +26,7 @@ import duckdb
 
 from analytics.storage.lake import events_source
 from analytics.transaction import count_of, transaction
-from analytics.window import HOUR_OF_TS
+from analytics.window import HOUR_OF_TS, hour_of
 
 KEPT = timedelta(days=3)
 SCHEMA_SQL = (
@@ -104,10 +104,6 @@ def prune(cur: duckdb.DuckDBPyConnection, now: datetime) -> int:
         dropped = count_of(cur, "DELETE FROM rollup_tabs WHERE hour < $since", {"since": since})
         cur.execute("UPDATE rollup_tabs_state SET covered_from = $since WHERE id = 1", {"since": since})
     return dropped
-
-
-def hour_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def numbers_sql(source: str, where: str, keys: str = "tab_id, customer_id") -> str:

@@ -21,7 +21,7 @@ from analytics.queries.telemetry import telemetry_section
 from analytics.rollups import maintain, tabs
 from analytics.storage.erasure import erase_customer
 from analytics.storage.store import EventStore, IngestBatch
-from analytics.window import Window
+from analytics.window import Window, hour_of
 
 NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
 HOUR = timedelta(hours=1)
@@ -178,9 +178,7 @@ def test_only_the_last_days_are_kept_and_older_hours_are_read_raw(store: EventSt
     with store.cursor() as cur:
         assert {t for (t,) in cur.execute("SELECT DISTINCT tab_id FROM rollup_tabs").fetchall()} == {"new"}
         # from the hour of the store's start, KEPT ago (an hour may have turned since)
-        assert tabs.covered_from(cur) in {
-            tabs.hour_of(datetime.now(UTC) - tabs.KEPT) - h * HOUR for h in (0, 1)
-        }
+        assert tabs.covered_from(cur) in {hour_of(datetime.now(UTC) - tabs.KEPT) - h * HOUR for h in (0, 1)}
     five_days_ago = Window(NOW - timedelta(days=5), NOW - timedelta(days=4))
     assert counted(store, five_days_ago) == {"acme": (6, 3)} == oracle(old, five_days_ago)
     later = datetime.now(UTC) + tabs.KEPT  # every hour of "new" is older than KEPT then
