@@ -1,10 +1,11 @@
 """Decoder processes: big batches are validated and turned into columns outside the server's GIL.
 
 The event loop, the group-commit thread and DuckDB's own bookkeeping all need the
-server's GIL; a 1000-event batch would hold it for milliseconds while msgspec and
-Arrow work through its events. Bodies of at least `min_bytes` go to a small pool of
-processes (`analytics.ingest.body_columns.decode_body`); what comes back is Arrow IPC that
-the writer appends as is. Smaller bodies are cheaper to read in place than to ship.
+server's GIL; a 1000-event batch would hold it for milliseconds while msgspec works
+through its events. Bodies of at least `min_bytes` go to a small pool of processes
+(`analytics.ingest.body_columns.decode_body`); what comes back is columns in Arrow's
+memory layout, which the writer wraps and appends without a copy. Smaller bodies are
+cheaper to read in place than to ship.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class DecoderPool:
     async def start(self) -> None:
         """Start the processes; without them (they could not start) bodies are read in place."""
         self._pool, self._pids = self._new_pool()
-        # Each process imports msgspec, Arrow and the schema once, now rather than
+        # Each process imports msgspec and the schema once, now rather than
         # during the first batches.
         loop = asyncio.get_running_loop()
         try:
@@ -192,7 +193,7 @@ def _widen_pipes(pool: ProcessPoolExecutor) -> None:
 
 def _start_decoder(parent_pid: int, pids: Connection, pids_lock: Lock) -> None:
     """The initializer of each decoder process: report its pid (`_ReportedPids`), exit with the server."""
-    make_lean()
+    make_lean(arrow=False)  # a decoder never loads pyarrow or numpy (~40 MB)
     _exit_with_parent(parent_pid)
     with pids_lock:
         pids.send(os.getpid())

@@ -6,9 +6,10 @@ Streamlit installs pandas beside the server). With `refuse_pandas()` the import 
 as if pandas were not installed, and pyarrow carries on without it.
 
 Arrow's default allocator (mimalloc) keeps the pages of each batch's columns for reuse;
-the system allocator gives them back: about 8 MB less per decoder and 20 MB less at the
-peak of a 1M-event load (docs/history.md#memory), at no measured cost in ingest speed
-(the columns of a 1000-event batch are a few hundred KB).
+the system allocator gives them back: 20 MB less at the peak of a 1M-event load
+(docs/history.md#memory), at no measured cost in ingest speed (the columns of a
+1000-event batch are a few hundred KB). A decoder process does not load Arrow at all
+(`analytics.ingest.event_columns`).
 """
 
 from __future__ import annotations
@@ -30,15 +31,17 @@ class _NoPandas(importlib.abc.MetaPathFinder):
         return None
 
 
-def make_lean() -> None:
-    """Call first in the server (before its decoders start) and in each decoder process."""
+def make_lean(*, arrow: bool = True) -> None:
+    """Call first in the server (before its decoders start) and in each decoder process
+    (`arrow=False`: it never loads pyarrow, and this does not load it either)."""
     refuse_pandas()
     # Arrow reads the variable once, when it loads: this process may have loaded it already
-    # (set_memory_pool covers it), the decoder processes started after this have not.
+    # (set_memory_pool covers it).
     os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
-    import pyarrow
+    if arrow:
+        import pyarrow
 
-    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
 def refuse_pandas() -> None:

@@ -7,12 +7,20 @@ no or a bad token, 403: the token lacks the role or the customer).
 
 A client made with a `token` sends it as `Authorization: Bearer` on every call; the
 token is left out of the client's repr, so it shows in no traceback or `st.write`.
+
+Every `MonitorClient` of one API shares one pooled `httpx.Client` (`_pooled`): its
+connections stay open between calls and reruns, and its setup is paid once. A new
+`httpx.Client` per call, as `httpx.request` makes, cost ~20-35 ms of CPU (building its
+TLS context, even for http://) plus a TCP connection: more than the API takes to answer
+most of a page's calls (docs/benchmarks.md). Credentials are never set on the shared
+client, only on each request.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -58,6 +66,23 @@ def api_url_from(argv: Sequence[str], environ: Mapping[str, str]) -> str:
     return str(url).rstrip("/")
 
 
+_POOLS: dict[tuple[str, float], httpx.Client] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pooled(base_url: str, timeout_s: float) -> httpx.Client:
+    """The one `httpx.Client` for calls to `base_url` with this timeout, made on first use.
+
+    httpx clients are safe to share between threads (Streamlit runs each session's script in
+    a thread of its own); the client holds no credential."""
+    key = (base_url, timeout_s)
+    with _POOLS_LOCK:
+        client = _POOLS.get(key)
+        if client is None or client.is_closed:
+            client = _POOLS[key] = httpx.Client(timeout=timeout_s)
+        return client
+
+
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -82,7 +107,7 @@ class MonitorClient:
         if self.token is not None:
             sent["Authorization"] = f"Bearer {self.token}"
         try:
-            answer = httpx.request(method, url, timeout=self.timeout_s, headers=sent, **kwargs)
+            answer = _pooled(self.base_url, self.timeout_s).request(method, url, headers=sent, **kwargs)
         except httpx.TransportError as exc:
             raise ApiUnavailable(self.base_url, f"{type(exc).__name__}: {exc}") from exc
         if answer.status_code >= 500:

@@ -1,35 +1,41 @@
-"""A POSTed body read into Arrow columns, in a form that crosses a process boundary.
+"""A POSTed body read into columns, in a form that crosses a process boundary.
 
 Reading a batch (msgspec validation, then one column per field) is pure Python work
 of a few µs per event, and in the server it holds the GIL that the event loop and
 the writer thread also need. `decode_body` runs in a decoder process instead: the
-request sends the raw body there and gets back the accepted events as Arrow IPC (a
-copy of the buffers, no per-event work on the way back), their eventIds for the
-dedupe, and the rejections and clamp count for the answer.
+request sends the raw body there and gets back the accepted events as columns already
+in Arrow's memory layout (`EventColumns`: a few byte strings to unpickle, no per-event
+work on the way back), their eventIds for the dedupe, and the rejections and clamp
+count for the answer. Nothing here loads pyarrow: the decoder process stays small.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from analytics.ingest.columnar import request_columns
+from analytics.ingest.event_columns import EventColumns, request_columns
 from analytics.ingest.intake import Rejection, read_body
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True, slots=True)
 class DecodedBody:
     """What the request needs of a body read elsewhere."""
 
-    ipc: bytes  # the accepted events, an Arrow IPC stream in the `events` table's layout
+    columns: EventColumns  # the accepted events, in the `events` table's layout
     event_ids: list[str | None]  # in row order
     rejected: list[Rejection]
     clamped: int
     sent_index: list[int] | None = None  # each row's place in the body, when an eventId repeats
 
     def table(self) -> pa.Table:
-        return pa.ipc.open_stream(self.ipc).read_all()
+        """The columns as an Arrow table (in the server: this loads pyarrow)."""
+        from analytics.ingest.columnar import to_arrow
+
+        return to_arrow(self.columns)
 
 
 def decode_body(
@@ -62,11 +68,8 @@ def decode_body(
         max_age_us=max_age_us,
         kept_from_us=kept_from_us,
     )
-    table, ids, sent = request_columns(intake.accepted, received_us)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return DecodedBody(sink.getvalue().to_pybytes(), ids, intake.rejected, intake.clamped, sent)
+    columns, ids, sent = request_columns(intake.accepted, received_us)
+    return DecodedBody(columns, ids, intake.rejected, intake.clamped, sent)
 
 
 def warm_up() -> int:

@@ -22,8 +22,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analytics.ingest.columnar import request_columns, to_arrow_table
+from analytics.ingest.columnar import to_arrow
 from analytics.ingest.dedupe import RecentEventIds
+from analytics.ingest.event_columns import event_columns, request_columns
 from analytics.ingest.intake import AcceptedEvent
 from analytics.rollups import backfill, maintain, tabs
 from analytics.storage import lake
@@ -35,9 +36,12 @@ DB_FILENAME = "widget-monitor.duckdb"
 
 # DuckDB checkpoints (compresses the WAL into the file) once the WAL passes this size.
 # At its default of 16 MB a steady stream of events rewrites the same half-full row
-# group at every checkpoint; 64 MB measured a third less CPU per stored event, and a
-# restart after a crash replays at most this much WAL.
-CHECKPOINT_BYTES = 64 * 1024 * 1024
+# group at every checkpoint (64 MB measured a third less CPU per stored event) and stalls
+# reads; but until a checkpoint the new rows sit uncompressed in DuckDB's memory, ~1.2x
+# the WAL. 32 MB: 20-35 MB less at the peak of a 1M-event load than 64 MB, ingest and
+# summaries within the noise (docs/benchmarks.md). A restart after a crash replays at
+# most this much WAL.
+CHECKPOINT_BYTES = 32 * 1024 * 1024
 
 # `append_now` leaves to `append` a commit once the WAL is this close to the checkpoint
 # threshold. DuckDB decides to checkpoint from the WAL's size before a commit plus an
@@ -107,8 +111,8 @@ class IngestBatch:
         """The batch, with its columns already built when it is big enough to be worth it."""
         if len(events) < PREBUILD_MIN_EVENTS:
             return cls(received_us, [event.metric.eventId for event in events], events)
-        table, ids, sent = request_columns(events, received_us)
-        return cls.of_table(table, ids, received_us, sent)
+        columns, ids, sent = request_columns(events, received_us)
+        return cls.of_table(to_arrow(columns), ids, received_us, sent)
 
     @classmethod
     def of_table(
@@ -486,7 +490,7 @@ def _as_one_table(batches: Sequence[IngestBatch]) -> pa.Table:
             for event in batch.events:
                 by_type[event.type].append((event, batch.received_us))
     if by_type or not tables:
-        tables.append(to_arrow_table(by_type))
+        tables.append(to_arrow(event_columns(by_type)))
     if len(tables) == 1:
         return tables[0]
     # One record batch rather than one per request: DuckDB scans Arrow batches in

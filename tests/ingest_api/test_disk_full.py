@@ -3,9 +3,9 @@ recovers once space returns, without a restart; every acknowledged event survive
 
 The server's data dir is a tmpfs of its own; a filler file takes all but a little of it
 while widgets keep posting batches, so the disk runs out in the middle of the traffic (a
-commit that half fits, then none at all), not between two quiet requests. On 64 MB the
-WAL never reaches DuckDB's checkpoint threshold; running out of space in a checkpoint
-is the second test's case.
+commit that half fits, then none at all), not between two quiet requests. The room left
+is far below DuckDB's checkpoint threshold, so the WAL never reaches it; running out of
+space in a checkpoint is the second test's case.
 """
 
 from __future__ import annotations

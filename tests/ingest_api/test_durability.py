@@ -62,32 +62,38 @@ def test_every_acknowledged_event_survives_kill_9(data_dir: Path) -> None:
     workers = [threading.Thread(target=post_until_stopped, args=(w,)) for w in range(4)]
     for w in workers:
         w.start()
-    while True:
-        with lock:
-            if len(acknowledged) >= 2000:
-                break
-        stop.wait(0.01)
-    health = httpx.get(f"{server.url}/healthz").json()
-    decoders = health["decoderProcesses"]
-    assert len(decoders) == 1
-    # /healthz's resident memory, against the kernel's own VmRSS line (decoders change less than the server)
-    memory = health["memory"]
-    assert memory["totalResidentBytes"] == memory["serverResidentBytes"] + sum(memory["decoderResidentBytes"])
-    assert memory["decoderResidentBytes"][0] == pytest.approx(_vm_rss(decoders[0]), rel=0.25)
-    assert server.process is not None
-    assert memory["serverResidentBytes"] == pytest.approx(_vm_rss(server.process.pid), rel=0.5)
-    # the decoder holds what decoding needs (msgspec, Arrow), not the server's store and web
-    # stack; neither process loads pandas, which pyarrow would import for nothing
-    decoder_libraries = _mapped_packages(decoders[0])
-    assert {"msgspec", "pyarrow"} <= decoder_libraries
-    assert not decoder_libraries & {"_duckdb", "pandas", "pydantic_core", "polars"}
-    server_libraries = _mapped_packages(server.process.pid)
-    assert "_duckdb" in server_libraries
-    assert "pandas" not in server_libraries
-    server.kill()  # SIGKILL while requests are in flight
-    stop.set()
-    for w in workers:
-        w.join()
+    try:
+        while True:
+            with lock:
+                if len(acknowledged) >= 2000:
+                    break
+            stop.wait(0.01)
+        health = httpx.get(f"{server.url}/healthz").json()
+        decoders = health["decoderProcesses"]
+        assert len(decoders) == 1
+        # /healthz's resident memory, against the kernel's VmRSS line (decoders change less than the server)
+        memory = health["memory"]
+        assert memory["totalResidentBytes"] == memory["serverResidentBytes"] + sum(
+            memory["decoderResidentBytes"]
+        )
+        assert memory["decoderResidentBytes"][0] == pytest.approx(_vm_rss(decoders[0]), rel=0.25)
+        assert server.process is not None
+        assert memory["serverResidentBytes"] == pytest.approx(_vm_rss(server.process.pid), rel=0.5)
+        # the decoder holds what decoding needs (msgspec), not the server's store and web stack,
+        # nor Arrow and numpy (it packs Arrow's buffers itself); neither process loads pandas,
+        # which pyarrow would import for nothing
+        decoder_libraries = _mapped_packages(decoders[0])
+        assert "msgspec" in decoder_libraries
+        assert not decoder_libraries & {"_duckdb", "pyarrow", "numpy", "pandas", "pydantic_core", "polars"}
+        server_libraries = _mapped_packages(server.process.pid)
+        assert "_duckdb" in server_libraries
+        assert "pandas" not in server_libraries
+        server.kill()  # SIGKILL while requests are in flight
+    finally:  # a failed check must not leave the posters and the server running
+        stop.set()
+        for w in workers:
+            w.join()
+        server.stop()
     # the decoder process notices its parent is gone and exits (it would hold nothing, but
     # a killed server must not leave processes behind)
     deadline = time.monotonic() + 10

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -75,3 +81,66 @@ def test_the_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert client_from_environment([]).token == "wall-token"
     monkeypatch.delenv("WIDGET_MONITOR_API_TOKEN")
     assert client_from_environment([]).token is None
+
+
+class _CountingHandler(BaseHTTPRequestHandler):
+    """Answers every GET with `{}` over HTTP/1.1 keep-alive; records connections and headers."""
+
+    protocol_version = "HTTP/1.1"
+    connections: ClassVar[list[tuple[str, int]]] = []
+    authorizations: ClassVar[list[str | None]] = []
+
+    def setup(self) -> None:
+        super().setup()
+        type(self).connections.append(self.client_address)
+
+    def do_GET(self) -> None:
+        type(self).authorizations.append(self.headers.get("Authorization"))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _counting_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_calls_share_one_kept_alive_connection_and_no_credential() -> None:
+    _CountingHandler.connections, _CountingHandler.authorizations = [], []
+    with _counting_server() as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        anonymous = MonitorClient(url)
+        signed = anonymous.with_token("tok-1")
+        anonymous.health()
+        signed.health()
+        anonymous.health()
+        MonitorClient(url).health()  # another session's client of the same API
+    assert len(_CountingHandler.connections) == 1  # one TCP connection for the four calls
+    # the token went with its own client's call only, never stuck to the shared one
+    assert _CountingHandler.authorizations == [None, "Bearer tok-1", None, None]
+
+
+def test_a_restarted_api_is_reached_again_on_the_next_call(tmp_path: Path) -> None:
+    api = ServerProcess(tmp_path / "data")
+    with api:
+        client = MonitorClient(api.url, timeout_s=5)
+        assert client.dimensions()["events"] == 0
+        api.kill()  # the pooled connection dies with the process
+        with pytest.raises(ApiUnavailable):
+            client.dimensions()
+        api.start()  # same port: the next call opens a new connection rather than failing
+        assert client.dimensions()["events"] == 0
