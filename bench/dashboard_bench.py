@@ -11,6 +11,9 @@ the page stopped changing: no script run in progress, a title drawn, and no DOM 
 1 s (the time of the last one is the figure). Each page is loaded once first (Streamlit
 imports its modules on a page's first run), then medians of --rounds; 24 hours is the
 reference, in the same run.
+
+A second table times what a user does after the first load: from a click on the page's link
+in the sidebar (the window kept, the app already loaded) until the new page settled.
 """
 
 from __future__ import annotations
@@ -72,6 +75,39 @@ def settle_ms(page: Page, url: str) -> float:
     return float(page.evaluate("window.__lastChange"))
 
 
+def click_ms(page: Page, title: str) -> float:
+    """From a click on `title`'s link in the sidebar until that page settled (ms)."""
+    page.evaluate(
+        """title => {
+            const link = [...document.querySelectorAll('[data-testid="stSidebarNav"] a')]
+                .find(a => a.textContent.includes(title));
+            window.__clickAt = performance.now();
+            link.click();
+        }""",
+        title,
+    )
+    page.wait_for_function(
+        f"""title => document.querySelector('h1') && document.querySelector('h1').textContent.includes(title)
+        && !document.querySelector('[data-testid="stStatusWidget"]')
+        && performance.now() - window.__lastChange > {QUIET_MS}""",
+        arg=title,
+        timeout=120_000,
+        polling=100,
+    )
+    if page.locator('[data-testid="stException"]').count():
+        raise RuntimeError(f"{title}: a Streamlit exception on the page")
+    return float(page.evaluate("window.__lastChange - window.__clickAt"))
+
+
+def print_table(heading: str, results: dict[tuple[str, str], float]) -> None:
+    labels = list(windows())
+    print(heading)
+    print(f"{'page':14}" + "".join(f"{label:>12}" for label in labels) + "   90 d / 24 h")
+    for title in PAGES.values():
+        row = [results[(title, label)] for label in labels]
+        print(f"{title:14}" + "".join(f"{ms:10,.0f} ms" for ms in row) + f"   {row[-1] / row[0]:8.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="a data dir, e.g. kept by bench/history_bench.py --keep")
@@ -99,12 +135,18 @@ def main() -> None:
                     print(
                         f"  {title}, {label}: {results[(title, label)]:,.0f} ms", file=sys.stderr, flush=True
                     )
+            clicked: dict[tuple[str, str], list[float]] = {}
+            for label, query in windows().items():
+                settle_ms(page, f"{dashboard.url}/?{query}")  # the app loaded on Overview
+                for _ in range(args.rounds):  # each page in turn, back to Overview last
+                    for title in [*list(PAGES.values())[1:], PAGES[""]]:
+                        clicked.setdefault((title, label), []).append(click_ms(page, title))
+                print(f"  clicks, {label}: done", file=sys.stderr, flush=True)
             browser.close()
-        labels = list(windows())
-        print(f"{'page':14}" + "".join(f"{label:>12}" for label in labels) + "   90 d / 24 h")
-        for title in PAGES.values():
-            row = [results[(title, label)] for label in labels]
-            print(f"{title:14}" + "".join(f"{ms:10,.0f} ms" for ms in row) + f"   {row[-1] / row[0]:8.1f}x")
+        print_table("from the page's URL (a full load):", results)
+        print_table(
+            "from a click in the sidebar:", {key: statistics.median(ms) for key, ms in clicked.items()}
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
