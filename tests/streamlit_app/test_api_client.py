@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,6 +17,7 @@ from streamlit_app.api_client import (
     client_from_environment,
 )
 from tests.streamlit_app.conftest import ADMIN_TOKEN, SecuredApi
+from tests.support.http_server import serving
 from tests.support.server import ServerProcess, free_port
 
 
@@ -106,22 +104,9 @@ class _CountingHandler(BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def _counting_server() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def test_calls_share_one_kept_alive_connection_and_no_credential() -> None:
     _CountingHandler.connections, _CountingHandler.authorizations = [], []
-    with _counting_server() as server:
+    with serving(_CountingHandler) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         anonymous = MonitorClient(url)
         signed = anonymous.with_token("tok-1")
