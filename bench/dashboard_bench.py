@@ -50,9 +50,18 @@ window.__lastChange = performance.now();
 new MutationObserver(() => { window.__lastChange = performance.now(); })
   .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
-SETTLED = f"""() => document.querySelector('h1')
+# A page has settled: its title (the one given, if any) drawn, no script run in progress, and
+# no DOM change for QUIET_MS.
+SETTLED = f"""(title) => document.querySelector('h1')
+  && (!title || document.querySelector('h1').textContent.includes(title))
   && !document.querySelector('[data-testid="stStatusWidget"]')
   && performance.now() - window.__lastChange > {QUIET_MS}"""
+
+
+def wait_settled(page: Page, what: str, title: str = "") -> None:
+    page.wait_for_function(SETTLED, arg=title, timeout=120_000, polling=100)
+    if page.locator('[data-testid="stException"]').count():
+        raise RuntimeError(f"{what}: a Streamlit exception on the page")
 
 
 def windows() -> dict[str, str]:
@@ -68,10 +77,7 @@ def windows() -> dict[str, str]:
 
 def settle_ms(page: Page, url: str) -> float:
     page.goto(url, wait_until="commit")
-    page.wait_for_function(SETTLED, timeout=120_000, polling=100)
-    errors = page.locator('[data-testid="stException"]').count()
-    if errors:
-        raise RuntimeError(f"{url}: a Streamlit exception on the page")
+    wait_settled(page, url)
     return float(page.evaluate("window.__lastChange"))
 
 
@@ -86,16 +92,7 @@ def click_ms(page: Page, title: str) -> float:
         }""",
         title,
     )
-    page.wait_for_function(
-        f"""title => document.querySelector('h1') && document.querySelector('h1').textContent.includes(title)
-        && !document.querySelector('[data-testid="stStatusWidget"]')
-        && performance.now() - window.__lastChange > {QUIET_MS}""",
-        arg=title,
-        timeout=120_000,
-        polling=100,
-    )
-    if page.locator('[data-testid="stException"]').count():
-        raise RuntimeError(f"{title}: a Streamlit exception on the page")
+    wait_settled(page, title, title)
     return float(page.evaluate("window.__lastChange - window.__clickAt"))
 
 
