@@ -9,7 +9,8 @@ set of the id strings and a tuple per commit, checked with `set.isdisjoint`. The
 ids go to `RecentEventIds` (exact strings for the newest, then 8-byte hashes beside
 4-byte times) checked with `stored_among`. Memory is what tracemalloc sees allocated
 by each structure (the id strings included: they are held nowhere else); times are
-medians of per-commit timings, checks on fresh ids and on a retried commit.
+medians of per-commit timings, checks on fresh ids and on a retried commit. The peak is the
+most tracemalloc saw allocated at once while the ids came in (held plus a merge's scratch).
 """
 
 from __future__ import annotations
@@ -86,11 +87,12 @@ def measure(name: str, make, total: int) -> dict[str, float]:
     holder, _ = make()
     for start in range(0, total, COMMIT):
         holder.add_many(sdk_ids(start, COMMIT), now_us + start)
-    held = tracemalloc.get_traced_memory()[0] - base
+    held, peak = (traced - base for traced in tracemalloc.get_traced_memory())
     tracemalloc.stop()
     print(f"  {name}: memory measured", file=sys.stderr, flush=True)
     return {
         "bytes_per_id": held / total,
+        "peak_mb": peak / 1e6,
         "check_us": statistics.median(check_s) * 1e6,
         "add_us": statistics.median(add_s) * 1e6,
         "retry_us": statistics.median(retry_s) * 1e6,
@@ -128,10 +130,10 @@ def main() -> None:
     compact_row = measure("RecentEventIds", compact, args.ids)
     last = compact.last  # type: ignore[attr-defined]
     print(f"{args.ids:,} SDK-style eventIds in commits of {COMMIT}, medians per commit")
-    print(f"{'':>16} {'bytes/id':>9} {'check µs':>9} {'add µs':>8} {'retry µs':>9}")
+    print(f"{'':>16} {'bytes/id':>9} {'peak MB':>8} {'check µs':>9} {'add µs':>8} {'retry µs':>9}")
     for label, row in (("set of strings", ref), ("RecentEventIds", compact_row)):
         print(
-            f"{label:>16} {row['bytes_per_id']:9.1f} {row['check_us']:9.0f} "
+            f"{label:>16} {row['bytes_per_id']:9.1f} {row['peak_mb']:8.1f} {row['check_us']:9.0f} "
             f"{row['add_us']:8.0f} {row['retry_us']:9.0f}"
         )
     print(

@@ -11,6 +11,7 @@ then the 5-minute summary with and without `telemetry`, an alert check, and the 
 90-day summaries with and without `telemetry` are timed (medians of 5, the summary cache
 bypassed); `/healthz` memory is sampled every 0.25 s, and the peak of each phase printed:
 server, decoders, and DuckDB's buffer pool. Run the two checkouts alternately, twice or more.
+With `--sessions 2` the same copy is served again after its server stopped: a restart.
 """
 
 from __future__ import annotations
@@ -49,11 +50,17 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--sessions", type=int, default=1, help="serve the same copy this many times over, one after another"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.data_dir.parent) as scratch:
         copy = Path(scratch) / "data"
         shutil.copytree(args.data_dir, copy)
-        run(copy, args.repo.resolve(), args.events)
+        for session in range(1, args.sessions + 1):
+            if args.sessions > 1:  # the later ones open what this checkout's server left when it stopped
+                print(f"session {session} of {args.sessions}")
+            run(copy, args.repo.resolve(), args.events)
 
 
 def run(data: Path, repo: Path, events: int) -> None:

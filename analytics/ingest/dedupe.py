@@ -10,7 +10,9 @@ Memory stays small whatever the load:
 - older ones as 8-byte hashes in sorted numpy arrays, each beside its 4-byte time, with a
   directory into them: about 16 bytes per key (17 with the exact newest), against ~126 for
   a set of the strings (bench/dedupe_bench.py). Arrays are merged as they grow (sizes at
-  least double from newest to oldest), so a lookup searches a handful of them.
+  least double from newest to oldest) up to `MAX_ARRAY_IDS` keys each: a lookup searches
+  about a dozen at most, and a merge's scratch memory (~30 bytes per key of the merged
+  array) stays a few MB instead of growing with every key held.
 
 A hash can collide, so a key that matches only by hash is a *candidate*: the caller
 confirms candidates exactly against the stored events (`stored_among`'s `confirm`).
@@ -27,6 +29,12 @@ import numpy as np
 
 # Keys held exactly before they are hashed into an array.
 FRESH_MAX_IDS = 65_536
+
+# Arrays are not merged past this many keys. Over 3M keys, merging them all held 67 MB of
+# scratch at once (peak 119 MB for 52 held), and took a server on the 101M-event bench store
+# from 241 to 331 MB mid-load; at 2**20, 17 MB of scratch, and a lookup of 1000 new ids in 7
+# arrays takes 720 µs against 450 in 4 (2**19: 12 MB, 1180 µs; docs/history.md#memory).
+MAX_ARRAY_IDS = 1 << 20
 
 # An array is filtered of expired keys once its oldest key is this much past the
 # horizon (keys are kept a little longer than the horizon, never shorter).
@@ -71,22 +79,25 @@ class _Hashed:
             oldest_s = int(stored_s.min()) if len(stored_s) else 0
         return cls(hashes, stored_s, oldest_s, directory, shift)
 
-    def matches(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each probe (int64), whether it is among the hashes, and when (epoch s) it was stored."""
+    def matches(self, probes: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """Which probes (int64) are among the hashes, and the earliest and latest second (epoch)
+        at which a key with one of their hashes was stored: every key of a shared hash counts."""
         hit = np.zeros(len(probes), dtype=bool)
-        when = np.zeros(len(probes), dtype=np.uint32)
+        earliest, latest = int(np.iinfo(np.uint32).max), 0
         bucket = _buckets(probes, self.shift)
         at, end = self.directory[bucket], self.directory[bucket + 1]
         active = np.flatnonzero(at < end)
         at, end, probes = at[active], end[active], probes[active]
-        while len(active):  # one step along every probe's bucket at a time
+        while len(active):  # one step along every probe's bucket at a time, to its end
             found = self.hashes[at] == probes
-            hit[active[found]] = True
-            when[active[found]] = self.stored_s[at[found]]
+            if found.any():
+                hit[active[found]] = True
+                times = self.stored_s[at[found]]
+                earliest, latest = min(earliest, int(times.min())), max(latest, int(times.max()))
             at += 1
-            going = (at < end) & ~found
+            going = at < end
             active, at, end, probes = active[going], at[going], end[going], probes[going]
-        return hit, when
+        return hit, earliest, latest
 
     def keep(self, mask: np.ndarray) -> _Hashed:
         return _Hashed.of(self.hashes[mask], self.stored_s[mask])
@@ -109,8 +120,11 @@ class _Hashed:
 
 
 def _buckets(hashes: np.ndarray, shift: np.uint64) -> np.ndarray:
-    """The top bits of each int64 hash, in the hashes' sort order (the sign bit flipped)."""
-    return ((hashes.view(np.uint64) ^ _SIGN) >> shift).astype(np.intp)
+    """The top bits of each int64 hash, in the hashes' sort order (the sign bit flipped), as
+    int64 (they are below 2**bits: non-negative), in one scratch array."""
+    buckets = hashes.view(np.uint64) ^ _SIGN
+    buckets >>= shift
+    return buckets.view(np.int64)
 
 
 class RecentEventIds:
@@ -135,11 +149,13 @@ class RecentEventIds:
         max_ids: int = 5_000_000,
         *,
         fresh_max_ids: int = FRESH_MAX_IDS,
+        max_array_ids: int = MAX_ARRAY_IDS,
         hash_key: Callable[[str], int] = hash,
     ) -> None:
         self.horizon_s = horizon_s
         self.max_ids = max_ids
         self._fresh_max = fresh_max_ids
+        self._array_max = max_array_ids
         self._hash = hash_key
         self._fresh: set[str] = set()
         # (stored_us, ids) per commit, oldest first; a tuple costs 8 bytes per id, a set ~4x that
@@ -173,11 +189,10 @@ class RecentEventIds:
         hit = np.zeros(len(rest), dtype=bool)
         earliest, latest = np.iinfo(np.uint32).max, 0
         for part in self._hashed:
-            matched, when = part.matches(probes)
+            matched, part_earliest, part_latest = part.matches(probes)
             if matched.any():
                 hit |= matched
-                earliest = min(earliest, int(when[matched].min()))
-                latest = max(latest, int(when[matched].max()))
+                earliest, latest = min(earliest, part_earliest), max(latest, part_latest)
         if hit.any():
             candidates = [event_id for event_id, matched in zip(rest, hit.tolist(), strict=True) if matched]
             found.update(set(confirm(candidates, earliest, latest)) & set(candidates))
@@ -213,7 +228,10 @@ class RecentEventIds:
     def _push(self, part: _Hashed) -> None:
         self._hashed.append(part)
         self._hashed_count += len(part.hashes)
-        while len(self._hashed) > 1 and len(self._hashed[-2].hashes) < 2 * len(self._hashed[-1].hashes):
+        while len(self._hashed) > 1:
+            older_ids, newer_ids = len(self._hashed[-2].hashes), len(self._hashed[-1].hashes)
+            if older_ids >= 2 * newer_ids or older_ids + newer_ids > self._array_max:
+                break
             newer = self._hashed.pop()
             self._hashed[-1] = self._hashed[-1].merged(newer)
 

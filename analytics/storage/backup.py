@@ -34,7 +34,7 @@ import duckdb
 from analytics.errors import Conflict
 from analytics.storage import lake
 from analytics.storage.lake import LAKE_SUBDIR
-from analytics.storage.store import DB_FILENAME
+from analytics.storage.store import DB_FILENAME, store_files
 from analytics.transaction import count_of, transaction
 
 FORMAT = "widget-monitor-backup"
@@ -110,10 +110,7 @@ def take_snapshot(
     Refused (`NoRoomForBackup`) when the disk has less room than the database file takes, and
     its export about as much: a full disk would stop ingest. Removed again if it fails.
     """
-    database = data_dir / DB_FILENAME
-    needed = sum(
-        p.stat().st_size for p in (database, database.with_name(database.name + ".wal")) if p.exists()
-    )
+    needed = sum(p.stat().st_size for p in store_files(data_dir))
     free = shutil.disk_usage(data_dir).free
     if free < needed + _HEADROOM:
         raise NoRoomForBackup(

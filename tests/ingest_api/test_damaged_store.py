@@ -73,7 +73,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with store.cursor() as cur:
         maintain.advance(cur, safe_until=datetime.now(UTC), now=datetime.now(UTC), max_hours=10_000)
         assert len(lake.move_closed_days(cur, data_dir / lake.LAKE_SUBDIR)) == len(OLD_DAYS)
-    store.close()  # a checkpoint: all of it in the database file, no WAL
+    store.checkpoint()  # all of it in the database file, no WAL (closing leaves the WAL as it is)
+    store.close()
     server = ServerProcess(data_dir, env={"WIDGET_MONITOR_DECODER_PROCESSES": "0"}).start()
     try:
         for batch in WAL_IDS:

@@ -15,7 +15,7 @@ from analytics.alerts.config import parse_config
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import InvalidConfig
 from analytics.outbound import OutboundPolicy
-from analytics.storage.store import EventStore
+from analytics.storage.store import EventStore, store_files
 from tests.analytics.alerts.conftest import NOW
 
 POLICY = OutboundPolicy(["am.example.com", "other.example.com"])  # listed: no DNS needed
@@ -101,7 +101,8 @@ def test_the_url_lives_in_the_secrets_file_not_in_the_event_store(
         store.close()
     copy = tmp_path / "copy"
     copy.mkdir()
-    shutil.copy(data / "widget-monitor.duckdb", copy)
+    for held in store_files(data):  # the database file and its WAL
+        shutil.copy(held, copy)
     store = EventStore.open(copy)
     try:  # the event store alone: the channel is off, and the log names the host only
         with caplog.at_level(logging.ERROR):

@@ -17,7 +17,7 @@ from analytics.alerts.channel_settings import MASK
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import InvalidConfig
 from analytics.outbound import OutboundPolicy
-from analytics.storage.store import EventStore
+from analytics.storage.store import EventStore, store_files
 from tests.analytics.alerts.conftest import NOW
 
 # Listed names are allowed without resolving them (the tests have no DNS).
@@ -149,7 +149,8 @@ def test_a_copied_event_store_shares_no_secret(tmp_path: Path, caplog: pytest.Lo
     store.close()
     copy = tmp_path / "copy"
     copy.mkdir()
-    shutil.copy(tmp_path / "data" / "widget-monitor.duckdb", copy)
+    for held in store_files(tmp_path / "data"):  # the database file and its WAL
+        shutil.copy(held, copy)
     store = EventStore.open(copy)
     try:
         with caplog.at_level(logging.ERROR):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 
 from analytics.ingest.dedupe import RecentEventIds
 
@@ -66,6 +67,51 @@ def test_a_hash_collision_is_confirmed_exactly_never_taken_for_a_retry() -> None
     # a confirm that answers more than it was asked cannot add ids
     assert ids.stored_among(["new"], lambda c, lo, hi: ["new", "stored-1"]) == {"new"}
     assert ids.stored_among(["other"], lambda c, lo, hi: []) == set()
+
+
+def test_keys_sharing_a_hash_at_different_times_are_all_in_the_window_confirmed() -> None:
+    """A retry of the later key is confirmed over a window that holds it, not only the first
+    key of its hash (the lookup reads only the events stored in that window)."""
+    ids = RecentEventIds(horizon_s=3600, fresh_max_ids=1, hash_key=lambda key: 7)
+    for second, key in ((10, "early"), (20, "middle"), (30, "late")):
+        ids.add_many([key, f"{key}-too"], second * SECOND_US)  # two exact ids > 1: hashed at once
+    windows: list[tuple[int, int]] = []
+
+    def confirm(candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
+        windows.append((earliest_s, latest_s))
+        return [c for c in candidates if c == "late"]
+
+    assert ids.stored_among(["late"], confirm) == {"late"}
+    assert windows == [(10, 30)]
+
+
+def test_arrays_stop_merging_at_their_cap_and_every_id_is_still_found() -> None:
+    ids = RecentEventIds(horizon_s=86_400, fresh_max_ids=100, max_array_ids=1_000)
+    commits = [[f"{c}-{n}" for n in range(50)] for c in range(400)]  # 20,000 ids
+    for c, commit in enumerate(commits):
+        ids.add_many(commit, c * SECOND_US)
+    every = [key for commit in commits for key in commit]
+    assert max(len(part.hashes) for part in ids._hashed) <= 1_000
+    hashed = len(every) - len(held(ids, every, stored=set()))  # the newest are still exact
+    assert hashed >= 19_850 and len(ids._hashed) >= hashed / 1_000
+    assert held(ids, every) == every and held(ids, ["0-50", "x"]) == []
+
+
+def test_a_merge_needs_scratch_for_one_array_not_for_every_id_held() -> None:
+    """Peak memory while ids come in stays near what is held: merging everything into one array
+    needs ~20 bytes of scratch per id (the merged copy, the insert places) at once."""
+    commits = [[f"tab-{c:06d}:{n}" for n in range(1000)] for c in range(600)]  # 600k ids
+    ids = RecentEventIds(horizon_s=86_400, fresh_max_ids=10_000, max_array_ids=1 << 15)
+    tracemalloc.start()
+    try:
+        for c, commit in enumerate(commits):
+            ids.add_many(commit, c * SECOND_US)
+        held_bytes, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(ids) == 600_000
+    # 0.46 MB here; 7.5 MB with the cap lifted (every array merged into one as it grew)
+    assert peak_bytes - held_bytes < 2_000_000
 
 
 def test_hashed_arrays_merge_and_still_find_every_id() -> None:

@@ -182,3 +182,27 @@ def test_append_now_declines_a_commit_that_may_checkpoint(
     store.checkpoint()  # the WAL is folded into the file and emptied
     assert store.append_now([_batch("c")]) == [0]
     assert _stored(store) == [("a", 5.0), ("b", 5.0), ("c", 5.0)]
+
+
+def test_a_closed_store_keeps_its_last_commits_in_the_wal_not_in_a_small_row_group(data_dir: Path) -> None:
+    """Checkpointing them at close would write a small last row group, which the first
+    checkpoint after the next open merges with the ones before it (rewriting those too)."""
+    store = EventStore.open(data_dir)
+    store.append([_batch(*(f"early-{n}" for n in range(k, k + 1000))) for k in (0, 1000)])
+    store.checkpoint()
+    store.append([_batch(*(f"late-{n}" for n in range(300)))])
+    store.close()
+    assert (data_dir / "widget-monitor.duckdb.wal").stat().st_size > 0
+    reopened = EventStore.open(data_dir)
+    try:
+        with reopened.cursor() as cur:
+            groups = cur.execute(
+                "SELECT row_group_id, sum(count), bool_and(persistent) FROM pragma_storage_info('events') "
+                "WHERE column_name = 'event_id' AND segment_type = 'VARCHAR' GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        # the checkpointed rows in the file; the last commit replayed from the WAL, in memory
+        assert [(count, persistent) for _, count, persistent in groups] == [(2000, True), (300, False)]
+        assert len(_stored(reopened)) == 2300
+        assert reopened.append([_batch("late-0", "new")]) == [1]  # its ids reloaded too
+    finally:
+        reopened.close()
