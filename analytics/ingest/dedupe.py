@@ -11,8 +11,8 @@ Memory stays small whatever the load:
   directory into them: about 16 bytes per key (17 with the exact newest), against ~126 for
   a set of the strings (bench/dedupe_bench.py). Arrays are merged as they grow (sizes at
   least double from newest to oldest) up to `MAX_ARRAY_IDS` keys each: a lookup searches
-  about a dozen at most, and a merge's scratch memory (~30 bytes per key of the merged
-  array) stays a few MB instead of growing with every key held.
+  about a dozen at most, and a merge's scratch memory is bounded by that size instead of
+  growing with every key held.
 
 A hash can collide, so a key that matches only by hash is a *candidate*: the caller
 confirms candidates exactly against the stored events (`stored_among`'s `confirm`).

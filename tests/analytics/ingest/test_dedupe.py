@@ -72,9 +72,10 @@ def test_a_hash_collision_is_confirmed_exactly_never_taken_for_a_retry() -> None
 def test_keys_sharing_a_hash_at_different_times_are_all_in_the_window_confirmed() -> None:
     """A retry of the later key is confirmed over a window that holds it, not only the first
     key of its hash (the lookup reads only the events stored in that window)."""
-    ids = RecentEventIds(horizon_s=3600, fresh_max_ids=1, hash_key=lambda key: 7)
+    ids = RecentEventIds(horizon_s=3600, fresh_max_ids=5, hash_key=lambda key: 7)
     for second, key in ((10, "early"), (20, "middle"), (30, "late")):
-        ids.add_many([key, f"{key}-too"], second * SECOND_US)  # two exact ids > 1: hashed at once
+        ids.add_many([key, f"{key}-too"], second * SECOND_US)  # the 6th exact id: all hashed, one array
+    assert len(ids._hashed) == 1
     windows: list[tuple[int, int]] = []
 
     def confirm(candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
