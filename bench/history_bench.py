@@ -151,12 +151,18 @@ def parquet_bytes(cur: duckdb.DuckDBPyConnection, tables: tuple[str, ...], into:
     return total
 
 
-def post_sdk_renders(url: str, events: int) -> int:
+def post_sdk_renders(url: str, events: int, spread_minutes: float = 0) -> int:
     """`events` SDK-style render events (each with an `eventId` `tabId:seq`, 1000 tabs of
     1000), stamped in the last minute, posted to the server at `url` by 4 threads, 1000 per
     request; returns how many were stored (the server's `stored`). The tab ids are new on
-    every call: a data dir posted to within the dedupe horizon would store none of a repeat."""
+    every call: a data dir posted to within the dedupe horizon would store none of a repeat.
+
+    With `spread_minutes`, each tab's events are spread evenly over that many minutes up to now
+    instead (in `seq` order), as a page open that long sends them: a short window then cuts
+    every tab's numbers, and telemetry looks for each tab's earlier ones."""
     now_ms = time.time() * 1000
+    span_ms = spread_minutes * 60_000 if spread_minutes else 60_000
+    step_ms = spread_minutes * 60_000 / 1000 if spread_minutes else 1
     run = secrets.token_hex(4)
     sent = [0]
 
@@ -170,7 +176,7 @@ def post_sdk_renders(url: str, events: int) -> int:
                             "renderTime": 5.0 + (i % 23),
                             "customerId": "acme",
                             "widgetVersion": "2.4.0",
-                            "timestamp": now_ms - 60_000 + (i % 50_000),
+                            "timestamp": now_ms - span_ms + i * step_ms,
                             "tabId": f"bench-{run}-{batch}",
                             "seq": i + 1,  # the SDK numbers a tab 1, 2, 3, ...
                             "eventId": f"bench-{run}-{batch}:{i + 1}",

@@ -11,7 +11,9 @@ then the 5-minute summary with and without `telemetry`, an alert check, and the 
 90-day summaries with and without `telemetry` are timed (medians of 5, the summary cache
 bypassed); `/healthz` memory is sampled every 0.25 s, and the peak of each phase printed:
 server, decoders, and DuckDB's buffer pool. Run the two checkouts alternately, twice or more.
-With `--sessions 2` the same copy is served again after its server stopped: a restart.
+With `--sessions 2` the same copy is served again after its server stopped: a restart. With
+`--spread-minutes 60` each tab's events span the last hour, as under steady traffic: the
+5-minute window then cuts every tab's numbers (telemetry's look-back).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ def main() -> None:
     parser.add_argument(
         "--sessions", type=int, default=1, help="serve the same copy this many times over, one after another"
     )
+    parser.add_argument(
+        "--spread-minutes", type=float, default=0, help="each tab's events over this many minutes (0: 1)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.data_dir.parent) as scratch:
         copy = Path(scratch) / "data"
@@ -60,10 +65,10 @@ def main() -> None:
         for session in range(1, args.sessions + 1):
             if args.sessions > 1:  # the later ones open what this checkout's server left when it stopped
                 print(f"session {session} of {args.sessions}")
-            run(copy, args.repo.resolve(), args.events)
+            run(copy, args.repo.resolve(), args.events, args.spread_minutes)
 
 
-def run(data: Path, repo: Path, events: int) -> None:
+def run(data: Path, repo: Path, events: int, spread_minutes: float = 0) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "widget_monitor.cli", "serve", "--data-dir", str(data), "--port", str(port)]
@@ -93,7 +98,7 @@ def run(data: Path, repo: Path, events: int) -> None:
         time.sleep(3)
         phase[0] = "ingest"
         started = time.perf_counter()
-        stored = post_sdk_renders(url, events)
+        stored = post_sdk_renders(url, events, spread_minutes)
         print(f"{repo}: {stored:,} of {events:,} events stored in {time.perf_counter() - started:.1f} s")
         # one kept-alive client, as the dashboard keeps: a new one per read costs ~20 ms of its own
         with httpx.Client(base_url=url, timeout=120) as client:

@@ -45,12 +45,17 @@ from analytics.window import CUSTOMER_SQL, Window, hour_of, iso
 
 UNKNOWN_CUSTOMER = "unknown"
 LOOK_BACK = timedelta(hours=25)  # how far before the window's first hour earlier events are looked for
+# Earlier events are looked for first in the last minutes before the window, within its first
+# hour: under steady traffic every tab still sending has one there, and the rest of the hour
+# (raw events, not rolled up yet) is then read for none of them.
+JUST_BEFORE = timedelta(minutes=5)
 
 # Per tab: the customer of its highest number, its lowest and highest numbers, and how many
 # it sent, from the window's `parts` (rows of the same shape per tab, customer and hour or
 # span). A tab whose numbers start at 1 in the window needs no look back. For the others,
-# the hour before the window answers nearly always (its numbers are later than any before
-# it); only tabs silent in that hour are looked for further back.
+# the minutes just before the window answer nearly always (`JUST_BEFORE`: their numbers are
+# later than any before them), then the rest of its first hour and the hour before; only
+# tabs silent all that time are looked for further back.
 _TELEMETRY_SQL = """
 WITH tabs AS (
     SELECT tab_id, arg_max(customer_id, highest) AS customer_id,
@@ -58,9 +63,11 @@ WITH tabs AS (
     FROM ({in_window}) GROUP BY tab_id
 ),
 cut AS (SELECT tab_id FROM tabs WHERE lowest > 1),
+just AS (SELECT tab_id, max(highest) AS last_before FROM ({just}) GROUP BY tab_id),
+unfound AS (SELECT tab_id FROM cut WHERE tab_id NOT IN (SELECT tab_id FROM just)),
 near AS (SELECT tab_id, max(highest) AS last_before FROM ({near}) GROUP BY tab_id),
 far AS (SELECT tab_id, max(highest) AS last_before FROM ({far}) GROUP BY tab_id),
-earlier AS (SELECT * FROM near UNION ALL SELECT * FROM far),
+earlier AS (SELECT * FROM just UNION ALL SELECT * FROM near UNION ALL SELECT * FROM far),
 counted AS (
     SELECT customer_id, received,
            highest - least(lowest, coalesce(last_before + 1, 1)) + 1 AS expected
@@ -71,6 +78,7 @@ SELECT coalesce(customer_id, $unknown) AS customer, sum(expected)::BIGINT AS exp
 FROM counted GROUP BY ALL ORDER BY customer
 """
 _CUT = "tab_id IN (SELECT tab_id FROM cut)"
+_UNFOUND = "tab_id IN (SELECT tab_id FROM unfound)"  # an empty set: DuckDB skips the scan
 _FILTERED = f" AND {CUSTOMER_SQL}"
 _ROLLED_PARTS = (
     "SELECT tab_id, customer_id, lowest, highest, received FROM rollup_tabs "
@@ -127,18 +135,20 @@ def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[st
     if window.widget_version is not None:  # the per-tab numbers are not kept per version
         in_window += " AND widget_version = $version"
         params["version"] = window.widget_version
+    just_from = max(first_hour, window.start - JUST_BEFORE)
     parts = {
         "in_window": _parts(
             cur, window, "w", covered, dirty, in_window, rolled=window.widget_version is None
         ),
-        "near": _parts(cur, Window(first_hour - HOUR, window.start), "n", covered, dirty, f" AND {_CUT}"),
+        "just": _parts(cur, Window(just_from, window.start), "j", covered, dirty, f" AND {_CUT}"),
+        "near": _parts(cur, Window(first_hour - HOUR, just_from), "n", covered, dirty, f" AND {_UNFOUND}"),
         "far": _parts(
             cur,
             Window(first_hour - LOOK_BACK, first_hour - HOUR),
             "f",
             covered,
             dirty,
-            f" AND {_CUT} AND tab_id NOT IN (SELECT tab_id FROM near)",
+            f" AND {_UNFOUND} AND tab_id NOT IN (SELECT tab_id FROM near)",
         ),
     }
     for _, part_params in parts.values():

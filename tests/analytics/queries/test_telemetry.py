@@ -152,6 +152,27 @@ def test_a_tab_silent_for_hours_before_the_window_is_looked_up_further_back(stor
     assert (figures["expected"], figures["received"], figures["lost"]) == (5, 4, 1)
 
 
+def test_earlier_numbers_are_found_just_before_the_window_or_earlier_in_its_hour(tmp_path: Path) -> None:
+    """A window that starts mid-hour: each tab's last number before it comes from the minutes
+    just before (`JUST_BEFORE`), else from the rest of the hour or the hour before."""
+    opened = EventStore.open(tmp_path / "data")
+    try:
+        raw = Store(opened, rolled=False)
+        # c: 1..3 early in the hour, 4 just before the window, 5..6 in it: nothing lost
+        post(raw, [event("c", s, minute=4 + s) for s in (1, 2, 3)] + [event("c", 4, minute=27)])
+        post(raw, [event("c", s, minute=26 + s) for s in (5, 6)])
+        # d: 1..2 early in the hour only, 3 lost, 4..5 in the window
+        post(raw, [event("d", s, minute=9 + s) for s in (1, 2)])
+        post(raw, [event("d", s, minute=36 + s) for s in (4, 5)])
+        # e: 1 in the hour before, 2 just before the window, 3 in it
+        post(raw, [event("e", 1, minute=-30), event("e", 2, minute=28), event("e", 3, minute=50)])
+        figures = section(raw, Window(T0 + timedelta(minutes=30), T0 + timedelta(minutes=90)))
+    finally:
+        opened.close()
+    # expected: c 5..6 = 2, d 3..5 = 3, e 3 = 1; received 2 + 2 + 1
+    assert (figures["expected"], figures["received"], figures["lost"]) == (6, 5, 1)
+
+
 def test_events_without_a_sequence_are_not_counted(store: Store) -> None:
     post(store, [event("a", None), event("b", None, customer=None)])
     assert section(store) == {
