@@ -20,7 +20,8 @@ until each of the 90 days holds `--events / 90`, written straight into a real st
    1000 per request), then the 5-minute summary (with and without its `telemetry` section,
    `telemetry=false`, as the dashboard asks but for the Overview's window), an alert
    check and the 30- and 90-day summaries (from the rollups) are timed; its resident memory
-   and its decoder's are sampled from /healthz throughout: the peak of their sum.
+   and its decoder's are sampled from /healthz throughout: the peak of their sum, overall
+   and in each phase (the events coming in, the reads after them).
 """
 
 from __future__ import annotations
@@ -211,6 +212,8 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
         str(port),
     ]
     peak, samples, stop = 0, [], threading.Event()
+    phase_peaks = {"ingest": 0, "reads": 0}
+    phase = ["at rest"]
     # a store of 100M events takes a while to open (its last day of eventIds is read back)
     with running("widget-monitor", [*argv, "--log-level", "warning"], f"{url}/healthz", data_dir.parent, 120):
 
@@ -220,6 +223,8 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
                 try:
                     memory = httpx.get(f"{url}/healthz", timeout=5).json()["memory"]
                     peak = max(peak, int(memory["totalResidentBytes"]))
+                    if phase[0] in phase_peaks:
+                        phase_peaks[phase[0]] = max(phase_peaks[phase[0]], int(memory["totalResidentBytes"]))
                     samples.append(memory)
                 except (httpx.HTTPError, KeyError):
                     pass
@@ -231,8 +236,10 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
             time.sleep(0.1)
         at_rest = peak
         started = time.perf_counter()
+        phase[0] = "ingest"
         sent = post_sdk_renders(url, extra)
         ingest_s = time.perf_counter() - started
+        phase[0] = "reads"
         # One kept-alive client, as the dashboard keeps (streamlit_app/api_client.py): a new
         # httpx client per read costs ~20 ms of its own, more than some of the reads timed.
         with httpx.Client(base_url=url, timeout=120, headers={"Cache-Control": "no-cache"}) as client:
@@ -259,6 +266,7 @@ def serve_and_load(data_dir: Path, extra: int, rounds: int) -> dict[str, Any]:
             "check_ms": check_ms,
             "long_ms": long_ms,
             "peak_rss": peak,
+            "phase_peaks": phase_peaks,
             "at_rest_rss": at_rest,
             "dedupe_ids": last.get("dedupeIds"),
             "dedupe_bytes": last.get("dedupeBytes"),
@@ -362,9 +370,10 @@ def main() -> None:
     )
     print(
         f"server + decoder resident memory: at rest {live['at_rest_rss'] / 1e6:,.0f} MB, peak "
-        f"{live['peak_rss'] / 1e6:,.0f} MB while {live['ingested']:,} events came in "
-        f"({live['ingested'] / live['ingest_s']:,.0f}/s); dedupe {live['dedupe_ids']:,} ids in "
-        f"{(live['dedupe_bytes'] or 0) / 1e6:,.1f} MB"
+        f"{live['peak_rss'] / 1e6:,.0f} MB (while {live['ingested']:,} events came in, "
+        f"{live['ingested'] / live['ingest_s']:,.0f}/s: {live['phase_peaks']['ingest'] / 1e6:,.0f} MB; "
+        f"during the reads after: {live['phase_peaks']['reads'] / 1e6:,.0f} MB); "
+        f"dedupe {live['dedupe_ids']:,} ids in {(live['dedupe_bytes'] or 0) / 1e6:,.1f} MB"
     )
     if args.keep:
         shutil.move(str(data), args.keep)
