@@ -56,7 +56,10 @@ def main() -> None:
         "--sessions", type=int, default=1, help="serve the same copy this many times over, one after another"
     )
     parser.add_argument(
-        "--spread-minutes", type=float, default=0, help="each tab's events over this many minutes (0: 1)"
+        "--spread-minutes",
+        type=float,
+        default=0,
+        help="spread each tab's events over this many minutes up to now (0: all in the last minute)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.data_dir.parent) as scratch:

@@ -9,8 +9,8 @@ Each filled column is then packed into the buffers Arrow keeps it in (a validity
 the values, and for text their offsets), with the standard library's `array` and `bytes`.
 The decoder processes build these and send them to the server as they are (a pickle of a few
 byte strings), where `analytics.ingest.columnar.to_arrow` wraps them as Arrow arrays
-without a copy. So a decoder never loads pyarrow and numpy: ~22 MB of resident memory
-against ~64 MB with them (docs/history.md#memory).
+without a copy. So a decoder never loads pyarrow and numpy: ~32 MB of resident memory
+at rest against ~75 MB with them (docs/history.md#memory).
 """
 
 from __future__ import annotations
