@@ -105,6 +105,15 @@ class Runtime:
         )
         store.stored_listeners.append(runtime.distributions.add)
         if settings.rollup_interval_s > 0:
+            # The first run before the server answers: the hours that closed since the last run
+            # (the server stopped before rolling them up) would otherwise be read from raw events
+            # by every long query of the first interval (docs/timeseries.md).
+            try:
+                await asyncio.to_thread(runtime.roll_up)
+            except Exception:
+                log.exception(
+                    "rolling up at start failed; the job tries again in %s s", settings.rollup_interval_s
+                )
             runtime.tasks.append(run_every(settings.rollup_interval_s, runtime.roll_up, "rollups"))
         runtime.tasks.append(run_every(DISTRIBUTIONS_FLUSH_S, runtime.distributions.flush, "distributions"))
         runtime.tasks.append(run_every(BACKUP_SWEEP_S, runtime.backup_slot.sweep, "backup sweep"))

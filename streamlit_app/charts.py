@@ -7,6 +7,12 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+# Drawn on a canvas, not in SVG: Streamlit's default (SVG below 2,000 points) puts each point,
+# line and label in the page as an element of its own, ~460 for a chart of 120 points in four
+# series, and draws them twice as the chart takes its width (~4,000 DOM changes per chart, ~0.2 s
+# of a page's settling; docs/benchmarks.md). The tooltips work the same on a canvas.
+ON_CANVAS = {"embedOptions": {"renderer": "canvas"}}
+
 
 def trend_chart(
     frame: pd.DataFrame,
@@ -35,7 +41,7 @@ def trend_chart(
         .properties(height=height)
     )
     if threshold is None:
-        return lines
+        return lines.properties(usermeta=ON_CANVAS)
     rule_frame = pd.DataFrame({"threshold": [float(threshold["value"])]})
     word = "alert above" if threshold.get("direction") == "above" else "alert below"
     rule = (
@@ -48,7 +54,7 @@ def trend_chart(
         .mark_text(align="left", dx=4, dy=-6, color="#d62728")
         .encode(y="threshold:Q", text=alt.value(f"{word} {threshold['value']:g}"), x=alt.value(0))
     )
-    return alt.layer(lines, rule, label).properties(height=height)
+    return alt.layer(lines, rule, label).properties(height=height, usermeta=ON_CANVAS)
 
 
 def bar_chart(frame: pd.DataFrame, *, category: str, value: str = "count") -> alt.Chart:
@@ -61,7 +67,7 @@ def bar_chart(frame: pd.DataFrame, *, category: str, value: str = "count") -> al
             y=alt.Y(f"{category}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             tooltip=[category, value],
         )
-        .properties(height=alt.Step(30))
+        .properties(height=alt.Step(30), usermeta=ON_CANVAS)
     )
 
 
@@ -101,4 +107,4 @@ def comparison_chart(frame: pd.DataFrame) -> alt.LayerChart:
     )
     points = base.mark_point(filled=True, size=70, opacity=1).encode(x="diffPct:Q", color=colour)
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="gray").encode(x="x:Q")
-    return alt.layer(bars, points, zero).properties(height=alt.Step(26))
+    return alt.layer(bars, points, zero).properties(height=alt.Step(26), usermeta=ON_CANVAS)

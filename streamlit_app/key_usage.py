@@ -16,6 +16,7 @@ import altair as alt
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from streamlit_app.charts import ON_CANVAS
 from streamlit_app.session import scoped_customer
 
 # A share of rejected events or of 429 answers from which a key is listed to look at: a
@@ -163,5 +164,5 @@ def usage_chart(long: pd.DataFrame, measure: str) -> alt.Chart:
             order=alt.Order("order:Q"),
             tooltip=["key:N", "outcome:N", alt.Tooltip("count:Q", format=",")],
         )
-        .properties(height=alt.Step(30))
+        .properties(height=alt.Step(30), usermeta=ON_CANVAS)
     )

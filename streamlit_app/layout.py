@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,24 @@ def figure_registry(ctx: PageContext) -> Registry:
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """A small chart of one metric over the chosen window: its stat, and one line per group."""
+
+    metric: str
+    stat: str | None = None
+    group_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageData:
+    """What a page asks the API before it draws: both windows' summaries and its trends."""
+
+    current: dict[str, Any]
+    previous: dict[str, Any] | None  # None if asking for it failed
+    trends: list[tuple[Trend, Future[dict[str, Any]]]] = field(default_factory=list)
+
+
 def load_summaries(
     ctx: PageContext, *, telemetry: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -46,23 +65,47 @@ def load_summaries(
 
     Only with `telemetry` does the chosen window's summary hold its `telemetry` section: its
     count per tab is the costliest part of a summary, and only the Overview shows it."""
-    f = ctx.filters
+    data = load_page(ctx, telemetry=telemetry)
+    return data.current, data.previous
 
-    def ask(end: datetime, with_telemetry: bool) -> dict[str, Any]:
+
+def load_page(ctx: PageContext, *, telemetry: bool = False, trends: Sequence[Trend] = ()) -> PageData:
+    """Both windows' summaries and the trends' time series, asked all at once: the API answers
+    them side by side, so a page waits for the slowest rather than for their sum (two 30-day
+    summaries: ~0.55 s one after the other, ~0.4 s at once; a chart's series came after them)."""
+    f = ctx.filters
+    bucket = auto_bucket(f.span, figure_registry(ctx).buckets) if trends else None
+
+    def summary(end: datetime, with_telemetry: bool) -> dict[str, Any]:
         return ctx.client.summary(
             f.window_ms, customer_id=f.customer_id, end=end, fresh=ctx.fresh, telemetry=with_telemetry
         )
 
-    # both at once: the API answers them side by side (two 30-day summaries: ~0.55 s one after
-    # the other, ~0.4 s at once)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        earlier = pool.submit(ask, f.start, False)
-        current = ask(f.end, telemetry)
+    def series(trend: Trend) -> dict[str, Any]:
+        return ctx.client.timeseries(
+            trend.metric,
+            stat=trend.stat,
+            bucket=bucket,
+            start=f.start,
+            end=f.end,
+            customer_id=f.customer_id,
+            group_by=trend.group_by,
+        )
+
+    # the pool's threads only wait on HTTP: no Streamlit call is made from them
+    with ThreadPoolExecutor(max_workers=1 + len(trends)) as pool:
+        earlier = pool.submit(summary, f.start, False)
+        asked = [(trend, pool.submit(series, trend)) for trend in trends]
+        current = summary(f.end, telemetry)
         try:
             previous: dict[str, Any] | None = earlier.result()
         except ApiUnavailable:
             previous = None
-    return with_derived_figures(current), None if previous is None else with_derived_figures(previous)
+    return PageData(
+        with_derived_figures(current),
+        None if previous is None else with_derived_figures(previous),
+        asked,
+    )
 
 
 def show_no_data(ctx: PageContext) -> None:
@@ -91,17 +134,18 @@ def require_data(ctx: PageContext, summary: dict[str, Any]) -> None:
         st.stop()
 
 
-def open_figure_page(ctx: PageContext, title: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Title, both windows' summaries, the no-data stop and the caption of a figures page."""
+def open_figure_page(ctx: PageContext, title: str, trends: Sequence[Trend] = ()) -> PageData:
+    """Title, both windows' summaries (and the trends' series), the no-data stop and the caption
+    of a figures page."""
     st.title(title)
-    current, previous = load_summaries(ctx)
-    require_data(ctx, current)
+    data = load_page(ctx, trends=trends)
+    require_data(ctx, data.current)
     described = ctx.filters.describe()  # not .capitalize(): that would lowercase the customerId
     st.caption(
         f"{literal(described[:1].upper() + described[1:])}; arrows: change against the window before; "
-        f"{summary_source_note(current)}."
+        f"{summary_source_note(data.current)}."
     )
-    return current, previous
+    return data
 
 
 def show_figures(
@@ -142,27 +186,19 @@ def show_sections(
         show_figures(ctx, shown, current, previous)
 
 
-def show_trend(
-    ctx: PageContext,
-    metric: str,
-    *,
-    stat: str | None = None,
-    group_by: str | None = None,
-    title: str | None = None,
-) -> None:
-    """A small chart of one metric over the chosen window, threshold included."""
-    f = ctx.filters
-    payload = ctx.client.timeseries(
-        metric,
-        stat=stat,
-        bucket=auto_bucket(f.span, figure_registry(ctx).buckets),
-        start=f.start,
-        end=f.end,
-        customer_id=f.customer_id,
-        group_by=group_by,
-    )
+def show_trends(heading: str, data: PageData) -> None:
+    """The page's trends under `heading`, two side by side."""
+    st.subheader(heading)
+    for first in range(0, len(data.trends), 2):
+        for column, (_, answer) in zip(st.columns(2), data.trends[first : first + 2], strict=False):
+            with column:
+                show_trend(answer.result())
+
+
+def show_trend(payload: dict[str, Any]) -> None:
+    """A small chart of one metric's time series (the API's answer), threshold included."""
     frame = series_frame(payload)
-    heading = title or f"{payload['label']} ({payload['stat']}) per {payload['bucket']}"
+    heading = f"{payload['label']} ({payload['stat']}) per {payload['bucket']}"
     st.markdown(f"**{heading}**")
     if frame.empty:
         st.caption("No events of this kind in the window.")

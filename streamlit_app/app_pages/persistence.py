@@ -5,12 +5,17 @@ import streamlit as st
 from streamlit_app.charts import bar_chart
 from streamlit_app.context import page_context
 from streamlit_app.figures import PERSISTENCE
-from streamlit_app.layout import figure_registry, open_figure_page, show_sections, show_trend
+from streamlit_app.layout import Trend, figure_registry, open_figure_page, show_sections, show_trends
 from streamlit_app.registry import figure_hint
 from streamlit_app.shaping import errors_frame, format_number, lookup
 
 ctx = page_context()
-current, previous = open_figure_page(ctx, "Persistence")
+TRENDS = [
+    Trend("persistence.successRate", group_by="customerId"),
+    Trend("persistence.dataLoss", group_by="customerId"),
+]
+data = open_figure_page(ctx, "Persistence", TRENDS)
+current, previous = data.current, data.previous
 show_sections(ctx, PERSISTENCE[:2], current, previous)
 
 st.subheader("Reliability")
@@ -31,9 +36,4 @@ with right:
         st.altair_chart(bar_chart(errors, category="errorType"), width="stretch")
 
 show_sections(ctx, PERSISTENCE[2:], current, previous)
-st.subheader("Over time")
-left, right = st.columns(2)
-with left:
-    show_trend(ctx, "persistence.successRate", group_by="customerId")
-with right:
-    show_trend(ctx, "persistence.dataLoss", group_by="customerId")
+show_trends("Over time", data)

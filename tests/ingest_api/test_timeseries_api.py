@@ -8,6 +8,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest_api.main import create_app
+from ingest_api.settings import Settings
+from tests.support.server import LOCAL
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -203,3 +207,31 @@ def test_over_24_hours_the_rollups_answer_and_say_so_and_exact_reads_raw(client:
     assert sum(p["events"] for p in exact["points"]) == 300
     for approx, true in zip(rolled["points"], exact["points"], strict=True):
         assert approx["value"] == pytest.approx(true["value"], rel=rolled["errorBound"])
+
+
+def test_a_starting_server_rolls_up_the_hours_that_closed_before_it_answers(settings: Settings) -> None:
+    """Hours stored but never rolled up (the server stopped first) are rolled up at the next start,
+    not a rollup interval later: long reads would take them from raw events until then."""
+    start = (NOW - timedelta(hours=30)).replace(minute=0, second=0)  # over 24 h: from the rollups
+    values = [float(v) for v in range(1, 61)]
+    events = [
+        {"type": "render", "metric": {"renderTime": v, "timestamp": _ms(start) + i * 240_000}}
+        for i, v in enumerate(values)  # one every 4 minutes: 4 closed hours
+    ]
+    with TestClient(
+        base_url=LOCAL, app=create_app(settings.model_copy(update={"rollup_interval_s": 0}))
+    ) as c:
+        _post(c, events)
+        assert "rollups" not in c.get("/healthz").json()  # no rollup job, no run
+    hourly = settings.model_copy(update={"rollup_interval_s": 3600.0})
+    with TestClient(base_url=LOCAL, app=create_app(hourly)) as client:
+        assert client.get("/healthz").json()["rollups"] | {"watermark": None} == {
+            "watermark": None,
+            "hoursRolledUp": 4,
+            "hoursPending": 0,
+            "failedRuns": 0,
+        }
+        params = {"metric": "render.renderTime", "stat": "max", "bucket": "1h", "from": start.isoformat()}
+        rolled = client.get("/api/monitoring/widget/timeseries", params=params).json()
+        assert rolled["source"] == "rollup"
+        assert [p["value"] for p in rolled["points"]] == [15.0, 30.0, 45.0, 60.0]

@@ -18,7 +18,8 @@ from streamlit_app.api_client import MonitorClient
 from streamlit_app.compare import COMPARE_FIGURES
 from streamlit_app.context import PageContext
 from streamlit_app.filters import filters_for
-from streamlit_app.layout import load_summaries
+from streamlit_app.layout import Trend, load_page, load_summaries
+from streamlit_app.shaping import auto_bucket
 from streamlit_app.text import literal
 from tests.support.dashboard import alert, fire_data_loss_alert
 from tests.support.server import ServerProcess
@@ -111,6 +112,32 @@ def test_only_the_chosen_window_asks_for_telemetry_and_only_when_told(live_api: 
     lean, before = load_summaries(ctx)  # every page but the Overview
     assert "telemetry" not in lean and before is not None and "telemetry" not in before
     assert lean["performance"]["renders"]["count"] == current["performance"]["renders"]["count"] > 0
+
+
+def test_a_page_asks_its_trends_with_its_summaries_and_draws_each_on_a_canvas(
+    live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = PageContext(MonitorClient(live_api.url), filters_for("Last 24 hours", None), None)
+    trends = [Trend("render.renderTime", stat="p95", group_by="widgetVersion"), Trend("api.duration")]
+    data = load_page(ctx, trends=trends)
+    assert [trend for trend, _ in data.trends] == trends
+    lean, _ = load_summaries(ctx)
+    assert data.current["performance"] == lean["performance"]
+    for trend, answer in data.trends:  # the same answers as asked one at a time
+        alone = ctx.client.timeseries(
+            trend.metric,
+            stat=trend.stat,
+            bucket=auto_bucket(ctx.filters.span, ctx.registry().buckets),
+            start=ctx.filters.start,
+            end=ctx.filters.end,
+            group_by=trend.group_by,
+        )
+        assert answer.result()["points"] == alone["points"] != []
+    # the Performance page: two charts, on a canvas (no element per point in the page)
+    at = _app(live_api.url, monkeypatch, "performance")
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    assert len(specs) == 2
+    assert all(spec["usermeta"]["embedOptions"]["renderer"] == "canvas" for spec in specs)
 
 
 def test_overview_over_3_days_reads_the_rollups_and_says_so(
