@@ -4,9 +4,9 @@ The rows are read as a series from the rollups reads them (`analytics.queries.ro
 with the whole window as its one bucket: whole UTC days without a dirty hour from the daily
 rows, the other whole hours from the hourly rows, and the partial hours at the edges and the
 dirty hours (pending, or with events received after the watermark) from raw events, measured
-into the same shape. Four statements read every measure, whatever their number: the totals and
-the sketch buckets from the rollups, then from raw events (one scan per set of event types
-each): counts, sums, min and max are exact, quantiles within `ALPHA`.
+into the same shape. Three statements read every measure, whatever their number: the totals
+and the sketch buckets from the rollups, then both from raw events (one scan per set of event
+types): counts, sums, min and max are exact, quantiles within `ALPHA`.
 """
 
 from __future__ import annotations
@@ -84,11 +84,12 @@ def rolled_window(
     if not wanted:
         return {}
     plan = _Plan.of(cur, window)
+    raw_stats, raw_buckets = _raw_parts(cur, wanted, plan)
     totals: dict[str, list[Any]] = {m.name: [0, 0, 0.0, None, None, 0] for m in wanted}
-    for name, *row in _rolled_stats(cur, wanted, plan) + _raw_stats(cur, wanted, plan):
+    for name, *row in _rolled_stats(cur, wanted, plan) + raw_stats:
         _add(totals[name], row)
     buckets: dict[str, dict[int, int]] = {m.name: {} for m in wanted if m.kind == "value"}
-    for name, k, n in _rolled_buckets(cur, wanted, plan) + _raw_buckets(cur, wanted, plan):
+    for name, k, n in _rolled_buckets(cur, wanted, plan) + raw_buckets:
         buckets[name][int(k)] = buckets[name].get(int(k), 0) + int(n)
     merged = {}
     for measure in wanted:
@@ -245,13 +246,24 @@ def _raw_from(cur: duckdb.DuckDBPyConnection, types: tuple[str, ...], spans: lis
     )
 
 
-def _raw_stats(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
-    """Each measure's totals over the raw events of the plan's spans outside the rolled hours, as
-    `rollup_stats` holds them: one scan per set of event types."""
+def _raw_parts(
+    cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan
+) -> tuple[list[Any], list[Any]]:
+    """Each measure's totals (as `rollup_stats` holds them) and each value measure's sketch
+    buckets (as `rollup_buckets` does) over the raw events of the plan's spans outside the
+    rolled hours. One statement, one scan per set of event types: its totals and each value
+    measure's buckets are grouping sets of one aggregate (a scan per set of types and another
+    per value measure took ~25 % longer, mostly opening the same lake files again; unnesting
+    a row of (measure, bucket) pairs per event took 8x as long)."""
     groups = _by_types(wanted)
     selects = []
     for types, places in groups.items():
-        columns = ["count(*) AS events"]
+        values = [i for i in places if wanted[i].kind == "value"]
+        keys = "".join(
+            f", CASE WHEN ({wanted[i].expr}) > 0 THEN {bucket_sql(wanted[i].expr)} END AS k{i}"
+            for i in values
+        )
+        columns = [f"GROUPING(k{i}) AS g{i}, k{i}" for i in values] + ["count(*) AS events"]
         for i in places:
             e = wanted[i].expr
             if wanted[i].kind == "value":
@@ -261,48 +273,39 @@ def _raw_stats(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: 
                 ]
             else:
                 columns.append(f"count(*) FILTER ({e}) AS n{i}")
-        selects.append(f"SELECT {', '.join(columns)} {_raw_from(cur, types, plan.raw_spans)}")
-    rows = []
-    for places, row in zip(groups.values(), _run_each(cur, selects, plan.raw_params()), strict=True):
-        got = dict(row)
+        sets = ", ".join(["()", *(f"(k{i})" for i in values)])
+        selects.append(
+            f"SELECT {', '.join(columns)} FROM (SELECT *{keys} {_raw_from(cur, types, plan.raw_spans)}) "
+            f"GROUP BY GROUPING SETS ({sets})"
+        )
+    cursor = cur.execute(
+        " UNION ALL BY NAME ".join(f"SELECT {n} AS part, * FROM ({s})" for n, s in enumerate(selects)),
+        plan.raw_params(),
+    )
+    names = [d[0] for d in cursor.description]
+    totals: dict[int, dict[str, Any]] = {}
+    buckets = []
+    for row in cursor.fetchall():
+        record = dict(zip(names, row, strict=True))
+        places = list(groups.values())[record["part"]]
+        grouped = [i for i in places if record.get(f"g{i}") == 0]  # the bucket rows of measure i
+        if not grouped:
+            totals[record["part"]] = record
+        elif record[f"k{grouped[0]}"] is not None:  # NULL: its values <= 0 or missing
+            buckets.append((wanted[grouped[0]].name, record[f"k{grouped[0]}"], record["events"]))
+    stats = []
+    for part, places in enumerate(groups.values()):
+        got = totals.get(part, {})
         for i in places:
-            rows.append(
+            stats.append(
                 (
                     wanted[i].name,
-                    got["events"],
-                    got[f"n{i}"],
+                    got.get("events"),
+                    got.get(f"n{i}"),
                     got.get(f"t{i}"),
                     got.get(f"lo{i}"),
                     got.get(f"hi{i}"),
                     got.get(f"z{i}"),
                 )
             )
-    return rows
-
-
-def _raw_buckets(cur: duckdb.DuckDBPyConnection, wanted: Sequence[Measure], plan: _Plan) -> list[Any]:
-    """Each value measure's sketch buckets over the same raw events: one scan each (columns are
-    read apart anyway; unnesting a row of (measure, bucket) pairs per event took 8x as long)."""
-    selects = [
-        f"SELECT '{m.name}', {bucket_sql(m.expr)} AS k, count(*) {_raw_from(cur, m.types, plan.raw_spans)} "
-        f"AND ({m.expr}) > 0 GROUP BY k"
-        for m in wanted
-        if m.kind == "value"
-    ]
-    if not selects:
-        return []
-    return cur.execute(" UNION ALL ".join(selects), plan.raw_params()).fetchall()
-
-
-def _run_each(cur: duckdb.DuckDBPyConnection, selects: list[str], params: dict[str, Any]) -> list[Any]:
-    """One row of named columns per SELECT, from one statement (the columns differ: BY NAME)."""
-    cursor = cur.execute(
-        " UNION ALL BY NAME ".join(f"SELECT {n} AS part, * FROM ({s})" for n, s in enumerate(selects)),
-        params,
-    )
-    names = [d[0] for d in cursor.description]
-    by_part = {}
-    for row in cursor.fetchall():
-        record = dict(zip(names, row, strict=True))
-        by_part[record.pop("part")] = record
-    return [by_part[n].items() for n in range(len(selects))]
+    return stats, buckets
