@@ -275,9 +275,9 @@ def summary_source_note(summary: dict[str, Any]) -> str:
 def telemetry_note(summary: dict[str, Any]) -> str | None:
     """Said under the telemetry figures when they count a shorter window than the summary's.
 
-    >>> telemetry_note({"telemetry": {"from": "2026-01-30T00:00:00.000Z", "to": "2026-01-31T00:00:00.000Z"},
+    >>> telemetry_note({"telemetry": {"from": "2026-01-30T10:00:00.000Z", "to": "2026-01-31T10:48:00.000Z"},
     ...                 "timeWindow": 2_592_000_000})
-    'Counted over the last 24 h of the window (to 2026-01-31 00:00 UTC), from raw events.'
+    'Counted over the last 24.8 h of the window, from 2026-01-30 10:00 to 2026-01-31 10:48 UTC.'
     >>> telemetry_note({"telemetry": {"from": "2026-01-30T23:00:00.000Z", "to": "2026-01-31T00:00:00.000Z"},
     ...                 "timeWindow": 3_600_000}) is None
     True
@@ -289,8 +289,11 @@ def telemetry_note(summary: dict[str, Any]) -> str | None:
     end = datetime.fromisoformat(telemetry["to"].replace("Z", "+00:00"))
     if (end - start).total_seconds() * 1000 >= int(summary.get("timeWindow") or 0):
         return None
-    hours = round((end - start).total_seconds() / 3600)
-    return f"Counted over the last {hours} h of the window (to {end:%Y-%m-%d %H:%M} UTC), from raw events."
+    hours = (end - start).total_seconds() / 3600
+    return (
+        f"Counted over the last {hours:.3g} h of the window, "
+        f"from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC."
+    )
 
 
 def _by_width(buckets: Mapping[str, int]) -> list[tuple[str, int]]:

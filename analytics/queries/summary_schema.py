@@ -65,7 +65,12 @@ def summary_schema() -> dict[str, Any]:
     root["properties"]["telemetry"] = {
         **_object(
             {
-                "from": {**moment, "description": "the window counted: the summary's, or its last 24 h"},
+                "from": {
+                    **moment,
+                    "description": (
+                        "the window counted: the summary's, or its last 24 h from their first hour's start"
+                    ),
+                },
                 "to": moment,
                 **completeness,
                 "byCustomer": {"type": "object", "additionalProperties": _object(completeness)},

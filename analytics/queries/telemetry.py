@@ -87,18 +87,23 @@ _ROLLED_PARTS = (
 
 
 def telemetry_window(window: Window, source: Source) -> Window:
-    """The window telemetry counts: the summary's, or the last 24 h of a summary from the rollups
-    (telemetry reads its window's hours past the last 3 days from raw events, by tab: a month
-    of them takes seconds).
+    """The window telemetry counts: the summary's, or for a summary from the rollups its last 24 h
+    from the start of the hour they begin in (telemetry reads its window's hours past the last 3
+    days from raw events, by tab: a month of them takes seconds). Whole hours are read from the
+    numbers each tab sent per hour; a partial first hour, a day old and so in the lake, would be
+    read raw, with the minutes before it: ~90 of the ~105 ms a 30-day summary's telemetry took.
 
     >>> import datetime as dt
-    >>> t = dt.datetime(2026, 1, 31, tzinfo=dt.UTC)
+    >>> t = dt.datetime(2026, 1, 31, 10, 48, tzinfo=dt.UTC)
     >>> telemetry_window(Window(t - dt.timedelta(days=30), t), "rollup").start.isoformat()
-    '2026-01-30T00:00:00+00:00'
+    '2026-01-30T10:00:00+00:00'
+    >>> telemetry_window(Window(t - dt.timedelta(hours=6), t), "rollup").start.isoformat()
+    '2026-01-31T04:48:00+00:00'
     """
     if source == "raw" or window.span <= EXACT_SPAN:
         return window
-    return Window(window.end - EXACT_SPAN, window.end, window.customer_id, window.widget_version)
+    start = max(window.start, hour_of(window.end - EXACT_SPAN))
+    return Window(start, window.end, window.customer_id, window.widget_version)
 
 
 def telemetry_section(cur: duckdb.DuckDBPyConnection, window: Window) -> dict[str, Any]:

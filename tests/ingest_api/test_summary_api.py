@@ -513,8 +513,7 @@ def test_a_window_over_24_hours_comes_from_the_rollups_unless_exact(client: Test
     p95 = exact["performance"]["renders"]["p95Time"]
     assert p95 == round(float(np.percentile(times, 95)), 2)
     assert abs(rolled["performance"]["renders"]["p95Time"] - p95) <= ALPHA * p95 + 0.01
-    # the telemetry of a summary from the rollups counts its last 24 h
-    span = datetime.fromisoformat(rolled["telemetry"]["to"]) - datetime.fromisoformat(
-        rolled["telemetry"]["from"]
-    )
-    assert span == timedelta(hours=24)
+    # the telemetry of a summary from the rollups counts its last 24 h, from the start of their hour
+    start = datetime.fromisoformat(rolled["telemetry"]["from"])
+    end = datetime.fromisoformat(rolled["telemetry"]["to"])
+    assert start == (end - timedelta(hours=24)).replace(minute=0, second=0, microsecond=0)
