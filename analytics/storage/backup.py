@@ -283,7 +283,9 @@ def _refuse_if_in_use(data_dir: Path) -> None:
     if not path.exists():
         return
     try:
-        duckdb.connect(str(path)).close()
+        # read-only: the probe neither replays the WAL into the file nor checkpoints it on close
+        # (a small last row group the server's next checkpoint would merge, docs/history.md#memory)
+        duckdb.connect(str(path), read_only=True).close()
     except duckdb.IOException as exc:
         raise BackupError(f"{path} is in use (a running server?): stop it before restoring") from exc
 

@@ -15,10 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 
 from analytics.storage import lake
+from analytics.storage.backup import BackupError, restore
+from analytics.storage.store import DB_FILENAME
 from tests.support.server import REPO, ServerProcess
 
 ADMIN_TOKEN = "backup-admin-token-0123456789abcdef"
@@ -192,6 +195,23 @@ def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(
     broken = cli("restore", dest, "--data-dir", tmp_path / "other")
     assert broken.returncode == 2 and "does not match its checksum" in broken.stderr
     assert not (tmp_path / "other").exists()
+
+
+def test_restores_in_use_probe_leaves_a_stopped_store_as_it_was(tmp_path: Path, small_backup: Path) -> None:
+    """The probe (is a server holding the file?) opens it read-only: it neither replays the WAL
+    into the file nor checkpoints at close (a small last row group, which the server's next
+    checkpoint would merge with the row groups before it: docs/history.md#memory)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    con = duckdb.connect(str(data / DB_FILENAME))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")  # as the server leaves it
+    con.execute("CREATE TABLE t AS SELECT range AS n FROM range(1000)")
+    con.close()
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    assert any(name.endswith(".wal") for name in before)
+    with pytest.raises(BackupError, match="holds data"):
+        restore(small_backup, data)
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 
 
 def test_a_tampered_backup_cannot_write_outside_the_data_dir(tmp_path: Path, small_backup: Path) -> None:
