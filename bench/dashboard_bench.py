@@ -30,7 +30,7 @@ from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCRIPT_DONE
 from tests.support.dashboard import StreamlitProcess
 from tests.support.server import ServerProcess
 
@@ -50,11 +50,14 @@ window.__lastChange = performance.now();
 new MutationObserver(() => { window.__lastChange = performance.now(); })
   .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
-# A page has settled: its title (the one given, if any) drawn, no script run in progress, and
-# no DOM change for QUIET_MS.
+# A page has settled: its title (the one given, if any) drawn, no script run in progress (the
+# app's `data-test-script-state`: the toolbar's status widget is hidden in `minimal` mode), no
+# spinner, and no DOM change for QUIET_MS. Without the script state, a page computing behind
+# its spinner for over QUIET_MS (Compare) counted as settled.
 SETTLED = f"""(title) => document.querySelector('h1')
   && (!title || document.querySelector('h1').textContent.includes(title))
-  && !document.querySelector('[data-testid="stStatusWidget"]')
+  && ({SCRIPT_DONE})()
+  && !document.querySelector('[data-testid="stSpinner"]')
   && performance.now() - window.__lastChange > {QUIET_MS}"""
 
 

@@ -27,7 +27,9 @@ def wait_for_page(page: Page, timeout_ms: int = 60_000) -> None:
     """Until the script run is over (no running indicator) and the charts are drawn."""
     page.wait_for_selector("h1", timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
+        "() => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=timeout_ms,
     )
     page.wait_for_timeout(1500)
 

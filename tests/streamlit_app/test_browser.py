@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import SCRIPT_DONE
 from tests.support.dashboard import StreamlitProcess, alert, fire_data_loss_alert, post_events
 from tests.support.server import ServerProcess
 
@@ -34,9 +35,7 @@ def dashboard(
 def settle(page: Page, timeout_ms: int = 60_000) -> None:
     """Wait until the page's title is drawn and the script run is over."""
     page.wait_for_selector("h1", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
+    page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
 
 
 @pytest.mark.parametrize("path", list(PAGES))

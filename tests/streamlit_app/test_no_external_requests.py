@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.browser import SCRIPT_DONE
 from tests.support.dashboard import StreamlitProcess
 from tests.support.server import ServerProcess
 
@@ -39,9 +40,7 @@ def dashboard(
 def settle(page: Page, title: str) -> None:
     """Wait until the page's title is drawn and the script run is over."""
     expect(page.locator("h1").first).to_have_text(title, timeout=60_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
+    page.wait_for_function(SCRIPT_DONE, timeout=60_000)
 
 
 def offenders(urls: list[str], own: set[str]) -> list[str]:

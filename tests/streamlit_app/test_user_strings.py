@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit_app.text import WORD_JOINER, literal
 from tests.streamlit_app.conftest import HOSTILE_CUSTOMER, HOSTILE_ERROR, HOSTILE_VERSION, PLAIN_CUSTOMER
 from tests.streamlit_app.test_pages import APP
+from tests.support.browser import SCRIPT_DONE
 from tests.support.dashboard import StreamlitProcess
 from tests.support.server import ServerProcess
 
@@ -125,9 +126,7 @@ def test_in_chromium_no_link_or_image_points_at_the_hostile_host(
     page.wait_for_selector("h1", timeout=60_000)
     # the literal text, as written, is what the reader sees
     expect(page.get_by_text("[Session expired - sign in again](https:").first).to_be_visible(timeout=60_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
+    page.wait_for_function(SCRIPT_DONE, timeout=60_000)
     html = page.content()
     assert not re.search(r"<a\b[^>]*href=\"https://evil\.example", html)
     assert not re.search(r"<img\b[^>]*src=\"https://evil\.example", html)

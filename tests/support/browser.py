@@ -10,3 +10,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# True once the dashboard's script run is over: the app's own state, not the toolbar's status
+# widget, which `--client.toolbarMode minimal` (widget_monitor/launcher.py) never shows.
+SCRIPT_DONE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
