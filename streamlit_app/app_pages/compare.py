@@ -66,6 +66,9 @@ else:
         b = Side(pick_b, f.start, f.end, pick_b)
 
 
+drawn_within: set[float] = set()  # the error bounds of samples drawn from the rollups (over 24 h)
+
+
 def samples(side: Side, metric: str) -> list[float]:
     answer = ctx.client.samples(
         metric,
@@ -75,6 +78,8 @@ def samples(side: Side, metric: str) -> list[float]:
         widget_version=side.widget_version,
         limit=SAMPLE_LIMIT,
     )
+    if answer.get("source") == "rollup" and answer.get("errorBound"):
+        drawn_within.add(float(answer["errorBound"]))
     return list(answer["values"])
 
 
@@ -111,4 +116,10 @@ st.caption(
     "tells whether one side tends to take larger values. With "
     f"{len(figures)} figures compared at 95 %, expect about one to cross the line by chance "
     "when nothing changed: a lone borderline verdict is weak evidence."
+    + (
+        f" Over more than 24 h the events are drawn from the hourly rollups: each value within "
+        f"±{100 * max(drawn_within):.2f} % of its event's own."
+        if drawn_within
+        else ""
+    )
 )

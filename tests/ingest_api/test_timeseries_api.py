@@ -235,3 +235,46 @@ def test_a_starting_server_rolls_up_the_hours_that_closed_before_it_answers(sett
         rolled = client.get("/api/monitoring/widget/timeseries", params=params).json()
         assert rolled["source"] == "rollup"
         assert [p["value"] for p in rolled["points"]] == [15.0, 30.0, 45.0, 60.0]
+
+
+def test_samples_over_24_hours_are_drawn_from_the_rollups_within_their_bound(client: TestClient) -> None:
+    """A long range reads the rollups' counts, not every raw event of it: each value drawn is
+    within the sketch's bound of an event's own, rates exact; `exact=true` reads raw events."""
+    start = (NOW - timedelta(hours=60)).replace(minute=0, second=0)
+    rng = np.random.default_rng(11)
+    durations = rng.lognormal(5, 0.8, 1200).round(3)
+    durations[:40] = 0.0  # zeros are counted apart from the buckets
+    events = [
+        {
+            "type": "api",
+            "metric": {"duration": float(d), "success": i % 5 != 0, "timestamp": _ms(start) + i * 150_000},
+        }
+        for i, d in enumerate(durations)  # one every 2.5 minutes: 50 hours, most of them closed
+    ]
+    _post(client, events[:600])
+    _post(client, events[600:])
+    client.app.state.runtime.roll_up()  # type: ignore[attr-defined]
+    url = "/api/monitoring/widget/samples"
+    span = {"from": (start - timedelta(hours=1)).isoformat(), "limit": 5000}
+    rolled = client.get(url, params={"metric": "api.duration", **span}).json()
+    exact = client.get(url, params={"metric": "api.duration", "exact": "true", **span}).json()
+    assert (rolled["source"], rolled["errorBound"]) == ("rollup", pytest.approx(0.0054, abs=1e-4))
+    assert (exact["source"], exact["errorBound"]) == ("raw", None)
+    assert rolled["total"] == exact["total"] == 1200 and not rolled["sampled"]
+    drawn, own = np.sort(rolled["values"]), np.sort(exact["values"])
+    assert np.array_equal(own, np.sort(durations))
+    # every event drawn once, each value within the bound of its own (zeros exact)
+    assert np.all(np.abs(drawn - own) <= rolled["errorBound"] * own + 1e-9)
+    assert drawn.min() >= own.min() and drawn.max() <= own.max()
+    errors = client.get(url, params={"metric": "api.errorRate", **span}).json()
+    assert errors["source"] == "rollup" and errors["errorBound"] is None
+    assert sorted(errors["values"]) == sorted(100.0 if i % 5 == 0 else 0.0 for i in range(1200))
+    # above the limit: a draw without replacement, the same on every call
+    params = {"metric": "api.duration", **span, "limit": 300}
+    first, again = (client.get(url, params=params).json() for _ in range(2))
+    assert first["sampled"] and first["total"] == 1200 and len(first["values"]) == 300
+    assert first["values"] == again["values"]
+    # the draw is a uniform one: its median near the population's (a 300-value sample's
+    # median lies within ±10 percentile points of the population's with near certainty)
+    q40, q60 = np.percentile(durations, [40, 60])
+    assert q40 <= np.median(first["values"]) <= q60

@@ -271,6 +271,13 @@ def test_compare_judges_every_key_figure_for_two_versions(
     at.selectbox(key="compare_a_time").set_value("the same window a day earlier").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == len(COMPARE_FIGURES)
+    assert not any("hourly rollups" in c.value for c in at.caption)  # 24 h: raw events
+    # over 3 days the samples are drawn from the rollups, and the page says so; the verdict stands
+    at.segmented_control(key="compare_mode").set_value("Widget versions").run()
+    at.selectbox(key="window").set_value("Last 3 days").run()
+    assert not at.exception
+    assert any("drawn from the hourly rollups: each value within ±0.54 %" in c.value for c in at.caption)
+    assert at.dataframe[0].value.set_index("figure").loc["Render p95"]["verdict"] == render["verdict"]
 
 
 def test_a_custom_range_of_whole_days_drives_the_pages(
