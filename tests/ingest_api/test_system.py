@@ -28,7 +28,14 @@ def test_healthz_is_ok_and_counts_committed_events(client: TestClient) -> None:
     assert memory["duckdb"] == {"memoryLimit": "256MB", "threads": max(1, min(4, os.cpu_count() or 1))}
     assert 0 <= held["usedBytes"] <= 256 * 2**20 and held["spilledBytes"] == 0
     assert (memory["dedupeIds"], memory["dedupeBytes"]) == (0, 0)
-    assert before.json() | {"memory": memory} == {"memory": memory, "retention": kept} | {
+    rollups = before.json()["rollups"]  # the run at start, before the server answered
+    assert rollups | {"watermark": None} == {
+        "watermark": None,
+        "hoursRolledUp": 0,
+        "hoursPending": 0,
+        "failedRuns": 0,
+    }
+    assert before.json() | {"memory": memory} == {"memory": memory, "retention": kept, "rollups": rollups} | {
         "status": "ok",
         "commits": 0,
         "eventsCommitted": 0,
