@@ -123,11 +123,12 @@ def _drawn_from_rollups(
         counts = [rolled.n, rolled.events - rolled.n]
         total, bound = rolled.events, None
     population = np.array(counts, dtype=np.int64)
+    rng = np.random.default_rng(SAMPLE_SEED)
     if population.sum() > query.limit:
-        rng = np.random.default_rng(SAMPLE_SEED)
         population = rng.multivariate_hypergeometric(population, query.limit)
-    values = [point for point, n in zip(points, population.tolist(), strict=True) for _ in range(n)]
-    return total, values, bound
+    drawn = np.repeat(np.array(points, dtype=np.float64), population)
+    rng.shuffle(drawn)  # in no order, as a reservoir sample comes: not sorted by bucket
+    return total, drawn.tolist(), bound
 
 
 def _answer(
