@@ -12,25 +12,18 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SCRIPT_DONE
+
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 PAGES = ("overview", "persistence", "performance", "memory_api", "alerts", "trends", "compare")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def wait_for_page(page: Page, timeout_ms: int = 60_000) -> None:
-    """Until the script run is over (no running indicator) and the charts are drawn."""
+    """Until the script run is over (the app's own script state) and the charts are drawn."""
     page.wait_for_selector("h1", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=\"stApp\"]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'",
-        timeout=timeout_ms,
-    )
+    page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
     page.wait_for_timeout(1500)
 
 
@@ -41,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": args.width, "height": 900})
         for name in PAGES:
             path = "" if name == "overview" else name

@@ -26,7 +26,7 @@ from analytics.errors import InvalidQuery
 from analytics.figures import measure_named
 from analytics.queries.metric_catalogue import Metric, metric_named
 from analytics.queries.rolled_window import rolled_window
-from analytics.queries.source import Source
+from analytics.queries.source import Source, source_for
 from analytics.rollups.sketch import ALPHA, representative
 from analytics.storage.lake import events_source
 from analytics.window import Window, iso
@@ -45,6 +45,8 @@ class SampleQuery:
     customer_id: str | None = None
     widget_version: str | None = None
     limit: int = 5000
+    exact: bool = False  # raw events whatever the range (where they are kept)
+    raw_from: datetime | None = None  # raw events before this are gone (retention); None: all kept
 
     @classmethod
     def between(
@@ -55,19 +57,25 @@ class SampleQuery:
         customer_id: str | None = None,
         widget_version: str | None = None,
         limit: int = 5000,
+        *,
+        exact: bool = False,
+        raw_from: datetime | None = None,
     ) -> SampleQuery:
         """The query over [start, end): `end` defaults to now, `start` to 24 hours before it."""
         w = Window.between(start, end, customer_id=customer_id, widget_version=widget_version)
-        return cls(metric, w.start, w.end, w.customer_id, w.widget_version, limit)
+        return cls(metric, w.start, w.end, w.customer_id, w.widget_version, limit, exact, raw_from)
+
+    @property
+    def source(self) -> Source:
+        """Raw events for up to `EXACT_SPAN` or when `exact`, else the rollups (`source_for`)."""
+        return source_for(self.start, self.end, exact=self.exact, raw_from=self.raw_from)
 
     @property
     def window(self) -> Window:
         return Window(self.start, self.end, self.customer_id, self.widget_version)
 
 
-def read_samples(
-    cur: duckdb.DuckDBPyConnection, query: SampleQuery, source: Source = "raw"
-) -> dict[str, Any]:
+def read_samples(cur: duckdb.DuckDBPyConnection, query: SampleQuery) -> dict[str, Any]:
     """The values of `query.metric` in the window, at most `query.limit` of them.
 
     Returns ``{"metric", "kind", "unit", "total", "sampled", "source", "errorBound", "values"}``
@@ -79,7 +87,7 @@ def read_samples(
         raise InvalidQuery(f"limit must be between 1 and {MAX_SAMPLES}", parameter="limit")
     if query.start >= query.end:
         raise InvalidQuery("from must be before to", parameter="from")
-    if source == "rollup":
+    if query.source == "rollup":
         total, values, bound = _drawn_from_rollups(cur, query, metric)
         return _answer(query, metric, total, values, "rollup", bound)
     if metric.kind == "value":

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from analytics.queries.samples import MAX_SAMPLES, SampleQuery, read_samples
-from analytics.queries.source import source_for
 from ingest_api.deps import CustomerFilter, RangeEnd, RangeStart, RuntimeDep, WidgetVersionFilter
 
 router = APIRouter(tags=["samples"])
@@ -32,12 +31,19 @@ async def samples(
 
     Up to 24 h, and with `exact=true`, drawn from raw events; a longer range is drawn from the
     hourly rollups' counts (`source`, `errorBound`: each value within it of its event's own)."""
-    query = SampleQuery.between(metric, start, end, customer_id, widget_version or None, limit)
-    raw_from = runtime.settings.retention.raw_from(datetime.now(UTC))
-    source = source_for(query.start, query.end, exact=exact, raw_from=raw_from)
+    query = SampleQuery.between(
+        metric,
+        start,
+        end,
+        customer_id,
+        widget_version or None,
+        limit,
+        exact=exact,
+        raw_from=runtime.settings.retention.raw_from(datetime.now(UTC)),
+    )
 
     def run() -> dict[str, Any]:
         with runtime.store.snapshot() as cur:
-            return read_samples(cur, query, source)
+            return read_samples(cur, query)
 
     return await asyncio.to_thread(run)
