@@ -283,18 +283,19 @@ def _raw_parts(
         plan.raw_params(),
     )
     names = [d[0] for d in cursor.description]
+    parts = list(groups.values())  # each statement part's places in `wanted`
     totals: dict[int, dict[str, Any]] = {}
     buckets = []
     for row in cursor.fetchall():
         record = dict(zip(names, row, strict=True))
-        places = list(groups.values())[record["part"]]
+        places = parts[record["part"]]
         grouped = [i for i in places if record.get(f"g{i}") == 0]  # the bucket rows of measure i
         if not grouped:
             totals[record["part"]] = record
         elif record[f"k{grouped[0]}"] is not None:  # NULL: its values <= 0 or missing
             buckets.append((wanted[grouped[0]].name, record[f"k{grouped[0]}"], record["events"]))
     stats = []
-    for part, places in enumerate(groups.values()):
+    for part, places in enumerate(parts):
         got = totals.get(part, {})
         for i in places:
             stats.append(
