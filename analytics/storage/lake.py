@@ -39,6 +39,7 @@ import contextlib
 import json
 import os
 import shutil
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -144,23 +145,19 @@ def events_source(
     (`ensure_manifest`; `EventStore.open` makes it).
     """
     wanted = None if types is None else set(types)
-    # each span as the UTC days it touches, worked out once (a manifest holds days x types entries)
-    days = [
-        (
-            date.min if a is None else a.astimezone(UTC).date(),
-            date.max if b is None else (b.astimezone(UTC) - timedelta(microseconds=1)).date(),
-        )
-        for a, b in ([(start, end)] if spans is None else spans)
-    ]
     lake_dir, entries = manifest_of(cur)
-    return relation_of(
-        lake_dir,
-        [
-            (d, t, g)
-            for d, t, g in entries
-            if (wanted is None or t in wanted) and any(first <= d <= last for first, last in days)
-        ],
-    )
+    days = [entry[0] for entry in entries]  # sorted: the manifest is read ORDER BY day, type
+    picked: dict[int, tuple[date, str, int]] = {}  # by place: spans that overlap name a file once
+    for a, b in [(start, end)] if spans is None else spans:
+        first = date.min if a is None else a.astimezone(UTC).date()
+        last = date.max if b is None else (b.astimezone(UTC) - timedelta(microseconds=1)).date()
+        # each span's days found by bisection: a long lake holds days x types entries, and a
+        # summary asks for a dozen relations (a scan of every entry each time: ~4.5 ms a summary
+        # on the 90-day bench store)
+        for place in range(bisect_left(days, first), bisect_right(days, last)):
+            if wanted is None or entries[place][1] in wanted:
+                picked[place] = entries[place]
+    return relation_of(lake_dir, [picked[place] for place in sorted(picked)])
 
 
 def manifest_of(cur: duckdb.DuckDBPyConnection) -> tuple[Path, list[tuple[date, str, int]]]:

@@ -179,6 +179,44 @@ def test_queries_over_hot_data_and_the_lake_answer_as_before_the_move(tmp_path: 
     store.close()
 
 
+
+@pytest.mark.parametrize(
+    ("spans", "types", "named"),
+    [
+        pytest.param(None, None, ["03-08/api", "03-08/render", "03-09/api", "03-09/render"], id="everything"),
+        pytest.param([("03-09", "03-10")], None, ["03-09/api", "03-09/render"], id="one-day"),
+        pytest.param([("03-08T23", "03-09T01")], ["render"], ["03-08/render", "03-09/render"], id="midnight"),
+        pytest.param([("03-08", "03-09")], ["api"], ["03-08/api"], id="end-is-exclusive"),
+        pytest.param(
+            [("03-09", "03-09T02"), ("03-08T12", "03-09T12")],
+            None,
+            ["03-08/api", "03-08/render", "03-09/api", "03-09/render"],
+            id="overlapping-spans-once-each",
+        ),
+        pytest.param([("03-06", "03-08")], None, [], id="before-the-lake"),
+        pytest.param([("03-10", "03-11")], ["render"], [], id="today-is-hot"),
+    ],
+)
+def test_a_query_names_the_lake_files_of_its_days_and_types_only(
+    tmp_path: Path, spans: list[tuple[str, str]] | None, types: list[str] | None, named: list[str]
+) -> None:
+    store = _seed_moved(tmp_path / "data")  # 03-08 and 03-09 moved, render and api each
+
+    def at(moment: str) -> datetime:
+        return datetime.fromisoformat(f"2026-{moment}" + (":00+00:00" if "T" in moment else "T00:00+00:00"))
+
+    with store.snapshot() as cur:
+        source = lake.events_source(
+            cur, types=types, spans=None if spans is None else [(at(a), at(b)) for a, b in spans]
+        )
+    files = [f"{p.parent.name.removeprefix('day=2026-')}/{p.name.split('.')[0]}" for p in _files_in(source)]
+    assert files == named
+    store.close()
+
+
+def _files_in(source: str) -> list[Path]:
+    return [Path(quoted) for quoted in source.split("'")[1::2]]
+
 def test_late_events_for_a_moved_day_are_merged_into_it_and_rolled_up(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = _seed_moved(data)
