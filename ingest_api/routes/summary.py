@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -55,15 +56,13 @@ async def widget_summary(
     if cached is not None:
         body, media_type, age = cached
         return _response(body, media_type, runtime, hit=True, age=age)
-    summary = await asyncio.to_thread(
-        _summarize, runtime, window, customer_id, end, format != "json", exact, telemetry, alerts
-    )
+    summary = await _summarize(runtime, window, customer_id, end, format != "json", exact, telemetry, alerts)
     body, media_type = _render(summary, format, customer_id)
     cache.put(key, body, media_type)
     return _response(body, media_type, runtime, hit=False, age=0.0)
 
 
-def _summarize(
+async def _summarize(
     runtime: Runtime,
     window_ms: int,
     customer_id: str | None,
@@ -73,7 +72,10 @@ def _summarize(
     telemetry: bool,
     alerts: bool,
 ) -> dict[str, Any]:
-    """The summary's sections, read off the event loop (each is a query of the store)."""
+    """The summary's sections, each read off the event loop and all at once: on two cores the
+    figures and the telemetry of 1M events took ~53 ms one after the other, ~40 ms side by side
+    (each statement has stretches that use one core). Each reads a snapshot of its own, so a
+    commit landing between their starts can be in one and not the other (docs/summary-api.md)."""
     now = datetime.now(UTC)
     window = Window.ending(
         timedelta(milliseconds=window_ms),
@@ -86,14 +88,34 @@ def _summarize(
     # (the window asked for: ending now, it reaches the future skew further)
     asked = window.start + timedelta(milliseconds=window_ms)
     source = source_for(window.start, asked, exact=exact, raw_from=raw_from)
-    with runtime.store.snapshot() as cur:  # a commit landing between the queries must not split them
-        summary = summarize_window(cur, window, now=until or now, complete=complete, source=source)
-        if telemetry:
-            summary["telemetry"] = telemetry_section(cur, telemetry_window(window, source))
+    summary, counted, active = await asyncio.gather(
+        asyncio.to_thread(
+            _read, runtime, summarize_window, window, now=until or now, complete=complete, source=source
+        ),
+        asyncio.to_thread(_read, runtime, telemetry_section, telemetry_window(window, source))
+        if telemetry
+        else _left_out(),
+        asyncio.to_thread(runtime.alerts_section, customer_id) if alerts else _left_out(),
+    )
     summary["timeWindow"] = window_ms
+    if telemetry:
+        summary["telemetry"] = counted
     if alerts:
-        summary["alerts"] = runtime.alerts_section(customer_id)
+        summary["alerts"] = active
     return summary
+
+
+async def _left_out() -> None:
+    """A section the request left out."""
+
+
+def _read(
+    runtime: Runtime, section: Callable[..., dict[str, Any]], window: Window, **options: Any
+) -> dict[str, Any]:
+    """One section of the summary over `window`, from one snapshot of the store (the hot rows and
+    the lake's manifest of one moment)."""
+    with runtime.store.snapshot() as cur:
+        return section(cur, window, **options)
 
 
 def _render(summary: dict[str, Any], format: str, customer_id: str | None) -> tuple[bytes, str]:
