@@ -58,12 +58,20 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
 
 
 @pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        pytest.param(WINDOW_START, WINDOW_END, id="partial-hours-late-and-pending"),
+        # whole hours, all rolled up, none with late events: nothing is read raw
+        pytest.param(END - timedelta(hours=36), END - timedelta(hours=8), id="whole-hours"),
+    ],
+)
+@pytest.mark.parametrize(
     ("customer", "version"), [(None, None), ("acme", None), (None, VERSION), ("acme", VERSION)]
 )
 def test_every_figure_from_the_rollups_is_the_exact_one_within_alpha(
-    store: EventStore, customer: str | None, version: str | None
+    store: EventStore, customer: str | None, version: str | None, start: datetime, end: datetime
 ) -> None:
-    window = Window(WINDOW_START, WINDOW_END, customer, version)
+    window = Window(start, end, customer, version)
     chosen = summary_figures()
     with store.snapshot() as cur:
         exact = measure_figures(cur, chosen, window.where, window.params())[GLOBAL]
