@@ -14,6 +14,7 @@ from streamlit_app.api_client import ApiError, ApiUnavailable
 from streamlit_app.charts import trend_chart
 from streamlit_app.context import PageContext
 from streamlit_app.figures import Section, Shown, resolved
+from streamlit_app.filters import Filters
 from streamlit_app.registry import Registry
 from streamlit_app.shaping import (
     auto_bucket,
@@ -74,7 +75,9 @@ def load_page(ctx: PageContext, *, telemetry: bool = False, trends: Sequence[Tre
     them side by side, so a page waits for the slowest rather than for their sum (two 30-day
     summaries: ~0.55 s one after the other, ~0.4 s at once; a chart's series came after them)."""
     f = ctx.filters
-    bucket = auto_bucket(f.span, figure_registry(ctx).buckets) if trends else None
+    registry = figure_registry(ctx)
+    bucket = auto_bucket(f.span, registry.buckets) if trends else None
+    before = comparison_window(f, registry)
 
     def summary(end: datetime, with_telemetry: bool) -> dict[str, Any]:
         return ctx.client.summary(
@@ -94,7 +97,7 @@ def load_page(ctx: PageContext, *, telemetry: bool = False, trends: Sequence[Tre
 
     # the pool's threads only wait on HTTP: no Streamlit call is made from them
     with ThreadPoolExecutor(max_workers=1 + len(trends)) as pool:
-        earlier = pool.submit(summary, f.start, False)
+        earlier = pool.submit(summary, before.end, False)
         asked = [(trend, pool.submit(series, trend)) for trend in trends]
         current = summary(f.end, telemetry)
         try:
@@ -106,6 +109,23 @@ def load_page(ctx: PageContext, *, telemetry: bool = False, trends: Sequence[Tre
         None if previous is None else with_derived_figures(previous),
         asked,
     )
+
+
+def comparison_window(f: Filters, registry: Registry) -> Filters:
+    """The window the arrows compare against: the one just before, or for a window the API reads
+    from the rollups (longer than its `exactSpanSeconds`), the same length ending on the hour the
+    chosen one starts in (`Filters.previous`): then it is read whole from the rollups."""
+    long = registry.exact_span is not None and f.span > registry.exact_span
+    return f.previous(on_the_hour=long)
+
+
+def compared_with(ctx: PageContext) -> str:
+    """What the arrows compare against, for a page's caption."""
+    f = ctx.filters
+    before = comparison_window(f, figure_registry(ctx))
+    if before.end == f.start:
+        return "the window before"
+    return f"the same span before, to {before.end:%Y-%m-%d %H:%M} UTC"
 
 
 def show_no_data(ctx: PageContext) -> None:
@@ -142,7 +162,7 @@ def open_figure_page(ctx: PageContext, title: str, trends: Sequence[Trend] = ())
     require_data(ctx, data.current)
     described = ctx.filters.describe()  # not .capitalize(): that would lowercase the customerId
     st.caption(
-        f"{literal(described[:1].upper() + described[1:])}; arrows: change against the window before; "
+        f"{literal(described[:1].upper() + described[1:])}; arrows: change against {compared_with(ctx)}; "
         f"{summary_source_note(data.current)}."
     )
     return data

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 Entry = Mapping[str, Any]
@@ -24,6 +25,7 @@ class Registry:
     max_buckets: int
     status_bands: Mapping[str, float]  # the lowest score of "healthy" and of "degraded"
     health_weights: Mapping[str, float]  # category -> share of the overall score
+    exact_span: timedelta | None = None  # longer ranges are read from the rollups (None: not said)
 
     @classmethod
     def from_answer(cls, answer: Mapping[str, Any]) -> Registry:
@@ -40,6 +42,9 @@ class Registry:
             max_buckets=int(answer["maxBuckets"]),
             status_bands=dict(answer["statusBands"]),
             health_weights=dict(answer.get("healthWeights") or {}),
+            exact_span=None
+            if answer.get("exactSpanSeconds") is None
+            else timedelta(seconds=int(answer["exactSpanSeconds"])),
         )
 
     def at(self, path: Sequence[str]) -> Entry | None:

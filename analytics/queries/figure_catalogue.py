@@ -10,13 +10,15 @@ from analytics.alerts.config import AlertingConfig
 from analytics.figures import figures
 from analytics.queries.health import CATEGORY_WEIGHTS, DEGRADED, HEALTHY
 from analytics.queries.metric_catalogue import seed_threshold
+from analytics.queries.source import EXACT_SPAN
 from analytics.queries.timeseries import BUCKETS, MAX_BUCKETS, threshold_in_force
 
 
 def describe_figures(alerting: AlertingConfig | None) -> dict[str, Any]:
     """Every figure (`Figure.to_dict`) with `threshold` as in force (the alerting config's
     level for its rule when the rule is enabled, else the seed's), the time buckets, the
-    health status bands and category weights.
+    longest range read from raw events (longer ones come from the hourly rollups), the health
+    status bands and category weights.
     """
     described = []
     for figure in figures():
@@ -33,6 +35,7 @@ def describe_figures(alerting: AlertingConfig | None) -> dict[str, Any]:
         "figures": described,
         "buckets": BUCKETS,
         "maxBuckets": MAX_BUCKETS,
+        "exactSpanSeconds": int(EXACT_SPAN.total_seconds()),
         "statusBands": {"healthy": HEALTHY, "degraded": DEGRADED},
         "healthWeights": CATEGORY_WEIGHTS,
     }

@@ -9,7 +9,7 @@ from streamlit_app.alert_actions import act, show_outcome
 from streamlit_app.api_client import ApiError
 from streamlit_app.context import page_context
 from streamlit_app.figures import KEY_FIGURES
-from streamlit_app.layout import figure_registry, load_summaries, require_data, show_figures
+from streamlit_app.layout import compared_with, figure_registry, load_summaries, require_data, show_figures
 from streamlit_app.registry import weights_text
 from streamlit_app.session import may_act_on_alerts
 from streamlit_app.shaping import (
@@ -33,7 +33,7 @@ window = literal(ctx.filters.describe())
 current, previous = load_summaries(ctx, telemetry=True)
 require_data(ctx, current)
 st.caption(
-    f"Health of the chat widget over the {window}; changes against the window before; "
+    f"Health of the chat widget over the {window}; changes against {compared_with(ctx)}; "
     f"{summary_source_note(current)}."
 )
 label = ctx.filters.window_label

@@ -92,3 +92,13 @@ def test_a_figure_declared_once_is_in_the_summary_export_catalogue_alerts_and_he
     assert "render.content_length" not in {f.name for f in figures()}
     summary = client.get(WIDGET, params={"alerts": "false"}).json()
     assert "p95ContentLength" not in summary["performance"]["renders"]
+
+
+def test_the_registry_says_up_to_which_span_the_summary_reads_raw_events(client: TestClient) -> None:
+    exact_s = client.get(FIGURES).json()["exactSpanSeconds"]
+    assert exact_s == 24 * 3600
+    sources = [
+        client.get(WIDGET, params={"window": ms, "alerts": "false", "telemetry": "false"}).json()["source"]
+        for ms in (exact_s * 1000, exact_s * 1000 + 1000)
+    ]
+    assert sources == ["raw", "rollup"]

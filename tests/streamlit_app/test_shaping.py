@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 
 from streamlit_app.filters import ALL_CUSTOMERS, custom_filters, filters_for
+from streamlit_app.layout import comparison_window
+from streamlit_app.registry import Registry
 from streamlit_app.shaping import (
     Figure,
     alert_stats,
@@ -179,6 +181,29 @@ def test_filters_previous_window_and_customer_choice() -> None:
     assert f.customer_id is None and f.window_ms == 6 * 3_600_000
     assert f.previous().end == f.start == datetime(2026, 1, 2, 6, 0, 30, tzinfo=UTC)
     assert filters_for("Last hour", "acme", now=now).customer_id == "acme"
+
+
+@pytest.mark.parametrize(
+    ("label", "exact_span_s", "ends"),
+    [
+        pytest.param("Last 30 days", 86_400, datetime(2025, 12, 3, 12, 0, tzinfo=UTC), id="30d-on-the-hour"),
+        pytest.param("Last 3 days", 86_400, datetime(2025, 12, 30, 12, 0, tzinfo=UTC), id="3d-on-the-hour"),
+        pytest.param(
+            "Last 24 hours", 86_400, datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC), id="24h-just-before"
+        ),
+        pytest.param(
+            "Last 30 days", None, datetime(2025, 12, 3, 12, 0, 30, tzinfo=UTC), id="api-says-nothing"
+        ),
+    ],
+)
+def test_the_arrows_compare_a_long_window_with_the_same_span_ending_on_the_hour(
+    label: str, exact_span_s: int | None, ends: datetime
+) -> None:
+    now = datetime(2026, 1, 2, 12, 0, 30, 999, tzinfo=UTC)
+    chosen = filters_for(label, ALL_CUSTOMERS, now=now)
+    answer = {"buckets": {}, "maxBuckets": 1, "statusBands": {}, "exactSpanSeconds": exact_span_s}
+    before = comparison_window(chosen, Registry.from_answer(answer))
+    assert before.end == ends and before.span == chosen.span and before.end <= chosen.start
 
 
 def test_custom_range_covers_whole_utc_days_and_at_most_90_of_them() -> None:
