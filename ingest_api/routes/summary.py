@@ -88,7 +88,9 @@ async def _summarize(
     # (the window asked for: ending now, it reaches the future skew further)
     asked = window.start + timedelta(milliseconds=window_ms)
     source = source_for(window.start, asked, exact=exact, raw_from=raw_from)
-    summary, counted, active = await asyncio.gather(
+    # every section done before the answer, a failed one too (its error is the answer's: a 422
+    # for a read DuckDB refused for memory), so no read still holds a cursor after it
+    sections = await asyncio.gather(
         asyncio.to_thread(
             _read, runtime, summarize_window, window, now=until or now, complete=complete, source=source
         ),
@@ -96,7 +98,12 @@ async def _summarize(
         if telemetry
         else _left_out(),
         asyncio.to_thread(runtime.alerts_section, customer_id) if alerts else _left_out(),
+        return_exceptions=True,
     )
+    for section in sections:
+        if isinstance(section, BaseException):
+            raise section
+    summary, counted, active = sections
     summary["timeWindow"] = window_ms
     if telemetry:
         summary["telemetry"] = counted
