@@ -146,7 +146,7 @@ def events_source(
     """
     wanted = None if types is None else set(types)
     lake_dir, entries = manifest_of(cur)
-    days = [entry[0] for entry in entries]  # sorted: the manifest is read ORDER BY day, type
+    days = [entry[0] for entry in entries]  # sorted (`_ENTRIES_SQL`)
     picked: dict[int, tuple[date, str, int]] = {}  # by place: spans that overlap name a file once
     for a, b in [(start, end)] if spans is None else spans:
         first = date.min if a is None else a.astimezone(UTC).date()
@@ -170,7 +170,7 @@ def manifest_of(cur: duckdb.DuckDBPyConnection) -> tuple[Path, list[tuple[date, 
     # one query: what a reader outside a snapshot pays for the lake
     rows = cur.execute(
         "SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()), "
-        "day, type, generation FROM lake_files ORDER BY day, type"
+        f"{_ENTRIES_SQL}"
     ).fetchall()
     if not rows or not rows[0][0]:
         return Path(), []
@@ -183,6 +183,8 @@ def files_of(lake_dir: Path, entries: Iterable[tuple[date, str, int]]) -> str | 
     return f"read_parquet([{files}], union_by_name = true)" if files else None
 
 
+# The manifest's entries as every reader takes them: sorted by day (`events_source` bisects them).
+_ENTRIES_SQL = "day, type, generation FROM lake_files ORDER BY day, type"
 # cursor id -> (lake dir, manifest entries) while `held_manifest` holds it
 _HELD: dict[int, tuple[Path, list[tuple[date, str, int]]]] = {}
 
@@ -191,7 +193,7 @@ _HELD: dict[int, tuple[Path, list[tuple[date, str, int]]]] = {}
 def held_manifest(cur: duckdb.DuckDBPyConnection, lake_dir: Path) -> Iterator[None]:
     """Read the manifest once for a read transaction on `cur`, for its `events_source` calls
     (a snapshot sees one manifest: a statement each time would cost ~1 ms apiece)."""
-    rows = cur.execute("SELECT day, type, generation FROM lake_files ORDER BY day, type").fetchall()
+    rows = cur.execute(f"SELECT {_ENTRIES_SQL}").fetchall()
     _HELD[id(cur)] = (lake_dir, rows)
     try:
         yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -19,6 +20,7 @@ from ingest_api.deps import CustomerFilter, QueryMoment, RuntimeDep, Viewer
 from ingest_api.runtime import Runtime
 
 router = APIRouter(tags=["summary"])
+log = logging.getLogger(__name__)
 
 MAX_WINDOW_MS = 90 * 86_400_000
 _encode = msgspec.json.Encoder().encode
@@ -100,9 +102,11 @@ async def _summarize(
         asyncio.to_thread(runtime.alerts_section, customer_id) if alerts else _left_out(),
         return_exceptions=True,
     )
-    for section in sections:
-        if isinstance(section, BaseException):
-            raise section
+    failed = [section for section in sections if isinstance(section, BaseException)]
+    for other in failed[1:]:  # the first is the answer's; the others are told, not dropped
+        log.warning("another section of the same summary failed too: %s", type(other).__name__)
+    if failed:
+        raise failed[0]
     summary, counted, active = sections
     summary["timeWindow"] = window_ms
     if telemetry:

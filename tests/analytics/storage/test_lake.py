@@ -179,7 +179,6 @@ def test_queries_over_hot_data_and_the_lake_answer_as_before_the_move(tmp_path: 
     store.close()
 
 
-
 @pytest.mark.parametrize(
     ("spans", "types", "named"),
     [
@@ -216,6 +215,7 @@ def test_a_query_names_the_lake_files_of_its_days_and_types_only(
 
 def _files_in(source: str) -> list[Path]:
     return [Path(quoted) for quoted in source.split("'")[1::2]]
+
 
 def test_late_events_for_a_moved_day_are_merged_into_it_and_rolled_up(tmp_path: Path) -> None:
     data = tmp_path / "data"
