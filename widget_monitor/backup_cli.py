@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import sys
 import tarfile
 from collections.abc import Iterator
@@ -21,7 +22,8 @@ import httpx
 from analytics.errors import MonitorError
 from analytics.storage import backup
 from analytics.storage.file_modes import restrict_data_dir
-from widget_monitor.demo_loader import admin_headers
+from widget_monitor.api_auth import admin_headers, refusal
+from widget_monitor.data_dir import add_data_dir
 from widget_monitor.progress import Progress, megabytes
 
 
@@ -33,7 +35,7 @@ def add_backup_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     taking.set_defaults(handler=_backup)
     putting = commands.add_parser("restore", help="restore the backup SRC into a stopped data dir")
     putting.add_argument("src", type=Path, help="a directory written by `widget-monitor backup`")
-    putting.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+    add_data_dir(putting)
     putting.add_argument(
         "--force", action="store_true", help="move the data dir's current contents aside (never deleted)"
     )
@@ -45,32 +47,13 @@ def _backup(args: argparse.Namespace) -> int:
     if dest.exists() and any(dest.iterdir()):
         print(f"widget-monitor backup: {dest} is not empty", file=sys.stderr)
         return 2
-    url = args.api_url.rstrip("/") + "/api/monitoring/backup"
+    made = not dest.exists()
     restrict_data_dir(dest)  # a backup holds every customer's events and the credentials' hashes
     try:
-        with (
-            httpx.Client(timeout=httpx.Timeout(600, connect=10), headers=admin_headers()) as client,
-            client.stream("POST", url, json={}) as answer,
-        ):
-            if answer.status_code != 200:
-                answer.read()
-                print(
-                    f"widget-monitor backup: {url} answered {answer.status_code}: {answer.text[:300]}",
-                    file=sys.stderr,
-                )
-                return 1
-            progress = Progress(
-                "receiving", int(answer.headers.get("x-backup-bytes", "0")), counted=megabytes
-            )
-            with tarfile.open(fileobj=_Reader(_shown(answer.iter_raw(), progress)), mode="r|") as archive:
-                archive.extractall(dest, filter="data")
-    except httpx.TransportError as exc:
-        print(f"widget-monitor backup: cannot reach {url}: {exc}", file=sys.stderr)
-        return 1
-    try:
-        manifest = backup.verify(dest)
-    except MonitorError as exc:
-        print(f"\nwidget-monitor backup: {exc.message}", file=sys.stderr)
+        manifest = _received(args.api_url.rstrip("/") + "/api/monitoring/backup", dest)
+    except _Failed as exc:
+        _discard(dest, made)  # nothing half-received is left to be taken for a backup
+        print(f"\nwidget-monitor backup: {exc}", file=sys.stderr)
         return 1
     print(
         f"\nbacked up {manifest.events:,} events, {manifest.lake_days} lake days, {len(manifest.files)} "
@@ -78,6 +61,48 @@ def _backup(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+class _Failed(Exception):
+    """The server refused, could not be reached, or sent a backup that does not check out."""
+
+
+def _received(url: str, dest: Path) -> backup.Manifest:
+    """The server's backup, unpacked into `dest` and checked against its manifest."""
+    try:
+        with (
+            httpx.Client(timeout=httpx.Timeout(600, connect=10), headers=admin_headers()) as client,
+            client.stream("POST", url, json={}) as answer,
+        ):
+            if answer.status_code != 200:
+                answer.read()
+                raise _Failed(refusal(url, answer, admin=True))
+            progress = Progress(
+                "receiving", int(answer.headers.get("x-backup-bytes", "0")), counted=megabytes
+            )
+            with tarfile.open(fileobj=_Reader(_shown(answer.iter_raw(), progress)), mode="r|") as archive:
+                archive.extractall(dest, filter="data")
+    except httpx.TransportError as exc:
+        raise _Failed(f"cannot reach {url}: {exc}") from exc
+    except tarfile.TarError as exc:
+        raise _Failed(f"the backup from {url} is not a whole archive: {exc}") from exc
+    except OSError as exc:
+        raise _Failed(f"cannot write the backup into {dest}: {exc}") from exc
+    try:
+        return backup.verify(dest)
+    except MonitorError as exc:
+        raise _Failed(exc.message) from exc
+
+
+def _discard(dest: Path, made: bool) -> None:
+    """Empty `dest` (it was empty or absent before), and remove it if this command made it."""
+    for child in dest.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    if made:
+        dest.rmdir()
 
 
 def _restore(args: argparse.Namespace) -> int:

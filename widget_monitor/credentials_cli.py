@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from analytics.access.credential_store import CredentialStore
 from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
+from analytics.access.roles import Role
 from analytics.errors import MonitorError
+from widget_monitor.api_auth import ADMIN_TOKEN_VARIABLE, MAKE_ADMIN_TOKEN
+from widget_monitor.data_dir import add_data_dir
 
 CLI_ACTOR = "cli"
 
@@ -26,13 +29,32 @@ def _print(value: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     store = CredentialStore.open(args.data_dir)
     try:
+        first = store.empty
         _print(args.action(store, args))
+        if first and not store.empty and not _admin_exists(store):
+            print(_ENFORCED_NOW.format(data_dir=args.data_dir), file=sys.stderr)
         return 0
     except MonitorError as exc:
         print(f"{args.prog}: {exc.message}", file=sys.stderr)
         return 2
     finally:
         store.close()
+
+
+# Open mode ends with the first key or token: said when no admin could sign in afterwards
+_ENFORCED_NOW = (
+    "note: this is the first credential in {data_dir}: a server on it enforces credentials from now "
+    "on (within a second). Reads need an API token, posts an ingest key, and no admin token exists "
+    f"here: start the server with {ADMIN_TOKEN_VARIABLE} set, or make one: {MAKE_ADMIN_TOKEN}"
+)
+
+
+def _admin_exists(store: CredentialStore) -> bool:
+    if os.environ.get(ADMIN_TOKEN_VARIABLE):
+        return True
+    return any(
+        t.role is Role.admin and t.customer_id is None and t.revoked_at is None for t in store.api_tokens()
+    )
 
 
 def _create_key(store: CredentialStore, args: argparse.Namespace) -> dict[str, Any]:
@@ -80,7 +102,7 @@ def add_credential_commands(commands: argparse._SubParsersAction[argparse.Argume
         )
         revoked.add_argument("id")
         for sub in (made, listed, revoked):
-            sub.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+            add_data_dir(sub)
             sub.set_defaults(handler=_run, prog=f"widget-monitor {noun}s")
         if noun == "key":
             made.add_argument("--customer-id", required=True)
@@ -95,7 +117,5 @@ def add_credential_commands(commands: argparse._SubParsersAction[argparse.Argume
             made.add_argument("--role", required=True, choices=["viewer", "editor", "admin"])
             made.add_argument("--customer-id", help="scope the token to one customer")
             made.set_defaults(action=_create_token)
-            listed.set_defaults(action=lambda store, args: [t.to_wire() for t in store.tokens()])
-            revoked.set_defaults(
-                action=lambda store, args: store.revoke_token(args.id, by=CLI_ACTOR).to_wire()
-            )
+            listed.set_defaults(action=_list_tokens)
+            revoked.set_defaults(action=_revoke_token)

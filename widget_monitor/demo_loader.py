@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
 import httpx
 
 from analytics.demo_data import generate_demo
+from widget_monitor.api_auth import admin_headers, refusal
 from widget_monitor.progress import Progress
 
 BATCH = 1000
-
-
-def admin_headers(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """`Authorization` with WIDGET_MONITOR_ADMIN_TOKEN when it is set (none in open mode)."""
-    token = environ.get("WIDGET_MONITOR_ADMIN_TOKEN")
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 class DemoLoadFailed(RuntimeError):
@@ -47,7 +40,7 @@ def load_demo(
             except httpx.TransportError as exc:
                 raise DemoLoadFailed(f"cannot reach {url}: {exc}") from exc
             if answer.status_code != 200:
-                raise DemoLoadFailed(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+                raise DemoLoadFailed(refusal(url, answer, admin=True))
             stored += int(answer.json()["stored"])
             if progress is not None:
                 progress.show(first + len(batch))

@@ -28,13 +28,12 @@ from analytics.ingest.wire_rows import (
 from analytics.storage.lake import events_source, has_manifest
 from analytics.storage.store import DB_FILENAME
 from analytics.window import Window
+from widget_monitor.api_auth import api_headers, refusal
 from widget_monitor.progress import Progress
 from widget_monitor.transfer import (
     ROWS_PER_READ,
     TransferFailed,
     UsageError,
-    answer_text,
-    api_headers,
     offline_dir,
     read_only,
     server_answers,
@@ -87,7 +86,7 @@ def _export_online(api_url: str, window: Window, file_format: str, dest: Path) -
         ):
             if answer.status_code != 200:
                 answer.read()
-                raise TransferFailed(f"{url} answered {answer.status_code}: {answer_text(answer)}")
+                raise TransferFailed(refusal(url, answer, admin=False))
             progress = Progress("exporting", int(answer.headers.get("x-export-events", "0")))
             size = max(1, int(answer.headers.get("content-length") or 0))
             received = lines = 0

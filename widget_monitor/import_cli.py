@@ -30,13 +30,12 @@ from analytics.ingest.wire_rows import event_of_row
 from analytics.storage.file_modes import restrict_data_dir
 from analytics.storage.store import DB_FILENAME, EventStore, IngestBatch
 from ingest_api.settings import Settings
+from widget_monitor.api_auth import answer_text, api_headers, refusal
 from widget_monitor.progress import Progress
 from widget_monitor.transfer import (
     ROWS_PER_READ,
     TransferFailed,
     UsageError,
-    answer_text,
-    api_headers,
     offline_dir,
     read_only,
     server_answers,
@@ -223,7 +222,7 @@ class _Api:
             if answer.status_code in (400, 413):
                 raise Refused(answer_text(answer))
             if answer.status_code not in (429, 503):
-                raise TransferFailed(f"{self.url} answered {answer.status_code}: {answer_text(answer)}")
+                raise TransferFailed(refusal(self.url, answer, admin=True))
             time.sleep(min(10.0, float(answer.headers.get("retry-after") or 1)))
         raise TransferFailed(f"{self.url} stayed overloaded: {answer_text(answer)}")
 

@@ -17,7 +17,9 @@ from types import FrameType
 
 import httpx
 
-from widget_monitor.demo_loader import DemoLoadFailed, admin_headers, load_demo
+from widget_monitor.api_auth import admin_headers
+from widget_monitor.data_dir import add_data_dir
+from widget_monitor.demo_loader import DemoLoadFailed, load_demo
 from widget_monitor.processes import stop_by_pid, wait_until_ready
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py"
@@ -61,9 +63,31 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_children_on_signals() -> None:
+    """SIGTERM and SIGINT (also when started in the background, where SIGINT is ignored) end
+    the command through its `finally`, which stops its children by pid. The children get
+    sessions of their own, so a Ctrl-C in the terminal reaches only this process, which then
+    stops each of them once (SIGTERM): a second signal would make uvicorn abandon its graceful
+    shutdown half way."""
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     env = {**os.environ, "WIDGET_MONITOR_API_URL": args.api_url}
-    return subprocess.call(dashboard_command(args.api_url, host=args.host, port=args.port), env=env)
+    _stop_children_on_signals()
+    dashboard = dashboard_command(args.api_url, host=args.host, port=args.port)
+    child = subprocess.Popen(dashboard, env=env, start_new_session=True)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_by_pid(child)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -71,15 +95,7 @@ def _up(args: argparse.Namespace) -> int:
     serve = [sys.executable, "-m", "widget_monitor.cli", "serve", "--data-dir", str(args.data_dir)]
     serve += ["--host", args.host, "--port", str(args.api_port), "--log-level", "warning"]
     children: list[subprocess.Popen[bytes]] = []
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)  # also when started in the background, where SIGINT is ignored
-    # The servers get sessions of their own, so a Ctrl-C in the terminal reaches only
-    # this process, which then stops each of them once (SIGTERM): a second signal would
-    # make uvicorn abandon its graceful shutdown half way.
+    _stop_children_on_signals()
     try:
         api = subprocess.Popen(serve, start_new_session=True)
         children.append(api)
@@ -125,7 +141,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     dash.set_defaults(handler=_dashboard)
 
     up = commands.add_parser("up", help="run the API and the dashboard; demo data on an empty store")
-    up.add_argument("--data-dir", type=Path, default=Path("data"))
+    add_data_dir(up)
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--api-port", type=int, default=8000)
     up.add_argument("--dashboard-port", type=int, default=8501)

@@ -19,6 +19,7 @@ from analytics.storage.file_modes import restrict_data_dir
 from analytics.storage.store import DB_FILENAME
 from analytics.storage.store_damage import DAMAGED_SUBDIR, REPORT_FILENAME
 from analytics.storage.store_recovery import Recovery, recover
+from widget_monitor.data_dir import add_data_dir
 
 PROG = "widget-monitor recover"
 _PROGRESS_EVERY_S = 1.0
@@ -29,7 +30,7 @@ def add_recover_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     parser = commands.add_parser(
         "recover", help="salvage damaged store files kept in <data-dir>/damaged (server stopped)"
     )
-    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="default: ./data")
+    add_data_dir(parser)
     parser.add_argument(
         "--verify",
         action="store_true",

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import httpx
 
 from ingest_api.settings import Settings
-from widget_monitor.demo_loader import admin_headers
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ROWS_PER_READ = 5000  # rows of a Parquet file read at a time
@@ -24,12 +21,6 @@ class TransferFailed(RuntimeError):
 
 class UsageError(ValueError):
     """The command line asks for something that cannot be done (exit 2)."""
-
-
-def api_headers(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """`Authorization` with WIDGET_MONITOR_TOKEN (any API token), else the admin token, else none."""
-    token = environ.get("WIDGET_MONITOR_TOKEN")
-    return {"Authorization": f"Bearer {token}"} if token else admin_headers(environ)
 
 
 def server_answers(api_url: str) -> bool:
@@ -47,13 +38,6 @@ def offline_dir(args: argparse.Namespace) -> Path:
     data_dir: Path = args.data_dir or Settings().data_dir
     print(f"no server answers at {args.api_url}: working on {data_dir} directly", file=sys.stderr)
     return data_dir
-
-
-def answer_text(answer: httpx.Response) -> str:
-    try:
-        return str(answer.json().get("message", answer.text))[:300]
-    except ValueError:
-        return answer.text[:300]
 
 
 def read_only(db: Path) -> duckdb.DuckDBPyConnection:

@@ -119,6 +119,46 @@ def test_the_cli_manages_credentials_that_a_running_server_obeys(data_dir: Path)
     assert again.returncode == 2 and "no active ingest key" in again.stderr
 
 
+def test_the_cli_lists_and_revokes_tokens_and_warns_when_no_admin_could_sign_in(tmp_path: Path) -> None:
+    without_admin = {"WIDGET_MONITOR_ADMIN_TOKEN": ""}
+    first = cli(
+        "tokens",
+        "create",
+        "--data-dir",
+        str(tmp_path / "a"),
+        "--name",
+        "wall",
+        "--role",
+        "viewer",
+        env=without_admin,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "first credential" in first.stderr and "tokens create --name cli --role admin" in first.stderr
+    token = json.loads(first.stdout)
+    second = cli(
+        "tokens",
+        "create",
+        "--data-dir",
+        str(tmp_path / "a"),
+        "--name",
+        "ops",
+        "--role",
+        "admin",
+        env=without_admin,
+    )
+    assert second.returncode == 0 and second.stderr == ""  # not the first: said once
+    listed = cli_json("tokens", "list", "--data-dir", str(tmp_path / "a"))
+    assert [(t["name"], t["role"]) for t in listed] == [("wall", "viewer"), ("ops", "admin")]
+    assert not any("token" in t for t in listed)  # no secret
+    revoked = cli_json("tokens", "revoke", "--data-dir", str(tmp_path / "a"), token["id"])
+    assert revoked["id"] == token["id"] and revoked["revokedAt"] is not None
+    # the server's own admin token set in this environment: nobody is locked out, nothing to say
+    env = {"WIDGET_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN, "WIDGET_MONITOR_DATA_DIR": str(tmp_path / "b")}
+    key = cli("keys", "create", "--customer-id", "acme", env=env)  # --data-dir from the environment
+    assert key.returncode == 0 and key.stderr == ""
+    assert [k["customerId"] for k in cli_json("keys", "list", "--data-dir", str(tmp_path / "b"))] == ["acme"]
+
+
 def test_no_key_or_token_reaches_the_log(data_dir: Path) -> None:
     env = {"WIDGET_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN}
     key = cli_json("keys", "create", "--data-dir", str(data_dir), "--customer-id", "acme")["key"]

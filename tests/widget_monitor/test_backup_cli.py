@@ -30,11 +30,11 @@ ENV = {"WIDGET_MONITOR_ADMIN_TOKEN": ADMIN_TOKEN, "WIDGET_MONITOR_ROLLUP_INTERVA
 WIDGET = "/api/monitoring/widget"
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "widget_monitor.cli", *map(str, args)],
         cwd=REPO,
-        env={**os.environ, **ENV},
+        env={**os.environ, **ENV, **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -172,7 +172,27 @@ def small_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert httpx.post(f"{server.url}{WIDGET}", json=renders(0, 10, now), headers=ADMIN).status_code == 200
         assert cli("backup", root / "backup", "--api-url", server.url).returncode == 0
         assert cli("backup", root / "backup", "--api-url", server.url).returncode == 2  # not empty: refused
+        # without the admin token: refused by the server, and nothing left behind to be taken for a backup
+        (root / "empty").mkdir()
+        for dest in ("absent", "empty"):
+            no_token = cli(
+                "backup", root / dest, "--api-url", server.url, env={"WIDGET_MONITOR_ADMIN_TOKEN": ""}
+            )
+            REFUSED[dest] = no_token
     return root / "backup"
+
+
+REFUSED: dict[str, subprocess.CompletedProcess[str]] = {}  # backups without a token, by where they went
+
+
+def test_a_backup_without_the_admin_token_says_which_to_set_and_leaves_nothing(small_backup: Path) -> None:
+    root = small_backup.parent
+    for refused in REFUSED.values():
+        assert refused.returncode == 1
+        assert "answered 401" in refused.stderr and "set WIDGET_MONITOR_ADMIN_TOKEN" in refused.stderr
+    assert set(REFUSED) == {"absent", "empty"}
+    assert not (root / "absent").exists()  # made by the command, removed again
+    assert (root / "empty").is_dir() and not any((root / "empty").iterdir())  # there before: kept, empty
 
 
 def test_restore_refuses_a_damaged_backup_and_a_full_dir_without_force(

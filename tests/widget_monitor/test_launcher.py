@@ -76,3 +76,24 @@ def test_up_loads_the_demo_once_serves_both_and_ctrl_c_stops_both(tmp_path: Path
         except httpx.TransportError:
             continue
         raise AssertionError(f"port {port} still answers")
+
+
+def test_dashboard_stops_its_streamlit_when_stopped(tmp_path: Path) -> None:
+    """`widget-monitor dashboard` run by a supervisor (systemd, a container) is stopped with SIGTERM:
+    its Streamlit child goes with it rather than serving on, orphaned."""
+    port = free_port()
+    command = [sys.executable, "-m", "widget_monitor.cli", "dashboard", "--port", str(port)]
+    command += ["--api-url", f"http://127.0.0.1:{free_port()}"]  # no API there: the page says so
+    with (tmp_path / "dashboard.log").open("ab") as log:
+        dashboard = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/_stcore/health", timeout_s=90, process=dashboard)
+        [streamlit] = _children(dashboard.pid)
+        os.kill(dashboard.pid, signal.SIGTERM)
+        assert dashboard.wait(timeout=40) == 0
+    finally:
+        if dashboard.poll() is None:
+            dashboard.kill()
+    assert not _alive(streamlit)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
