@@ -13,6 +13,7 @@ from analytics.access.roles import Principal, Role
 from analytics.alerts.system import AlertingSystem
 from analytics.errors import Forbidden, StoreUnavailable
 from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH, identifier_problem
+from analytics.window import as_utc
 from ingest_api.runtime import Runtime
 
 
@@ -117,8 +118,11 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 def _plausible(moment: datetime) -> datetime:
     """A query time between 2000 and 2100 (UTC), so window arithmetic cannot overflow."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if not EARLIEST <= utc < LATEST:
+    try:
+        utc: datetime | None = as_utc(moment)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
         raise ValueError("must be between 2000-01-01 and 2100-01-01 (UTC)")
     return moment
 

@@ -15,6 +15,7 @@ from analytics.alerts.rules import Category, Severity
 from analytics.alerts.system import MAX_SNOOZE, AlertingSystem
 from analytics.errors import NotFound
 from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
+from analytics.window import as_utc
 from ingest_api.deps import (
     Admin,
     AlertsDep,
@@ -57,6 +58,10 @@ class Snooze(Action):
             raise ValueError("give either `until` (an ISO 8601 time) or `minutes`")
         if self.until is not None and self.until.tzinfo is None:
             raise ValueError("`until` needs a time zone, e.g. 2026-01-01T12:00:00Z")
+        try:
+            self.until = None if self.until is None else as_utc(self.until)
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+            raise ValueError("`until` is out of range in UTC") from None
         return self
 
 

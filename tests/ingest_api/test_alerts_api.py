@@ -306,6 +306,9 @@ def test_snooze_checks_the_id_first_and_caps_until_like_minutes(client: TestClie
     )
     assert forever.status_code == 400
     assert "30 days" in forever.json()["message"]
+    for edge in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):  # beyond the calendar in UTC
+        beyond = client.post(f"/api/monitoring/alerts/{fired[0]}/snooze", json={"by": "me", "until": edge})
+        assert beyond.status_code == 422 and "out of range" in beyond.json()["message"]
     month = (datetime.now(UTC) + timedelta(days=29)).isoformat()
     assert (
         client.post(

@@ -30,6 +30,22 @@ from fastapi.testclient import TestClient
             "to",
             id="samples-to-year-1",
         ),
+        # offsets that carry a time past the calendar's ends in UTC (Python cannot hold it there)
+        pytest.param(
+            "/api/monitoring/widget", {"end": "9999-12-31T23:59:59-14:00"}, "end", id="summary-end-past-9999"
+        ),
+        pytest.param(
+            "/api/monitoring/widget/samples",
+            {"metric": "render.renderTime", "from": "0001-01-01T00:00:00+14:00"},
+            "from",
+            id="samples-from-before-year-1",
+        ),
+        pytest.param(
+            "/api/monitoring/events/export",
+            {"to": "9999-12-31T23:59:59-14:00"},
+            "to",
+            id="export-to-past-9999",
+        ),
     ],
 )
 def test_implausible_times_are_422(client: TestClient, path: str, params: dict[str, str], name: str) -> None:
