@@ -250,6 +250,8 @@ def restore(backup: Path, data_dir: Path, *, force: bool = False) -> Restored:
                 con.execute(f"IMPORT DATABASE '{lake.quote(exported)}'")
             except duckdb.Error as exc:
                 raise BackupError(f"{backup}: its database cannot be imported: {exc}") from exc
+            if lake.has_manifest(con) and (foreign := lake.foreign_entries(con)):
+                raise BackupError(f"{backup}: its lake manifest names files no lake holds: {foreign[:3]}")
             counted = _EVENTS_SQL if lake.has_manifest(con) else "SELECT count(*) FROM events"
             row = con.execute(counted).fetchone()  # (an earlier release's backup has no manifest)
             con.execute("CHECKPOINT")

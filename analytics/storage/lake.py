@@ -48,6 +48,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from analytics.ingest.events import EVENT_TYPES
 from analytics.transaction import count_of, transaction
 from analytics.window import HOUR_OF_TS
 
@@ -108,11 +109,30 @@ class LakeFile:
 
 
 def published_path(lake_dir: Path, day: date, type_: str, generation: int) -> Path:
-    return lake_dir / f"day={day.isoformat()}" / f"{type_}.{generation}.parquet"
+    return lake_dir / f"day={day.isoformat()}" / _file_name(type_, generation)
 
 
 def generation_path(lake_dir: Path, day: date, type_: str, generation: int) -> Path:
-    return lake_dir.parent / GENERATIONS / f"day={day.isoformat()}" / f"{type_}.{generation}.parquet"
+    return lake_dir.parent / GENERATIONS / f"day={day.isoformat()}" / _file_name(type_, generation)
+
+
+def _file_name(type_: str, generation: int) -> str:
+    """`<type>.<generation>.parquet`: a manifest row naming anything else (a tampered backup's
+    `../..`) never becomes a path."""
+    if type_ not in EVENT_TYPES or generation < 0:
+        raise ValueError(f"the lake's manifest names no event type and generation: {type_!r}, {generation}")
+    return f"{type_}.{generation}.parquet"
+
+
+def foreign_entries(cur: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """The manifest's (type, generation) pairs that name no file of the lake (none but in a
+    tampered database)."""
+    rows = cur.execute(
+        "SELECT DISTINCT type, generation FROM lake_files "
+        "WHERE generation < 0 OR type NOT IN (SELECT unnest($types::VARCHAR[])) ORDER BY ALL",
+        {"types": list(EVENT_TYPES)},
+    ).fetchall()
+    return [(str(type_), int(generation)) for type_, generation in rows]
 
 
 def ensure_manifest(cur: duckdb.DuckDBPyConnection) -> None:

@@ -268,3 +268,22 @@ def test_a_tampered_backup_cannot_write_outside_the_data_dir(tmp_path: Path, sma
     planted = tamper(lambda m: m["files"].update({"duckdb/schema.sql": listed("duckdb/schema.sql")}))
     assert planted.returncode == 2 and "cannot be imported" in planted.stderr
     assert not (tmp_path / "planted.csv").exists() and not (tmp_path / "target").exists()
+    schema.write_text(
+        schema.read_text().replace(f"\nCOPY (SELECT 42) TO '{tmp_path / 'planted.csv'}';\n", "")
+    )
+    # the lake's manifest is data too: a row whose type climbs out of the lake never becomes a path
+    manifest_table = next((dest / "duckdb").glob("lake_files.*"))
+    con = duckdb.connect()
+    tampered = tmp_path / f"tampered{manifest_table.suffix}"
+    con.execute(
+        f"COPY (SELECT * FROM '{manifest_table}' UNION ALL BY NAME SELECT DATE '2026-12-01' AS day, "
+        f"'../../../../outside' AS type, 1 AS generation, 0::BIGINT AS rows, now() AS moved_at) TO '{tampered}'"
+    )
+    con.close()
+    shutil.move(tampered, manifest_table)
+    rel = str(manifest_table.relative_to(dest))
+    climbing = tamper(
+        lambda m: m["files"].update({rel: listed(rel), "duckdb/schema.sql": listed("duckdb/schema.sql")})
+    )
+    assert climbing.returncode == 2 and "names files no lake holds" in climbing.stderr
+    assert "../../../../outside" in climbing.stderr and not (tmp_path / "target").exists()

@@ -491,3 +491,17 @@ def test_a_file_the_manifest_names_that_is_gone_fails_no_query(
     assert sorted(v for t, _, v in _all_rows(store) if t == "render") == [3.0, 4.0, 6.5]
     assert "render.1.parquet" not in {p.name for p in (data / lake.LAKE_SUBDIR / "day=2026-03-09").iterdir()}
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("type_", "generation"), [("../../outside", 1), ("render/../..", 1), ("Render", 1), ("render", -1)]
+)
+def test_a_manifest_row_naming_no_event_type_never_becomes_a_path(
+    tmp_path: Path, type_: str, generation: int
+) -> None:
+    """The manifest is data (a restored backup's, say): a row names a file of the lake or nothing."""
+    day = date(2026, 12, 1)
+    assert lake.published_path(tmp_path, day, "render", 2) == tmp_path / "day=2026-12-01" / "render.2.parquet"
+    for path_of in (lake.published_path, lake.generation_path):
+        with pytest.raises(ValueError, match="names no event type"):
+            path_of(tmp_path, day, type_, generation)
