@@ -7,7 +7,7 @@ import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,8 @@ class Runtime:
         return self.rollups
 
     def erase_customer(self, customer_id: str, *, by: str) -> ErasureReport:
-        """Remove the customer's events from the store, the lake and the rollups (blocking); audited.
+        """Remove the customer's events from the store, the lake and the rollups, and its alerts
+        and baselines (blocking); audited.
 
         Refused while the store awaits `widget-monitor recover`: the lake's manifest is empty
         then, so its files would keep the customer, and a recovery would bring it back.
@@ -193,6 +194,9 @@ class Runtime:
         try:
             with self._maintenance_lock, self.store.cursor() as cur:
                 report = erase_customer(cur, self.lake_dir, customer_id)
+            if self.alerts is not None:
+                alerts, baselines = self.alerts.system.erase_customer(customer_id)
+                report = replace(report, alerts=alerts, alert_baselines=baselines)
         finally:  # even when the lake's part failed, DuckDB's is done
             self.summary_cache.clear()  # cached answers may hold what was just erased
             self._health = None

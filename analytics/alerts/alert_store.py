@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.alerts.alert import Alert, Transition
+from analytics.transaction import count_of
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS alerts (
@@ -271,6 +272,19 @@ def prune_resolved(cur: duckdb.DuckDBPyConnection, keep: int) -> int:
         cur.execute("DELETE FROM alert_transitions WHERE list_contains(?, alert_id)", [doomed])
         cur.execute("DELETE FROM alerts WHERE list_contains(?, id)", [doomed])
     return len(doomed)
+
+
+def erase_customer(cur: duckdb.DuckDBPyConnection, customer_id: str) -> tuple[int, int]:
+    """Forget the customer's alerts (with their transitions: titles and messages name it, and its
+    figures) and its captured baselines; return how many of each went."""
+    doomed = [
+        row[0] for row in cur.execute("SELECT id FROM alerts WHERE customer_id = ?", [customer_id]).fetchall()
+    ]
+    if doomed:
+        cur.execute("DELETE FROM alert_transitions WHERE list_contains(?, alert_id)", [doomed])
+        cur.execute("DELETE FROM alerts WHERE list_contains(?, id)", [doomed])
+    baselines = count_of(cur, "DELETE FROM alert_baselines WHERE customer_id = ?", [customer_id])
+    return len(doomed), baselines
 
 
 def save_baseline(cur: duckdb.DuckDBPyConnection, baseline: dict[str, Any]) -> None:

@@ -293,6 +293,13 @@ class AlertingSystem:
         return alert
 
     # -- reading --------------------------------------------------------------------------
+    def erase_customer(self, customer_id: str) -> tuple[int, int]:
+        """Forget the customer's alerts and baselines (its data is being erased); how many of each."""
+        with self._lock, self._cursor() as cur, transaction(cur):
+            erased = alert_store.erase_customer(cur, customer_id)
+        self._rolling = None  # readings that held its figures
+        return erased
+
     def alert(self, alert_id: str) -> Alert:
         with self._cursor() as cur:
             return self._get(cur, alert_id)

@@ -1,6 +1,7 @@
 """Erasing one customer's data (its events may hold personal data, in `errorMessage` say).
 
-`erase_customer` removes the customer's rows from:
+`erase_customer` removes the customer's rows from (and the alerting system its alerts and
+baselines, `AlertingSystem.erase_customer`):
 
 - raw events in DuckDB;
 - the Parquet lake: each day and type's file that holds some is rewritten without them (a
@@ -36,6 +37,8 @@ class ErasureReport:
     rollup_rows: int
     lake_rows: int
     lake_days: list[date]
+    alerts: int = 0  # its alerts, with their history (the alerting system's part)
+    alert_baselines: int = 0
 
     def to_wire(self) -> dict[str, object]:
         return {
@@ -44,6 +47,8 @@ class ErasureReport:
             "rollupRows": self.rollup_rows,
             "lakeRows": self.lake_rows,
             "lakeDays": [day.isoformat() for day in self.lake_days],
+            "alerts": self.alerts,
+            "alertBaselines": self.alert_baselines,
         }
 
 

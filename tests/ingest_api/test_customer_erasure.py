@@ -20,6 +20,7 @@ WIDGET = "/api/monitoring/widget"
 ADMIN_TOKEN = "erasure-admin-token-0123456789abcdef"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 NOW = datetime.now(UTC)
+FRESH = 20  # failed saves each customer posts just now, within the alert rules' window
 
 
 def persistence(customer: str, at: datetime, n: int) -> dict[str, Any]:
@@ -83,14 +84,32 @@ def test_a_customer_is_erased_everywhere_and_the_rest_is_untouched(secured: Test
     ).fetchall()
     in_lake = dict(before_lake)
     assert in_lake["acme"] > 0 and in_lake["globex"] > 0
+    # alerts per customer (every save failed: each one's success rate fires), and baselines
+    for customer in ("acme", "globex"):
+        fresh = [persistence(customer, NOW - timedelta(seconds=30 + i), 100 + i) for i in range(FRESH)]
+        assert secured.post(WIDGET, json=fresh, headers=ADMIN).json()["stored"] == FRESH
+        posted[customer] += FRESH
+    assert (
+        secured.put("/api/monitoring/alerts/config", json={"perCustomer": True}, headers=ADMIN).status_code
+        == 200
+    )
+    assert secured.post("/api/monitoring/alerts/check", json={}, headers=ADMIN).status_code == 200
+    alerts = secured.get("/api/monitoring/alerts", headers=ADMIN).json()["data"]
+    acme_alerts = [a["id"] for a in alerts if a["customerId"] == "acme"]
+    globex_alerts = sorted(a["id"] for a in alerts if a["customerId"] == "globex")
+    assert acme_alerts and globex_alerts
+    for customer in ("acme", "globex", None):
+        captured = secured.post("/api/monitoring/baseline", json={"customerId": customer}, headers=ADMIN)
+        assert captured.status_code == 201, captured.text
 
     answer = secured.delete("/api/monitoring/customers/acme/data", headers=ADMIN)
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert report["customerId"] == "acme"
     assert report["lakeRows"] == in_lake["acme"]  # the closed days' events, moved to the lake
-    assert report["rawEvents"] + report["lakeRows"] == posted["acme"] == 10  # and today's, in DuckDB
+    assert report["rawEvents"] + report["lakeRows"] == posted["acme"] == 10 + FRESH  # and today's, in DuckDB
     assert report["rollupRows"] > 0 and len(report["lakeDays"]) >= 1
+    assert (report["alerts"], report["alertBaselines"]) == (len(acme_alerts), 1)
 
     # nothing of acme anywhere: raw, lake, any rollup table
     assert rows(secured, "SELECT count(*) FROM events WHERE customer_id = 'acme'") == [(0,)]
@@ -104,6 +123,16 @@ def test_a_customer_is_erased_everywhere_and_the_rest_is_untouched(secured: Test
         assert rows(secured, f"SELECT count(*) FROM {table} WHERE customer_id = 'acme'") == [(0,)]
     # the summed levels now hold globex alone, hour by hour
     assert counts_by_hour(secured, "rollup_stats_by_version") == globex_only
+    # its alerts (titles and messages name it), their history and its baseline are gone; the others stay
+    left = secured.get("/api/monitoring/alerts", headers=ADMIN).json()["data"]
+    assert not any(a["customerId"] == "acme" for a in left)
+    assert sorted(a["id"] for a in left if a["customerId"] == "globex") == globex_alerts
+    for alert_id in acme_alerts:
+        assert secured.get(f"/api/monitoring/alerts/{alert_id}/history", headers=ADMIN).status_code == 404
+    assert rows(
+        secured, f"SELECT count(*) FROM alert_transitions WHERE alert_id IN {tuple([*acme_alerts, ''])}"
+    ) == [(0,)]
+    assert rows(secured, "SELECT customer_id FROM alert_baselines ORDER BY ALL") == [("globex",), (None,)]
     # and the lake's manifest agrees with its files
     listed = secured.get("/api/monitoring/lake", headers=ADMIN).json()
     assert sum(p["rows"] for p in listed["data"]) == in_lake["globex"]
@@ -114,7 +143,7 @@ def test_a_customer_is_erased_everywhere_and_the_rest_is_untouched(secured: Test
     assert summary.json()["persistence"]["operations"]["total"] == posted["globex"]
 
     again = secured.delete("/api/monitoring/customers/acme/data", headers=ADMIN).json()
-    assert (again["rawEvents"], again["lakeRows"], again["rollupRows"]) == (0, 0, 0)
+    assert (again["rawEvents"], again["lakeRows"], again["rollupRows"], again["alerts"]) == (0, 0, 0, 0)
     audit = secured.get("/api/monitoring/audit", headers=ADMIN).json()["data"]
     assert [e["action"] for e in audit[:2]] == ["customer.erase", "customer.erase"]
     assert audit[1]["target"] == "acme" and audit[1]["detail"] == report

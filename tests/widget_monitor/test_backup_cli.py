@@ -277,7 +277,8 @@ def test_a_tampered_backup_cannot_write_outside_the_data_dir(tmp_path: Path, sma
     tampered = tmp_path / f"tampered{manifest_table.suffix}"
     con.execute(
         f"COPY (SELECT * FROM '{manifest_table}' UNION ALL BY NAME SELECT DATE '2026-12-01' AS day, "
-        f"'../../../../outside' AS type, 1 AS generation, 0::BIGINT AS rows, now() AS moved_at) TO '{tampered}'"
+        "'../../../../outside' AS type, 1 AS generation, 0::BIGINT AS rows, now() AS moved_at) "
+        f"TO '{tampered}'"
     )
     con.close()
     shutil.move(tampered, manifest_table)
