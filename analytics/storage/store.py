@@ -137,6 +137,31 @@ class IngestBatch:
     def __len__(self) -> int:
         return len(self.event_ids)
 
+    def dedupe_keys(self) -> list[str | None]:
+        """Each row's key in the dedupe (`dedupe_key`), in row order; None without an eventId."""
+        if self.table is not None:
+            customers = self.table.column("customer_id").to_pylist()
+        else:
+            customers = [event.metric.customerId for event in self.events]
+        return [
+            None if event_id is None else dedupe_key(customer, event_id)
+            for customer, event_id in zip(customers, self.event_ids, strict=True)
+        ]
+
+
+def dedupe_key(customer_id: str | None, event_id: str) -> str:
+    """An eventId within its customer: one customer's ids never make another's events duplicates,
+    nor tell whether another holds them (identifiers hold no control character: `\\x1f` parts them).
+
+    >>> dedupe_key("acme", "tab-1:7") == dedupe_key("globex", "tab-1:7")
+    False
+    """
+    return f"{customer_id or ''}\x1f{event_id}"
+
+
+# The same key in SQL, over the `events` table's columns
+_DEDUPE_KEY_SQL = "coalesce(customer_id, '') || chr(31) || event_id"
+
 
 class EventStore:
     """The `events` table in `<data_dir>/widget-monitor.duckdb`.
@@ -248,27 +273,33 @@ class EventStore:
         horizon_s = float(self.recent_ids.horizon_s)
         with self._read_transaction() as cur:
             reader = cur.sql(
-                "SELECT event_id, max(epoch_us(received_at)) AS stored_us "
+                f"SELECT {_DEDUPE_KEY_SQL} AS key, max(epoch_us(received_at)) AS stored_us "
                 f"FROM {_received_between(cur, self.lake_dir, int(time.time() - horizon_s), None)} "
                 f"WHERE event_id IS NOT NULL AND received_at >= now() - to_seconds({horizon_s!r}) "
-                "GROUP BY event_id"
+                "GROUP BY key"
             ).to_arrow_reader(_RELOAD_SLICE)
             for batch in reader:
                 self.recent_ids.load(batch.column(0).to_pylist(), batch.column(1).to_numpy())
 
     def _stored_ids(self, candidates: list[str], earliest_s: int, latest_s: int) -> list[str]:
-        """Which of the candidates are stored (exactly, by their string), among the events received
-        around when their hashes were: a few seconds' row groups rather than a day's, in `events`
-        and in the lake files whose receive times reach that far."""
+        """Which of the candidates (dedupe keys) are stored (exactly, by their string), among the
+        events received around when their hashes were: a few seconds' row groups rather than a
+        day's, in `events` and in the lake files whose receive times reach that far."""
         earliest, latest = earliest_s - _QUEUED_S, latest_s + 2
         with self._read_transaction() as cur:
             rows = cur.execute(
-                f"SELECT DISTINCT event_id FROM {_received_between(cur, self.lake_dir, earliest, latest)} "
-                "WHERE event_id IN (SELECT unnest($ids)) "
+                f"SELECT DISTINCT {_DEDUPE_KEY_SQL} AS key "
+                f"FROM {_received_between(cur, self.lake_dir, earliest, latest)} "
+                "WHERE event_id IN (SELECT unnest($ids)) AND key IN (SELECT unnest($keys)) "
                 "AND received_at >= to_timestamp($earliest) AND received_at < to_timestamp($latest)",
-                {"ids": candidates, "earliest": earliest, "latest": latest},
+                {
+                    "ids": [key.partition("\x1f")[2] for key in candidates],
+                    "keys": candidates,
+                    "earliest": earliest,
+                    "latest": latest,
+                },
             ).fetchall()
-        return [event_id for (event_id,) in rows]
+        return [key for (key,) in rows]
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for a reader thread."""
@@ -351,14 +382,15 @@ class EventStore:
 
     def _append(self, batches: Sequence[IngestBatch]) -> list[int]:
         """`append` with the write lock held."""
-        ids = [event_id for batch in batches for event_id in batch.event_ids if event_id is not None]
+        keys = [batch.dedupe_keys() for batch in batches]
+        ids = [key for batch_keys in keys for key in batch_keys if key is not None]
         new_ids = set(ids)
         stored = self.recent_ids.stored_among(new_ids, self._stored_ids) if new_ids else set()
         if len(new_ids) == len(ids) and not stored:
             duplicates = [0] * len(batches)
             table = _as_one_table(batches)
         else:  # some eventId repeats: sort the events out one by one
-            kept, duplicates, new_ids = self._without_duplicates(batches, stored)
+            kept, duplicates, new_ids = self._without_duplicates(batches, keys, stored)
             table = _as_one_table(kept)
         if table.num_rows:  # (every event a duplicate: nothing to write)
             # `incoming` is read by name in the INSERT (a DuckDB replacement scan),
@@ -377,14 +409,14 @@ class EventStore:
 
     @staticmethod
     def _without_duplicates(
-        batches: Sequence[IngestBatch], stored: set[str]
+        batches: Sequence[IngestBatch], keys: Sequence[Sequence[str | None]], stored: set[str]
     ) -> tuple[list[IngestBatch], list[int], set[str]]:
-        """The batches without the events whose id is `stored` or repeats an earlier one."""
+        """The batches without the events whose dedupe key (`keys`, batch by batch) is `stored` or
+        repeats an earlier one."""
         seen: set[str] = set()
         duplicates: list[int] = []
         kept: list[IngestBatch] = []
-        for batch in batches:
-            ids = batch.event_ids
+        for batch, ids in zip(batches, keys, strict=True):
             keep = [True] * len(ids)
             rows = (
                 range(len(ids))

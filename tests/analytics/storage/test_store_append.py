@@ -18,9 +18,16 @@ from analytics.storage.store import EventStore, IngestBatch
 RECEIVED_US = time.time_ns() // 1000  # now: ids are reloaded for the last day only
 
 
-def _batch(*event_ids: str | None, render_time: float = 5.0) -> IngestBatch:
+def _batch(*event_ids: str | None, render_time: float = 5.0, customer: str | None = None) -> IngestBatch:
     events = [
-        {"type": "render", "metric": {"renderTime": render_time, **({"eventId": i} if i else {})}}
+        {
+            "type": "render",
+            "metric": {
+                "renderTime": render_time,
+                **({"eventId": i} if i else {}),
+                **({"customerId": customer} if customer else {}),
+            },
+        }
         for i in event_ids
     ]
     return IngestBatch.of_events(
@@ -72,6 +79,28 @@ def test_ids_reloaded_as_hashes_are_confirmed_in_the_file_so_a_collision_loses_n
     assert len(reopened.recent_ids) == 2 and reopened.recent_ids.nbytes > 0  # reloaded as hashes
     assert reopened.append([_batch("c", "b", "d", render_time=9.0)]) == [1]
     assert _stored(reopened) == [("a", 5.0), ("b", 5.0), ("c", 9.0), ("d", 9.0)]
+
+
+@pytest.mark.parametrize("rows", [1, 500], ids=["events", "prebuilt-columns"])  # PREBUILD_MIN_EVENTS
+def test_an_id_is_a_duplicate_within_its_customer_only(data_dir: Path, rows: int) -> None:
+    """One customer's eventIds neither suppress another's events nor tell whether it holds them
+    (ingest keys are public); also once the ids are reloaded, hashed, from the file."""
+    store = EventStore.open(data_dir)
+    first = [f"id-{n}" for n in range(rows)]
+    assert store.append([_batch(*first, customer="acme")]) == [0]
+    assert store.append([_batch(*first, customer="globex", render_time=9.0)]) == [0]
+    assert store.append([_batch(*first[:1], render_time=7.0)]) == [0]  # no customer: a scope of its own
+    assert store.append([_batch(*first, customer="acme", render_time=8.0)]) == [rows]
+    store.close()
+    reopened = EventStore.open(data_dir)
+    assert reopened.append([_batch(*first, customer="globex", render_time=6.0)]) == [rows]
+    assert reopened.append([_batch(*first[:1])]) == [1]
+    assert reopened.append([_batch("id-new", customer="acme"), _batch("id-new", customer="globex")]) == [0, 0]
+    with reopened.cursor() as cur:
+        counts = cur.execute(
+            "SELECT customer_id, render_time, count(*) FROM events GROUP BY ALL ORDER BY ALL NULLS FIRST"
+        ).fetchall()
+    assert counts == [(None, 7.0, 1), ("acme", 5.0, rows + 1), ("globex", 5.0, 1), ("globex", 9.0, rows)]
 
 
 def test_events_without_an_id_are_never_deduplicated(data_dir: Path) -> None:
