@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from analytics.errors import BadRequest
 from analytics.storage.lake import quote
-from analytics.storage.table import TYPE_COLUMNS, MetricField
+from analytics.storage.table import COLUMNS, TYPE_COLUMNS, MetricField
 from analytics.window import Window, as_utc
 
 FileFormat = Literal["parquet", "csv", "jsonl"]
@@ -135,11 +135,24 @@ def copy_statement(
     (True, ['customer', 'end', 'start', 'version'])
     """
     options = "FORMAT csv, HEADER true" if file_format == "csv" else "FORMAT parquet, COMPRESSION zstd"
+    columns = f"* REPLACE ({_CSV_TEXT})" if file_format == "csv" else "*"
     sql = (
-        f"COPY (SELECT * FROM {events} WHERE {window.where} ORDER BY ts, event_id) "
+        f"COPY (SELECT {columns} FROM {events} WHERE {window.where} ORDER BY ts, event_id) "
         f"TO '{quote(path)}' ({options})"
     )
     return sql, window.params()
+
+
+# CSV is read by spreadsheets, which run a cell starting with = + - @ (or a tab or CR) as a
+# formula: such text gets a leading ' (OWASP's advice), which shows it as the text it was.
+# Parquet and JSONL keep every value as sent.
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_TEXT = ", ".join(
+    f"CASE WHEN left({name}, 1) IN ({', '.join(f'chr({ord(c)})' for c in CSV_FORMULA_START)}) "
+    f"THEN chr(39) || {name} ELSE {name} END AS {name}"
+    for name, declared in COLUMNS.items()
+    if declared.startswith("VARCHAR")
+)
 
 
 def _moment(stamp: Any) -> datetime | None:

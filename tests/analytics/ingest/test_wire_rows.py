@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -179,3 +180,37 @@ def test_an_export_window_must_not_be_empty() -> None:
     with pytest.raises(BadRequest, match="`from` must be before `to`"):
         export_window(at, at)
     assert export_window(None, None).span.days > 365 * 99  # no bounds: every event
+
+
+def test_csv_shows_text_a_spreadsheet_would_run_as_a_formula_as_text(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """Any sender's text reaches an analyst's spreadsheet: one starting like a formula gets a leading
+    ' in CSV (OWASP), whose spreadsheets show it as the text it was; Parquet keeps it as sent."""
+    messages = ['=HYPERLINK("http://evil.example","click")', "@SUM(1+1)", "+1", "-2", "plain = fine", "\tx"]
+    put(
+        store,
+        [
+            event(
+                "persistence",
+                **{**FULL_METRICS["persistence"], "errorMessage": text, "errorType": text.strip()},
+                eventId=f"p-{n}",
+                timestamp=f"2026-05-01T00:00:0{n}.000Z",
+            )
+            for n, text in enumerate(messages)
+        ],
+    )
+    csv_path, parquet_path = tmp_path / "out.csv", tmp_path / "out.parquet"
+    with store.cursor() as cur:
+        cur.execute(*copy_statement(export_window(None, None), csv_path, "csv"))
+        cur.execute(*copy_statement(export_window(None, None), parquet_path, "parquet"))
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+
+    def shown(texts: list[str]) -> list[str]:
+        return ["'" + m if m[0] in "=+-@\t" else m for m in texts]
+
+    assert [row["error_message"] for row in rows] == shown(messages)
+    assert [row["error_type"] for row in rows] == shown([m.strip() for m in messages])  # (no tab in a type)
+    assert [row["event_id"] for row in rows] == [f"p-{n}" for n in range(len(messages))]  # the rest as it was
+    assert pq.read_table(parquet_path).column("error_message").to_pylist() == messages
