@@ -32,6 +32,7 @@ from ingest_api.alerting import AlertService
 from ingest_api.backlog import IngestBacklog
 from ingest_api.backup_slot import BackupSlot
 from ingest_api.decoders import DecoderPool
+from ingest_api.export_slots import ExportSlots
 from ingest_api.in_flight import InFlight
 from ingest_api.periodic import cancel_all, run_every
 from ingest_api.settings import Settings
@@ -60,6 +61,7 @@ class Runtime:
     ingest_usage: KeyUsage = field(default_factory=KeyUsage)  # every sender's, keys or not
     in_flight: InFlight = field(default_factory=InFlight)
     backup_slot: BackupSlot = field(default_factory=BackupSlot)
+    export_slots: ExportSlots = field(default_factory=ExportSlots)
     rollups: maintain.RollupReport | None = None  # the last run's
     retained: RetentionReport | None = None  # the last retention run's
     tasks: list[asyncio.Task[None]] = field(default_factory=list)

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from analytics.errors import RateLimited
 from analytics.ingest.wire_rows import FileFormat, copy_statement, event_lines, export_window, wire_timestamp
 from analytics.storage.lake import events_source
 from analytics.window import Window
@@ -27,6 +28,7 @@ EXPORTS_SUBDIR = ".exports"  # files being written; each is unlinked once open, 
 _STALE_S = 3600  # left behind by a crash between COPY and unlink: removed by a later export
 _CHUNK = 1_048_576
 _JSONL_ROWS = 5000  # rows per Parquet read while the lines are made
+_RETRY_S = 10
 _MEDIA: dict[str, str] = {
     "parquet": "application/vnd.apache.parquet",
     "csv": "text/csv; charset=utf-8",
@@ -51,6 +53,7 @@ ExportEnd = Annotated[
         },
         400: {"description": "`from` is not before `to`"},
         403: {"description": "a token scoped to one customer asked for another"},
+        429: {"description": "as many exports run as may at once (`Retry-After`)"},
     },
 )
 async def export_events(
@@ -71,7 +74,18 @@ async def export_events(
     Parquet back (docs/export-import.md).
     """
     window = export_window(start, end, customer_id)
-    opened, rows = await asyncio.to_thread(_write, runtime, window, file_format)
+    slots = runtime.export_slots
+    holder = slots.claim()
+    if holder is None:
+        raise RateLimited(
+            f"{slots.size} exports are running, the most at once: retry when one has finished",
+            retry_after_s=_RETRY_S,
+        )
+    try:
+        opened, rows = await asyncio.to_thread(_write, runtime, window, file_format)
+    except BaseException:
+        slots.release(holder)
+        raise
     detail = {
         "format": file_format,
         "events": rows,
@@ -84,6 +98,7 @@ async def export_events(
         )
     except BaseException:
         opened.close()
+        slots.release(holder)
         raise
     headers = {
         "Content-Disposition": f'attachment; filename="widget-monitor-events.{file_format}"',
@@ -94,7 +109,7 @@ async def export_events(
     else:
         headers["Content-Length"] = str(os.fstat(opened.fileno()).st_size)
         body = _chunks(opened)
-    return ClosingStreamingResponse(body, media_type=_MEDIA[file_format], headers=headers)
+    return ClosingStreamingResponse(slots.held(holder, body), media_type=_MEDIA[file_format], headers=headers)
 
 
 def _write(runtime: Runtime, window: Window, file_format: FileFormat) -> tuple[IO[bytes], int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from analytics.storage.table import COLUMNS
+from ingest_api.export_slots import MAX_EXPORTS, STALE_S
 from ingest_api.main import create_app
 from ingest_api.routes.events_export import EXPORTS_SUBDIR
 from ingest_api.settings import Settings
@@ -154,3 +156,23 @@ def test_an_empty_store_exports_an_empty_file(client: TestClient) -> None:
     assert client.get(EXPORT, params={"format": "jsonl"}).text == ""
     table = pq.read_table(io.BytesIO(client.get(EXPORT).content))
     assert table.num_rows == 0 and table.column_names == list(COLUMNS)
+
+
+def test_a_few_exports_run_at_once_and_a_stalled_one_counts_no_more(secured: TestClient) -> None:
+    """Each export holds a copy of its rows on disk while its client reads: beyond `MAX_EXPORTS` at
+    once the next is a 429 with Retry-After, until one finishes or its client stops reading."""
+    slots = secured.app.state.runtime.export_slots  # type: ignore[attr-defined]
+    reading = [slots.claim() for _ in range(MAX_EXPORTS)]  # clients still reading theirs
+    refused = secured.get(EXPORT, params={"format": "jsonl"}, headers=ADMIN)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "10"
+    assert f"{MAX_EXPORTS} exports are running" in refused.json()["message"]
+    slots.release(reading[0])  # one finished
+    assert secured.get(EXPORT, params={"format": "jsonl"}, headers=ADMIN).status_code == 200
+    assert (
+        secured.get(EXPORT, params={"format": "csv"}, headers=ADMIN).status_code == 200
+    )  # its slot given back
+    claimed = slots.claim()
+    assert claimed is not None and slots.claim() is None
+    later = time.monotonic() + STALE_S
+    slots.clock = lambda: later
+    assert secured.get(EXPORT, params={"format": "parquet"}, headers=ADMIN).status_code == 200  # they stalled
