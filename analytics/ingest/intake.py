@@ -327,6 +327,11 @@ def _accept(intake: Intake, index: int, event: WidgetEvent, rules: _Rules) -> No
             prefix = f"$[{index}]" if intake.is_batch else "$"
             intake.rejected.append(Rejection(index, f"{prefix}.metric.{path}", CONTROL_MESSAGE))
             return
+    if metric.customerId == "":  # no customer is None: "" would read as the global scope's key
+        prefix = f"$[{index}]" if intake.is_batch else "$"
+        message = "customerId is empty: leave it out for an event of no customer"
+        intake.rejected.append(Rejection(index, f"{prefix}.metric.customerId", message))
+        return
     customer_id = rules.customer_id
     if customer_id is not None and metric.customerId != customer_id:
         if metric.customerId is not None:

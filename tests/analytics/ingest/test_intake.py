@@ -509,6 +509,11 @@ CONTROL_CHARACTERS = [
     pytest.param("a\x85b", id="c1-next-line"),
     pytest.param("a\u2028b", id="line-separator"),
     pytest.param("a\u2029b", id="paragraph-separator"),
+    # invisible marks: one name shown as another (`acme\u202egnp.exe` reads acmeexe.png)
+    pytest.param("acme\u202egnp.exe", id="right-to-left-override"),
+    pytest.param("ac\u200bme", id="zero-width-space"),
+    pytest.param("\u2066acme\u2069", id="bidi-isolate"),
+    pytest.param("\ufeffacme", id="byte-order-mark"),
 ]
 
 
@@ -532,8 +537,8 @@ def test_an_identifier_with_a_control_character_is_rejected_by_index(
         {
             "index": 1,
             "path": f"$[1].metric.{field}",
-            "message": "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9): "
-            "one line of text only",
+            "message": "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9) or an "
+            "invisible mark (zero-width, bidirectional): one line of visible text only",
         }
     ]
 
@@ -555,3 +560,16 @@ def test_an_identifier_is_capped_at_256_characters() -> None:
 
 def render_with_customer(customer: str) -> dict[str, Any]:
     return _with("render", "customerId", customer)
+
+
+def test_an_empty_customer_id_is_rejected_by_index() -> None:
+    """No customer is a missing `customerId`: an empty one would be the global scope's own key."""
+    intake = read([_with("render", "customerId", ""), _with("render", "customerId", "acme")])
+    assert [e.metric.customerId for e in intake.accepted] == ["acme"]
+    assert [r.to_dict() for r in intake.rejected] == [
+        {
+            "index": 0,
+            "path": "$[0].metric.customerId",
+            "message": "customerId is empty: leave it out for an event of no customer",
+        }
+    ]
