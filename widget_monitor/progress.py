@@ -17,7 +17,22 @@ def megabytes(done: int, total: int) -> str:
 
 class Progress:
     """A bar of `done` out of `total`, on `out` (stderr by default), drawn at 0 at once;
-    `counted` says the numbers beside it."""
+    `counted` says the numbers beside it.
+
+    On a terminal the bar is one line, redrawn; anywhere else (a log file, a pipe) a line at
+    every tenth, so that a log does not fill with redrawn bars.
+
+    >>> import io
+    >>> log = io.StringIO()
+    >>> bar = Progress("importing", 1000, log, width=10)
+    >>> for done in range(0, 1001, 50):
+    ...     bar.show(done)
+    >>> bar.done("stored 1000")
+    >>> print(log.getvalue().splitlines()[1])
+    importing [#.........] 100/1000 events
+    >>> len(log.getvalue().splitlines()), "\\r" in log.getvalue()
+    (12, False)
+    """
 
     def __init__(
         self,
@@ -29,14 +44,21 @@ class Progress:
     ) -> None:
         self.verb, self.total, self.out, self.width = verb, total, out or sys.stderr, width
         self.counted = counted
+        self.redrawn = self.out.isatty()
+        self._tenth = -1  # the last tenth written as a line (not on a terminal)
         self.show(0)
 
     def show(self, done: int) -> None:
-        filled = round(self.width * min(done, self.total) / self.total) if self.total else self.width
-        bar = "#" * filled + "." * (self.width - filled)
-        self.out.write(f"\r{self.verb} [{bar}] {self.counted(done, self.total)}")
+        share = min(done, self.total) / self.total if self.total else 1.0
+        filled = round(self.width * share)
+        line = f"{self.verb} [{'#' * filled}{'.' * (self.width - filled)}] {self.counted(done, self.total)}"
+        if self.redrawn:
+            self.out.write(f"\r{line}")
+        elif (tenth := int(share * 10)) > self._tenth:
+            self._tenth = tenth
+            self.out.write(f"{line}\n")
         self.out.flush()
 
     def done(self, line: str) -> None:
         self.show(self.total)
-        self.out.write(f"\n{line}\n")
+        self.out.write(f"\n{line}\n" if self.redrawn else f"{line}\n")

@@ -64,6 +64,12 @@ def headline(n: Notification) -> str:
     return one_line(text)
 
 
+def detail(n: Notification) -> str:
+    """The alert's message; for a resolved one, said to be the last firing's (its value is not now's)."""
+    message = str(n.alert["message"])
+    return f"last firing: {message}" if n.kind == "resolved" else message
+
+
 def _refusal(check: Callable[[], None]) -> str | None:
     """Why the outbound policy refuses a target now (DNS may have changed since the config was set)."""
     try:
@@ -81,7 +87,7 @@ class ConsoleChannel:
     def send(self, notifications: Sequence[Notification]) -> None:
         for n in notifications:
             level = logging.INFO if n.kind == "resolved" else _LOG_LEVEL[n.alert["severity"]]
-            log.log(level, "%s. %s [%s]", headline(n), one_line(n.alert["message"]), one_line(n.alert["id"]))
+            log.log(level, "%s. %s [%s]", headline(n), one_line(detail(n)), one_line(n.alert["id"]))
 
 
 class WebhookChannel:
@@ -191,7 +197,7 @@ class EmailChannel:
             a = n.alert
             scope = one_line(a["customerId"]) if a["customerId"] else "all customers"
             parts.append(
-                f"{headline(n)}\n{a['message']}\n"
+                f"{headline(n)}\n{detail(n)}\n"
                 f"rule: {a['ruleId']}   category: {a['category']}   scope: {scope}\n"
                 f"value: {a['value']:g}   threshold: {a['threshold']:g}   since: {a['createdAt']}\n"
                 f"alert: {a['id']}\n"

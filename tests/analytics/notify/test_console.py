@@ -23,8 +23,8 @@ def test_regression_crlf_in_user_strings_forged_log_lines(
     assert all("\r" not in line and "\n" not in line for line in lines)
     assert lines[0].startswith(r"FIRING critical: Conversation data lost (acme\r\nBcc: x@evil). ")
     assert lines[1].startswith(
-        r"RESOLVED critical: Conversation data lost (acme) (by mallory\r\nBcc: y@evil). "
-    )
+        r"RESOLVED critical: Conversation data lost (acme) (by mallory\r\nBcc: y@evil). last firing: "
+    )  # the value in the message is the last check's that fired, not now's
 
 
 class Crashes:
