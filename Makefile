@@ -38,8 +38,12 @@ lock-check: $(UV)
 	$(UV) lock --check --python $(PYTHON)
 
 # API on :8000 and dashboard on :8501; an empty data dir gets the demo dataset first.
+# make run API_PORT=8100 DASHBOARD_PORT=8601 when 8000 or 8501 is taken
+API_PORT ?= 8000
+DASHBOARD_PORT ?= 8501
+
 run: $(STAMP)
-	$(BIN)/widget-monitor up --data-dir $(DATA_DIR) --host 127.0.0.1 --api-port 8000 --dashboard-port 8501
+	$(BIN)/widget-monitor up --data-dir $(DATA_DIR) --host 127.0.0.1 --api-port $(API_PORT) --dashboard-port $(DASHBOARD_PORT)
 
 # Browser tests drive Debian's Chromium through Playwright; install it when missing.
 browser-deps:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from analytics.errors import InvalidQuery, MonitorError, StoreUnavailable
 
@@ -31,6 +32,26 @@ async def invalid_parameters_handler(request: Request, exc: Exception) -> JSONRe
             "detail": jsonable_encoder(exc.errors()),
         },
         status_code=422,
+    )
+
+
+_HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The router's own answers (no such route, a method it does not take) in the same shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"there is no {request.url.path} (the API's routes: /docs)"
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"{request.url.path} does not take {request.method} (Allow: {allowed})"
+    else:
+        message = str(exc.detail)
+    return JSONResponse(
+        {"error": _HTTP_ERRORS.get(exc.status_code, "http_error"), "message": message},
+        status_code=exc.status_code,
+        headers=exc.headers,
     )
 
 
@@ -62,3 +83,4 @@ def install_error_handler(app: FastAPI) -> None:
     app.add_exception_handler(MonitorError, monitor_error_handler)
     app.add_exception_handler(duckdb.Error, store_error_handler)
     app.add_exception_handler(RequestValidationError, invalid_parameters_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)

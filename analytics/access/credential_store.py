@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from analytics.access import secrets
 from analytics.access.rate_limit import DEFAULT_EVENTS_PER_S, DEFAULT_REQUESTS_PER_S
-from analytics.access.roles import Principal, Role
+from analytics.access.roles import ENVIRONMENT_ADMIN, Principal, Role
 from analytics.errors import InvalidConfig, NotFound
 from analytics.ingest.identifiers import identifier_problem
 
@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL, target TEXT, detail TEXT NOT NULL
 );
 """
+
+
+_RESERVED_NAMES = {ENVIRONMENT_ADMIN.name.casefold()}  # who WIDGET_MONITOR_ADMIN_TOKEN acts as
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +280,8 @@ class CredentialStore:
     ) -> tuple[ApiToken, str]:
         """A new API token, and its secret string (shown this once)."""
         _check_identifier("name", name)
+        if name.casefold() in _RESERVED_NAMES:  # the audit log would not tell the two apart
+            raise InvalidConfig(f"the name {name!r} is the environment's admin token's: choose another")
         if customer_id is not None:
             _check_identifier("customerId", customer_id)
         try:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import Any, get_args, get_type_hints
 
 import msgspec
 
@@ -20,6 +20,7 @@ from analytics.errors import BadRequest, InvalidEvents, PayloadTooLarge
 from analytics.ingest.events import (
     EVENT_TYPES,
     IDENTIFIER_PATHS,
+    PersistenceMetric,
     WidgetEvent,
     body_decoder,
     event_decoder,
@@ -30,6 +31,7 @@ from analytics.ingest.identifiers import CONTROL_MESSAGE, has_control
 # 2000-01-01T00:00:00Z: an earlier event time is a client bug (performance.now() sent
 # as a timestamp, an unset clock), not a real measurement.
 MIN_TIMESTAMP_US = 946_684_800_000_000
+_YEAR_2100_US = 4_102_444_800_000_000
 
 # A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or the low half alone:
 # JSON text that names no unicode character (msgspec's own message for it is vague).
@@ -100,6 +102,11 @@ class _Rules:
             return (
                 f"timestamp is before {cut}: older raw events are dropped by retention "
                 "(WIDGET_MONITOR_RAW_RETENTION_DAYS) and this one could not be counted"
+            )
+        if MIN_TIMESTAMP_US <= ts_us * 1000 < _YEAR_2100_US:  # a number of seconds, read as milliseconds
+            return (
+                "timestamp is before 2000-01-01: as epoch seconds it would not be; send milliseconds "
+                "(Date.now())"
             )
         return "timestamp is before 2000-01-01"
 
@@ -290,6 +297,8 @@ def _single_event_error(raw: bytes | msgspec.Raw, *, index: int, prefix: str) ->
 
 def _unreadable(body: bytes, exc: msgspec.DecodeError) -> BadRequest:
     """A 400 that says what is wrong with the JSON text, and where."""
+    if body.startswith(b"\xef\xbb\xbf"):  # what some editors and Windows tools put first
+        return BadRequest("body is not valid JSON: it starts with a byte order mark (EF BB BF): leave it out")
     lone = _LONE_SURROGATE.search(body)
     if lone is not None:
         escape = lone.group().decode()
@@ -305,6 +314,9 @@ def _unreadable(body: bytes, exc: msgspec.DecodeError) -> BadRequest:
     return BadRequest(f"body is not valid JSON: {exc}")
 
 
+_OPERATIONS = get_args(get_type_hints(PersistenceMetric)["operation"])  # the one enum of the schema
+
+
 def _explain(message: str, path: str) -> str:
     if path.endswith(".type") and message.startswith("Invalid value"):
         named = _INVALID_VALUE.match(message)
@@ -312,6 +324,8 @@ def _explain(message: str, path: str) -> str:
             # msgspec read the tag, then met a second `type` key naming another type.
             return f"`type` is given more than once ({named.group(1)!r} among them): send it once"
         return f"{message}: unknown type, expected one of {', '.join(EVENT_TYPES)}"
+    if path.endswith(".metric.operation") and message.startswith("Invalid enum value"):
+        return f"{message}: expected one of {', '.join(_OPERATIONS)}"
     if path.endswith(".timestamp"):
         return f"{message}: send ISO 8601 (2025-11-03T10:00:00.000Z) or epoch milliseconds"
     if message == "Object missing required field `type`":

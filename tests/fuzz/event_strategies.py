@@ -90,6 +90,8 @@ def _strings(t: mi.StrType) -> st.SearchStrategy[str]:
 def _objects(t: mi.StructType, timestamps: st.SearchStrategy) -> st.SearchStrategy[dict[str, Any]]:
     required = {f.encode_name: for_type(f.type, timestamps=timestamps) for f in t.fields if f.required}
     optional = {f.encode_name: for_type(f.type, timestamps=timestamps) for f in t.fields if not f.required}
+    if "customerId" in optional:  # no customer is a missing one: "" is refused (the global scope's key)
+        optional["customerId"] = optional["customerId"].filter(lambda value: value != "")
     return st.fixed_dictionaries(required, optional=optional)
 
 

@@ -341,6 +341,17 @@ def test_a_revoked_token_is_401_at_once(secured: TestClient) -> None:
     assert secured.get(WIDGET, headers=bearer(made["token"])).status_code == 401
 
 
+def test_no_token_may_take_the_environment_admin_s_name(secured: TestClient) -> None:
+    """The audit log records WIDGET_MONITOR_ADMIN_TOKEN's actions as `admin`: a token of that name
+    would make them indistinguishable."""
+    for name in ("admin", "Admin"):
+        made = secured.post("/api/monitoring/tokens", json={"name": name, "role": "viewer"}, headers=ADMIN)
+        assert made.status_code == 422 and "environment's admin token" in made.json()["message"]
+    assert secured.post(
+        "/api/monitoring/tokens", json={"name": "admin-2", "role": "admin"}, headers=ADMIN
+    ).status_code in (200, 201)
+
+
 def test_keys_and_tokens_are_stored_hashed_in_a_file_of_their_own(
     secured: TestClient, settings: Settings
 ) -> None:

@@ -1,4 +1,5 @@
-"""Time query parameters out of any plausible range are a clear 422, never a 500."""
+"""Time query parameters out of any plausible range are a clear 422, never a 500; the router's own
+404 and 405 come in the API's error shape."""
 
 from __future__ import annotations
 
@@ -60,3 +61,19 @@ def test_a_plausible_end_still_works(client: TestClient) -> None:
     answer = client.get("/api/monitoring/widget", params={"end": "2024-05-01T00:00:00Z", "window": 3_600_000})
     assert answer.status_code == 200
     assert answer.json()["health"]["status"] == "no_data"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "error", "says"),
+    [
+        ("PUT", "/api/monitoring/widget", 405, "method_not_allowed", "does not take PUT (Allow: POST)"),
+        ("DELETE", "/healthz", 405, "method_not_allowed", "does not take DELETE (Allow: GET)"),
+        ("GET", "/api/monitoring/nothing-here", 404, "not_found", "there is no /api/monitoring/nothing-here"),
+    ],
+)
+def test_the_router_s_own_refusals_are_in_the_api_s_error_shape(
+    client: TestClient, method: str, path: str, status: int, error: str, says: str
+) -> None:
+    answer = client.request(method, path)
+    assert answer.status_code == status
+    assert answer.json()["error"] == error and says in answer.json()["message"]

@@ -306,7 +306,10 @@ def test_timestamps_over_60s_ahead_are_clamped_to_receive_time_and_counted(stamp
         pytest.param(True, "got `bool`", id="bool"),
         pytest.param(-1, "", id="negative-epoch"),
         pytest.param("1999-12-31T23:59:59.999Z", "before 2000-01-01", id="before-2000"),
-        pytest.param(1_780_311_600, "before 2000-01-01", id="epoch-seconds-not-ms"),
+        pytest.param(
+            1_780_311_600, "as epoch seconds it would not be; send milliseconds", id="epoch-seconds"
+        ),
+        pytest.param(86_400_000, "timestamp is before 2000-01-01", id="epoch-ms-of-1970"),
     ],
 )
 def test_unparseable_or_implausible_timestamps_are_rejected(stamp: Any, says: str) -> None:
@@ -573,3 +576,15 @@ def test_an_empty_customer_id_is_rejected_by_index() -> None:
             "message": "customerId is empty: leave it out for an event of no customer",
         }
     ]
+
+
+def test_an_unknown_persistence_operation_says_which_are_known() -> None:
+    rejection = rejection_of(event("persistence", operation="load"))
+    assert rejection["path"] == "$.metric.operation"
+    expected = "Invalid enum value 'load': expected one of save, restore, sync, delete, clear"
+    assert rejection["message"] == expected
+
+
+def test_a_byte_order_mark_is_named() -> None:
+    with pytest.raises(BadRequest, match="starts with a byte order mark"):
+        read_body(b'\xef\xbb\xbf{"type": "render", "metric": {"renderTime": 4.5}}', received_us=10**15 * 2)
