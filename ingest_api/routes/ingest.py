@@ -35,7 +35,7 @@ _encode = msgspec.json.Encoder().encode
         },
         403: {"description": "The key does not accept this Origin"},
         413: {"description": "Body over 1 MiB or batch over 1000 events"},
-        415: {"description": "Neither application/json nor text/plain"},
+        415: {"description": "Neither application/json nor text/plain, or a compressed body"},
         429: {
             "description": "The key's requests or events per second are spent: nothing stored; retry after"
         },
@@ -52,6 +52,7 @@ async def ingest(request: Request) -> Response:
         runtime.access.limits.admit_request(key)
     limit = runtime.settings.max_body_bytes
     _check_media_type(request.headers.get("content-type"))
+    _check_encoding(request.headers.get("content-encoding"))
     declared = await _refuse_declared_over(request, limit)
     if declared is not None:  # a full backlog holds the request a moment, its body unread
         try:
@@ -144,6 +145,14 @@ def _check_media_type(content_type: str | None) -> None:
         raise UnsupportedMediaType(
             f"Content-Type {media!r} is not accepted: send application/json, "
             "or text/plain (navigator.sendBeacon)"
+        )
+
+
+def _check_encoding(encoding: str | None) -> None:
+    """A compressed body would be read as broken JSON: say what it is instead."""
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding.strip()!r} is not accepted: send the JSON uncompressed"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gzip
 import json
 import logging
 import os
@@ -230,6 +231,18 @@ def test_other_content_types_are_415(client: TestClient, content_type: str) -> N
     assert answer.status_code == 415
     assert "application/json" in answer.json()["message"]
     assert stored_count(client) == 0
+
+
+def test_a_compressed_body_is_415_and_says_so(client: TestClient) -> None:
+    body = gzip.compress(json.dumps(event("render")).encode())
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    answer = client.post(URL, content=body, headers=headers)
+    assert answer.status_code == 415
+    assert answer.json()["message"] == "Content-Encoding 'gzip' is not accepted: send the JSON uncompressed"
+    plain = client.post(
+        URL, content=json.dumps(event("render")), headers=headers | {"Content-Encoding": "identity"}
+    )
+    assert plain.status_code == 200 and stored_count(client) == 1
 
 
 def _body_over_limit() -> bytes:
