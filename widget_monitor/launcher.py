@@ -81,13 +81,15 @@ def _dashboard(args: argparse.Namespace) -> int:
     env = {**os.environ, "WIDGET_MONITOR_API_URL": args.api_url}
     _stop_children_on_signals()
     dashboard = dashboard_command(args.api_url, host=args.host, port=args.port)
-    child = subprocess.Popen(dashboard, env=env, start_new_session=True)
+    child: subprocess.Popen[bytes] | None = None
     try:
+        child = subprocess.Popen(dashboard, env=env, start_new_session=True)
         return child.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        stop_by_pid(child)
+        if child is not None:
+            stop_by_pid(child)
 
 
 def _up(args: argparse.Namespace) -> int:
