@@ -261,9 +261,20 @@ def test_trends_charts_the_chosen_figure_and_offers_csv_and_parquet(
 def test_compare_judges_every_key_figure_for_two_versions(
     live_api: ServerProcess, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    asked: list[str] = []
+    samples = MonitorClient.samples
+
+    def counted(self: MonitorClient, metric: str, **kwargs: object) -> dict[str, object]:
+        asked.append(metric)
+        return samples(self, metric, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MonitorClient, "samples", counted)
     at = _app(live_api.url, monkeypatch, "compare")
     table = at.dataframe[0].value
     assert list(table["figure"]) == [f.label for f in COMPARE_FIGURES]
+    # each side's values of a metric are asked for once, also where two figures judge it
+    metrics = {f.metric for f in COMPARE_FIGURES}
+    assert len(metrics) < len(COMPARE_FIGURES) and sorted(asked) == sorted(2 * list(metrics))
     render = table.set_index("figure").loc["Render p95"]
     # the demo's 2.5.0 renders twice as slowly as 2.4.0; the default pair is the two busiest versions
     assert {
