@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Union, get_args, get_origin, get_type_hin
 import msgspec
 from msgspec import Meta, Struct
 
-from analytics.ingest.identifiers import MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
+from analytics.ingest.identifiers import INVISIBLE_MARKS, MAX_IDENTIFIER_LENGTH, MAX_TEXT_LENGTH
 
 MAX_DURATION_MS = 3_600_000
 MAX_BYTES = 2**40
@@ -27,15 +27,15 @@ Percentage = Annotated[float, Meta(ge=0, le=100)]
 ByteSize = Annotated[int, Meta(ge=0, le=MAX_BYTES, description="bytes")]
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 HttpStatus = Annotated[int, Meta(ge=0, le=999)]
-# One line of text: no control characters (analytics.ingest.identifiers), checked by the intake
-# (`IDENTIFIER_PATHS`) only for bodies that can hold one: a msgspec pattern would cost
+# One line of visible text: no control characters nor invisible marks (analytics.ingest.identifiers),
+# checked by the intake (`IDENTIFIER_PATHS`) only for bodies that can hold one: a msgspec pattern would cost
 # every batch ~1.4 µs per event. Free text (`Text`) may hold several lines.
 Ident = Annotated[
     str,
     Meta(
         max_length=MAX_IDENTIFIER_LENGTH,
         # documented for schema readers (ECMA-262 dialect, as JSON Schema's), not run by msgspec
-        extra_json_schema={"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"},
+        extra_json_schema={"pattern": f"^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029{INVISIBLE_MARKS}]*$"},
     ),
 ]
 Text = Annotated[str, Meta(max_length=MAX_TEXT_LENGTH)]

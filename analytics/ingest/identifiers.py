@@ -18,8 +18,8 @@ MAX_IDENTIFIER_LENGTH = 256
 MAX_TEXT_LENGTH = 4096
 
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
-_INVISIBLE = "\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff"
-_NOT_IN_IDENTIFIERS = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{_INVISIBLE}]")
+INVISIBLE_MARKS = "\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff"
+_NOT_IN_IDENTIFIERS = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{INVISIBLE_MARKS}]")
 CONTROL_MESSAGE = (
     "holds a control character (C0 such as CR, LF, TAB; DEL; C1; U+2028/9) or an invisible mark "
     "(zero-width, bidirectional): one line of visible text only"
