@@ -45,7 +45,8 @@ class ExportSlots:
             self._moved.pop(holder, None)
 
     def held(self, holder: int, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        """`chunks`, keeping the slot alive while they move and giving it up however they end.
+        """`chunks`, keeping the slot alive while they move and giving it up when they end or are
+        closed, also before the first one (a client gone before the answer started).
 
         >>> slots = ExportSlots(size=1)
         >>> first = slots.claim()
@@ -53,17 +54,39 @@ class ExportSlots:
         True
         >>> b"".join(slots.held(first, iter([b"a", b"b"])))
         b'ab'
-        >>> slots.claim() is not None  # given up once the stream ended
+        >>> second = slots.claim()  # given up once the stream ended
+        >>> slots.held(second, iter([b"never read"])).close()
+        >>> slots.claim() is not None  # and once closed unread
         True
         """
+        return _Held(self, holder, chunks)
+
+    def _moved_now(self, holder: int) -> None:
+        with self._lock:
+            if holder in self._moved:
+                self._moved[holder] = self.clock()
+
+
+class _Held:
+    """The chunks of one export, holding its slot (an iterator with `close`, as Starlette streams)."""
+
+    def __init__(self, slots: ExportSlots, holder: int, chunks: Iterator[bytes]) -> None:
+        self._slots, self._holder, self._chunks = slots, holder, chunks
+
+    def __iter__(self) -> _Held:
+        return self
+
+    def __next__(self) -> bytes:
         try:
-            for chunk in chunks:
-                with self._lock:
-                    if holder in self._moved:
-                        self._moved[holder] = self.clock()
-                yield chunk
-        finally:
-            self.release(holder)
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            chunk = next(self._chunks)
+        except BaseException:  # the end (StopIteration) or a failure: the slot is free either way
+            self.close()
+            raise
+        self._slots._moved_now(self._holder)
+        return chunk
+
+    def close(self) -> None:
+        self._slots.release(self._holder)
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
