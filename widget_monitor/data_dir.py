@@ -25,7 +25,11 @@ def default_data_dir() -> Path:
     return Path(given) if given else Path(Settings.model_fields["data_dir"].default)
 
 
-def add_data_dir(parser: argparse.ArgumentParser) -> None:
+def add_data_dir(parser: argparse.ArgumentParser, used: str = "") -> None:
+    """`--data-dir`; `used` says when the command uses it (e.g. "when no server answers; ")."""
     parser.add_argument(
-        "--data-dir", type=Path, default=default_data_dir(), help=f"default: {DATA_DIR_VARIABLE}, else ./data"
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help=f"{used}default: {DATA_DIR_VARIABLE}, else ./data",
     )

@@ -9,8 +9,6 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from ingest_api.settings import Settings
-
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 ROWS_PER_READ = 5000  # rows of a Parquet file read at a time
 
@@ -35,7 +33,7 @@ def server_answers(api_url: str) -> bool:
 
 
 def offline_dir(args: argparse.Namespace) -> Path:
-    data_dir: Path = args.data_dir or Settings().data_dir
+    data_dir: Path = args.data_dir
     print(f"no server answers at {args.api_url}: working on {data_dir} directly", file=sys.stderr)
     return data_dir
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analytics.ingest.wire_rows import FILE_FORMATS
 from analytics.window import as_utc
+from widget_monitor.data_dir import add_data_dir
 from widget_monitor.export_cli import export_events
 from widget_monitor.import_cli import import_events
 from widget_monitor.transfer import DEFAULT_API_URL, TransferFailed, UsageError
@@ -45,9 +46,7 @@ def _add_location(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-url", default=DEFAULT_API_URL, help=f"a running server (default: {DEFAULT_API_URL})"
     )
-    parser.add_argument(
-        "--data-dir", type=Path, help="when no server answers; default: WIDGET_MONITOR_DATA_DIR, else ./data"
-    )
+    add_data_dir(parser, "when no server answers; ")
 
 
 def _moment(text: str) -> datetime:

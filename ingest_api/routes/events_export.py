@@ -81,34 +81,33 @@ async def export_events(
             f"{slots.size} exports are running, the most at once: retry when one has finished",
             retry_after_s=_RETRY_S,
         )
-    try:
+    try:  # the slot is given up by the stream (`held`) once it exists, and here if it never does
         opened, rows = await asyncio.to_thread(_write, runtime, window, file_format)
+        detail = {
+            "format": file_format,
+            "events": rows,
+            "from": wire_timestamp(window.start),
+            "to": wire_timestamp(window.end),
+        }
+        try:
+            await asyncio.to_thread(
+                runtime.access.credentials.record, principal.name, "events.export", customer_id, detail
+            )
+        except BaseException:
+            opened.close()
+            raise
+        headers = {
+            "Content-Disposition": f'attachment; filename="widget-monitor-events.{file_format}"',
+            "X-Export-Events": str(rows),
+        }
+        if file_format == "jsonl":
+            body = _jsonl(opened)
+        else:
+            headers["Content-Length"] = str(os.fstat(opened.fileno()).st_size)
+            body = _chunks(opened)
     except BaseException:
         slots.release(holder)
         raise
-    detail = {
-        "format": file_format,
-        "events": rows,
-        "from": wire_timestamp(window.start),
-        "to": wire_timestamp(window.end),
-    }
-    try:
-        await asyncio.to_thread(
-            runtime.access.credentials.record, principal.name, "events.export", customer_id, detail
-        )
-    except BaseException:
-        opened.close()
-        slots.release(holder)
-        raise
-    headers = {
-        "Content-Disposition": f'attachment; filename="widget-monitor-events.{file_format}"',
-        "X-Export-Events": str(rows),
-    }
-    if file_format == "jsonl":
-        body = _jsonl(opened)
-    else:
-        headers["Content-Length"] = str(os.fstat(opened.fileno()).st_size)
-        body = _chunks(opened)
     return ClosingStreamingResponse(slots.held(holder, body), media_type=_MEDIA[file_format], headers=headers)
 
 
